@@ -1,0 +1,26 @@
+# Conveniences; every recipe is a plain cargo command you can run without `just`.
+
+# Serve the bundled recordings on ws://localhost:8000/ws
+run *ARGS:
+    cargo run --release -- {{ARGS}}
+
+# Run every test
+test:
+    cargo test
+
+# Validate the bundled recordings
+check:
+    cargo run --release -- check recordings
+
+# Format check and clippy, as CI runs them
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --all-targets -- -D warnings
+
+# Regenerate the JSON Schemas in schema/
+schema:
+    cargo run -- schema
+
+# Benchmarks
+bench:
+    @echo "Benchmarks arrive with issue #3 (see BENCHMARKS.md once it exists)."

@@ -1,0 +1,78 @@
+//! What every connection shares: the current library snapshot, the session store, the
+//! server's defaults, and the shutdown signal.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::library::Library;
+use crate::protocol::DialectChoice;
+use crate::sessions::Sessions;
+
+/// Server-wide defaults; a connection's URL can override most of them.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub dialect: DialectChoice,
+    pub speed: f64,
+    pub seed: u64,
+    /// Largest client frame or message accepted; larger ones close the socket with 1009.
+    pub max_frame_size: usize,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            dialect: DialectChoice::Auto,
+            speed: 1.0,
+            seed: crate::playback::rng::DEFAULT_SEED,
+            max_frame_size: 1 << 20,
+        }
+    }
+}
+
+/// Shared state of a running server.
+pub struct App {
+    library: RwLock<Arc<Library>>,
+    pub sessions: Sessions,
+    pub config: ServeConfig,
+    /// Cancelled on shutdown; connections close with 1001.
+    pub shutdown: CancellationToken,
+    /// Tracks connection tasks so shutdown can wait for their close frames.
+    pub tracker: TaskTracker,
+    next_connection: AtomicU64,
+}
+
+impl App {
+    pub fn new(library: Library, config: ServeConfig) -> Arc<App> {
+        let sessions = Sessions::seeded_from(&library);
+        Arc::new(App {
+            library: RwLock::new(Arc::new(library)),
+            sessions,
+            config,
+            shutdown: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            next_connection: AtomicU64::new(1),
+        })
+    }
+
+    /// The current snapshot. A turn keeps the one it started with.
+    pub fn library(&self) -> Arc<Library> {
+        self.library
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Swaps in a new snapshot whole: readers see the old one or the new one, never a mix.
+    pub fn replace_library(&self, library: Library) {
+        self.sessions.seed(&library);
+        *self.library.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(library);
+    }
+
+    /// A short id for logs: `c1`, `c2`, …
+    pub fn next_connection_id(&self) -> String {
+        format!("c{}", self.next_connection.fetch_add(1, Ordering::Relaxed))
+    }
+}

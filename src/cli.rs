@@ -1,0 +1,123 @@
+//! Command-line interface: `serve` (the default), `check`, `list` and `schema`.
+//! Every flag can also be set with a `PAWMOCK_*` environment variable.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::protocol::DialectChoice;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pawmock",
+    version,
+    about = "Mock/replay server for chat frontends that speak PocketPaw's /ws WebSocket protocol",
+    long_about = "Replays scripted and recorded AI-agent conversations over PocketPaw's /ws \
+WebSocket protocol, with the timing you choose.\n\nWith no subcommand, pawmock serves \
+./recordings on ws://localhost:8000/ws (the same as `pawmock serve`).",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the recordings directory over WebSocket (the default).
+    Serve(ServeArgs),
+    /// Validate every file of a recordings directory; exit 1 if any has a problem.
+    Check(DirArgs),
+    /// List the scenarios, with the URL that selects each one.
+    List(ListArgs),
+    /// Write the JSON Schemas of the file formats (for editors' `$schema`).
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback by default: nothing beyond this machine can connect).
+    #[arg(long, env = "PAWMOCK_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on.
+    #[arg(long, env = "PAWMOCK_PORT", default_value_t = 8000)]
+    pub port: u16,
+    /// Directory of scenarios (*.json) and recordings (*.jsonl).
+    #[arg(
+        long,
+        env = "PAWMOCK_RECORDINGS",
+        default_value = "recordings",
+        value_name = "DIR"
+    )]
+    pub recordings: PathBuf,
+    /// Protocol dialect: `docs` (the published page), `dashboard` (the shipped
+    /// dashboard), or `auto` (decided by the client's first dialect-specific action).
+    #[arg(long, env = "PAWMOCK_DIALECT", default_value = "auto")]
+    pub dialect: DialectChoice,
+    /// Pace multiplier for every connection: 2 is twice as fast, 0 plays without delays.
+    #[arg(long, env = "PAWMOCK_SPEED", default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+    /// Seed of the random jitter, so runs repeat exactly (`?seed=` overrides it).
+    #[arg(long, env = "PAWMOCK_SEED", default_value_t = crate::playback::rng::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Log filter: error, warn, info, debug, trace, or a tracing filter such as `pawmock=debug`.
+    #[arg(long, env = "PAWMOCK_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Largest client frame accepted, in bytes; larger frames close the socket with 1009.
+    #[arg(long, env = "PAWMOCK_MAX_FRAME_SIZE", default_value_t = 1 << 20)]
+    pub max_frame_size: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DirArgs {
+    /// Recordings directory.
+    #[arg(
+        default_value = "recordings",
+        env = "PAWMOCK_RECORDINGS",
+        value_name = "DIR"
+    )]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Recordings directory.
+    #[arg(
+        default_value = "recordings",
+        env = "PAWMOCK_RECORDINGS",
+        value_name = "DIR"
+    )]
+    pub dir: PathBuf,
+    /// Host shown in the URLs.
+    #[arg(long, env = "PAWMOCK_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port shown in the URLs.
+    #[arg(long, env = "PAWMOCK_PORT", default_value_t = 8000)]
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SchemaArgs {
+    /// Directory to write the schemas into.
+    #[arg(long, default_value = "schema", value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a speed: give a number ≥ 0 (1 = recorded pace, 0 = no delays)"
+        )),
+    }
+}
+
+/// The host name to show in URLs: loopback addresses read better as `localhost`.
+pub fn display_host(host: &str) -> &str {
+    match host {
+        "127.0.0.1" | "::1" | "0.0.0.0" | "::" => "localhost",
+        other => other,
+    }
+}

@@ -1,0 +1,508 @@
+//! One WebSocket connection: its state and the loop that serves it.
+//!
+//! A single task runs a `select!` over the client's frames, the next due event of the
+//! turn being played, and shutdown. So a client's `stop`, ping or close is handled while
+//! a turn plays, and a slow client slows only its own socket.
+
+pub mod params;
+mod turn;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tracing::{debug, info, warn};
+
+use crate::app::App;
+use crate::choose::{Choice, choose};
+use crate::playback::rng;
+use crate::playback::{Timing, expand_turn};
+use crate::protocol::action::decode;
+use crate::protocol::{Action, Dialect, DialectChoice, Event, PlanAnswer, dialect};
+use crate::sessions::new_session_id;
+
+pub use params::Params;
+use turn::ActiveTurn;
+
+/// Why the loop ended, for the close log line.
+#[derive(Debug)]
+enum End {
+    /// The client closed (with this close code, if it sent one).
+    ClientClosed(Option<u16>),
+    /// The socket failed (the client vanished without a close frame, …).
+    Gone(String),
+    Shutdown,
+    TooLarge,
+}
+
+impl std::fmt::Display for End {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            End::ClientClosed(Some(code)) => write!(f, "client closed ({code})"),
+            End::ClientClosed(None) => write!(f, "client closed"),
+            End::Gone(why) => write!(f, "connection lost: {why}"),
+            End::Shutdown => write!(f, "server shutdown (1001)"),
+            End::TooLarge => write!(f, "client frame too large (1009)"),
+        }
+    }
+}
+
+/// A connection's state.
+pub struct Connection {
+    app: Arc<App>,
+    id: String,
+    params: Params,
+    choice: DialectChoice,
+    dialect: Dialect,
+    /// The session chats go to unless a frame names another.
+    session_id: String,
+    seed: u64,
+    speed: f64,
+    /// Messages sent to each scenario so far (for `turn` rules and recordings).
+    turn_counts: HashMap<String, u32>,
+    turns: u64,
+    frames_sent: u64,
+    active: Option<ActiveTurn>,
+    /// The code of the client's close frame, once it sent one.
+    close_code: Option<u16>,
+}
+
+type Result<T = ()> = std::result::Result<T, End>;
+
+impl Connection {
+    pub fn new(app: Arc<App>, id: String, params: Params) -> Self {
+        let choice = params.dialect.unwrap_or(app.config.dialect);
+        let dialect = match choice {
+            DialectChoice::Dashboard => Dialect::Dashboard,
+            DialectChoice::Docs | DialectChoice::Auto => Dialect::Docs,
+        };
+        Connection {
+            seed: params.seed.unwrap_or(app.config.seed),
+            speed: params.speed.unwrap_or(app.config.speed),
+            session_id: params.resume_session.clone().unwrap_or_else(new_session_id),
+            app,
+            id,
+            choice,
+            dialect,
+            params,
+            turn_counts: HashMap::new(),
+            turns: 0,
+            frames_sent: 0,
+            active: None,
+            close_code: None,
+        }
+    }
+
+    /// Serves the connection until the client leaves or the server shuts down.
+    pub async fn run<S>(mut self, mut ws: WebSocketStream<S>, param_errors: Vec<String>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let opened = Instant::now();
+        info!(
+            conn = %self.id,
+            scenario = self.params.scenario.as_deref().unwrap_or("-"),
+            dialect = %self.choice,
+            session = %self.session_id,
+            query = %self.params.query,
+            "connection opened"
+        );
+        let end = match self.greet(&mut ws, param_errors).await {
+            Ok(()) => self.serve(&mut ws).await,
+            Err(end) => end,
+        };
+        if let Some(turn) = self.active.take() {
+            self.store_answer(&turn, true);
+        }
+        match &end {
+            End::Shutdown => {
+                let _ = ws
+                    .close(Some(CloseFrame {
+                        code: CloseCode::Away,
+                        reason: "pawmock is shutting down".into(),
+                    }))
+                    .await;
+            }
+            End::TooLarge => {
+                let _ = ws
+                    .close(Some(CloseFrame {
+                        code: CloseCode::Size,
+                        reason: format!(
+                            "frame too large: the limit is {} bytes",
+                            self.app.config.max_frame_size
+                        )
+                        .into(),
+                    }))
+                    .await;
+            }
+            End::ClientClosed(_) | End::Gone(_) => {}
+        }
+        info!(
+            conn = %self.id,
+            end = %end,
+            dialect = %self.dialect,
+            turns = self.turns,
+            frames_sent = self.frames_sent,
+            secs = opened.elapsed().as_secs_f32(),
+            "connection closed"
+        );
+    }
+
+    async fn greet<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        param_errors: Vec<String>,
+    ) -> Result {
+        if self.dialect == Dialect::Dashboard {
+            let event = Event::ConnectionInfo {
+                connection_id: self.session_id.clone(),
+            };
+            self.send(ws, &event, None).await?;
+        }
+        if let Some(id) = self.params.resume_session.clone() {
+            let messages = self.app.sessions.history(&id);
+            self.send(
+                ws,
+                &Event::SessionSwitched {
+                    session_id: id,
+                    messages,
+                },
+                None,
+            )
+            .await?;
+        }
+        for message in param_errors {
+            warn!(conn = %self.id, "{message}");
+            self.send(ws, &Event::Error { message }, None).await?;
+        }
+        if let Some(name) = &self.params.scenario {
+            let library = self.app.library();
+            if library.get(name).is_none() {
+                let message = format!(
+                    "scenario `{name}` does not exist; known scenarios: {}",
+                    library.names().join(", ")
+                );
+                warn!(conn = %self.id, "{message}");
+                self.send(ws, &Event::Error { message }, None).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+    ) -> End {
+        let shutdown = self.app.shutdown.clone();
+        loop {
+            let due = self.active.as_ref().and_then(ActiveTurn::next_due);
+            let step = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => Err(End::Shutdown),
+                frame = ws.next() => self.on_frame(ws, frame).await,
+                _ = sleep_until(due), if due.is_some() => self.on_due(ws).await,
+            };
+            if let Err(end) = step {
+                return end;
+            }
+        }
+    }
+
+    async fn on_frame<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        frame: Option<std::result::Result<Message, WsError>>,
+    ) -> Result {
+        match frame {
+            None => Err(End::ClientClosed(self.close_code)),
+            Some(Err(WsError::Capacity(e))) => {
+                warn!(conn = %self.id, "client frame too large: {e}");
+                Err(End::TooLarge)
+            }
+            Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => Err(End::ClientClosed(self.close_code)),
+            Some(Err(e)) => Err(End::Gone(e.to_string())),
+            Some(Ok(Message::Text(text))) => match decode(&text) {
+                Ok(action) => self.on_action(ws, action).await,
+                Err(e) => self.reject_input(ws, e.0).await,
+            },
+            Some(Ok(Message::Binary(bytes))) => {
+                self.reject_input(
+                    ws,
+                    format!("binary frames are not part of the protocol ({} bytes ignored); send JSON text frames", bytes.len()),
+                )
+                .await
+            }
+            Some(Ok(Message::Close(frame))) => {
+                // tungstenite answers the close itself; the stream ends next.
+                self.close_code = frame.map(|f| u16::from(f.code));
+                debug!(conn = %self.id, code = ?self.close_code, "client sent close");
+                Ok(())
+            }
+            Some(Ok(_)) => Ok(()), // ping/pong: tungstenite answers pings while we read
+        }
+    }
+
+    async fn reject_input<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        message: String,
+    ) -> Result {
+        warn!(conn = %self.id, "bad client frame: {message}");
+        self.send(ws, &Event::Error { message }, None).await
+    }
+
+    async fn on_action<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        action: Action,
+    ) -> Result {
+        if self.choice == DialectChoice::Auto
+            && let Some(d) = action.implied_dialect()
+        {
+            debug!(conn = %self.id, dialect = %d, "dialect detected");
+            self.dialect = d;
+            self.choice = if d == Dialect::Dashboard {
+                DialectChoice::Dashboard
+            } else {
+                DialectChoice::Docs
+            };
+        }
+        match action {
+            Action::Chat {
+                text, session_id, ..
+            } => self.start_turn(ws, text, session_id).await,
+            Action::Stop => match self.active.take() {
+                Some(turn) => self.cancel(ws, turn).await,
+                None => {
+                    let sid = self.session_id.clone();
+                    self.send(ws, &Event::StreamEnd, Some(&sid)).await
+                }
+            },
+            Action::SwitchSession { session_id } => {
+                self.cancel_active(ws).await?;
+                self.session_id = session_id.clone();
+                let messages = self.app.sessions.history(&session_id);
+                self.send(
+                    ws,
+                    &Event::SessionSwitched {
+                        session_id,
+                        messages,
+                    },
+                    None,
+                )
+                .await
+            }
+            Action::NewSession => {
+                self.cancel_active(ws).await?;
+                self.session_id = new_session_id();
+                let event = Event::NewSession {
+                    session_id: self.session_id.clone(),
+                };
+                self.send(ws, &event, None).await
+            }
+            Action::Plan { answer, .. } => self.answer_plan(ws, answer).await,
+            Action::Authenticate => Ok(()),
+            Action::Legacy { name, .. } => {
+                debug!(conn = %self.id, action = %name, "legacy dashboard action ignored");
+                Ok(())
+            }
+        }
+    }
+
+    async fn start_turn<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        text: String,
+        session_id: Option<String>,
+    ) -> Result {
+        self.cancel_active(ws).await?;
+        let session_id = session_id.unwrap_or_else(|| self.session_id.clone());
+        self.app.sessions.append(&session_id, "user", &text);
+        let library = self.app.library();
+        let counts = &self.turn_counts;
+        let choice = choose(&library, self.params.scenario.as_deref(), &text, |name| {
+            counts.get(name).copied().unwrap_or(0)
+        });
+        self.turns += 1;
+        let (name, turn_index, body_owner) = match choice {
+            Choice::Missing(message) => {
+                warn!(conn = %self.id, "{message}");
+                self.send(ws, &Event::Error { message }, Some(&session_id))
+                    .await?;
+                return self.send(ws, &Event::StreamEnd, Some(&session_id)).await;
+            }
+            Choice::Turn { scenario, turn } => {
+                *self.turn_counts.entry(scenario.name.clone()).or_default() += 1;
+                (
+                    scenario.name.clone(),
+                    turn,
+                    turn::BodyRef::Scenario(scenario, turn),
+                )
+            }
+            Choice::Fallback(body) => (
+                "(fallback)".to_owned(),
+                0,
+                turn::BodyRef::Owned(Arc::new(body)),
+            ),
+        };
+        let timing = self.timing_for(&body_owner);
+        let mut rng = rng::derive(
+            self.seed,
+            &name,
+            self.turn_counts.get(&name).copied().unwrap_or(0) as u64,
+        );
+        let segment = expand_turn(body_owner.body(), &timing, &mut rng);
+        info!(conn = %self.id, scenario = %name, turn = turn_index + 1, session = %session_id, events = segment.events.len(), "turn started");
+        self.active = Some(ActiveTurn::new(name, session_id, timing, rng, segment));
+        // Events due at once (stream_start, everything at speed 0) go out now.
+        self.on_due(ws).await
+    }
+
+    fn timing_for(&self, body: &turn::BodyRef) -> Timing {
+        let mut timing = Timing::default();
+        if let turn::BodyRef::Scenario(s, _) = body {
+            timing = timing.with(&s.timing);
+        }
+        timing = timing.with(&self.params.timing);
+        timing.speed *= self.speed;
+        timing
+    }
+
+    /// Sends every event that is due, and moves the turn on (plan gate, end).
+    async fn on_due<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+    ) -> Result {
+        let now = tokio::time::Instant::now();
+        loop {
+            let Some(turn) = self.active.as_mut() else {
+                return Ok(());
+            };
+            match turn.pop_due(now) {
+                turn::Due::Event(event) => {
+                    let sid = turn.session_id.clone();
+                    self.send(ws, &event, Some(&sid)).await?;
+                }
+                turn::Due::Nothing => return Ok(()),
+                turn::Due::Finished => {
+                    let turn = self.active.take().expect("checked above");
+                    self.finish(turn, false);
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    async fn answer_plan<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        answer: PlanAnswer,
+    ) -> Result {
+        match self.active.as_mut() {
+            Some(turn) if turn.is_waiting_for_plan() => {
+                turn.answer_plan(Some(answer), tokio::time::Instant::now());
+                info!(conn = %self.id, ?answer, "plan answered");
+                self.on_due(ws).await
+            }
+            _ => {
+                let verb = if answer == PlanAnswer::Approve {
+                    "approve"
+                } else {
+                    "reject"
+                };
+                let message = format!("No active plan to {verb}");
+                let sid = self.session_id.clone();
+                self.send(ws, &Event::Error { message }, Some(&sid)).await
+            }
+        }
+    }
+
+    async fn cancel_active<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+    ) -> Result {
+        match self.active.take() {
+            Some(turn) => self.cancel(ws, turn).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Ends a turn at once: what was sent stays, `stream_end` closes it.
+    async fn cancel<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        turn: ActiveTurn,
+    ) -> Result {
+        let sid = turn.session_id.clone();
+        self.finish(turn, true);
+        self.send(ws, &Event::StreamEnd, Some(&sid)).await
+    }
+
+    fn finish(&mut self, turn: ActiveTurn, cancelled: bool) {
+        info!(
+            conn = %self.id,
+            scenario = %turn.scenario,
+            session = %turn.session_id,
+            events = turn.sent,
+            cancelled,
+            secs = turn.started.elapsed().as_secs_f32(),
+            "turn finished"
+        );
+        self.store_answer(&turn, cancelled);
+    }
+
+    /// Stores the answer text, marked as interrupted when the turn was cut short.
+    fn store_answer(&self, turn: &ActiveTurn, cancelled: bool) {
+        let mut text = turn.answer.clone();
+        if cancelled {
+            text.push_str("\n\n[Response interrupted]");
+        }
+        if !turn.answer.is_empty() || cancelled {
+            self.app
+                .sessions
+                .append(&turn.session_id, "assistant", &text);
+        }
+    }
+
+    /// Renders and sends one event in this connection's dialect (events the dialect has
+    /// no frame for are skipped).
+    async fn send<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        event: &Event,
+        session: Option<&str>,
+    ) -> Result {
+        let sid = session.unwrap_or(&self.session_id);
+        let Some(frame) = dialect::render(event, self.dialect, sid) else {
+            return Ok(());
+        };
+        ws.send(Message::text(frame.to_string()))
+            .await
+            .map_err(|e| End::Gone(e.to_string()))?;
+        self.frames_sent += 1;
+        Ok(())
+    }
+}
+
+async fn sleep_until(due: Option<tokio::time::Instant>) {
+    match due {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Serves an accepted WebSocket (used by the server after the upgrade, and by tests).
+pub async fn serve<S>(app: Arc<App>, ws: WebSocketStream<S>, query: &str)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (params, errors) = params::parse(query);
+    let id = app.next_connection_id();
+    Connection::new(app, id, params).run(ws, errors).await;
+}

@@ -1,0 +1,120 @@
+//! Everything a connection takes from its URL: browsers cannot set headers on a
+//! WebSocket handshake, so a Storybook story or a test picks its behaviour here.
+
+use std::str::FromStr;
+
+use crate::library::duration;
+use crate::library::format::{ChunkUnit, TimingSpec};
+use crate::protocol::DialectChoice;
+
+/// The query parameters of `/ws`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params {
+    pub scenario: Option<String>,
+    pub dialect: Option<DialectChoice>,
+    pub speed: Option<f64>,
+    pub seed: Option<u64>,
+    pub resume_session: Option<String>,
+    /// Timing overrides: `first_token`, `chunk`, `chunk_size`, `chunk_delay`, `jitter`.
+    pub timing: TimingSpec,
+    /// The raw query string, kept for logs.
+    pub query: String,
+}
+
+/// Names accepted in the query string (`token` is the dashboard's and is ignored).
+pub const KNOWN: &[&str] = &[
+    "scenario",
+    "dialect",
+    "speed",
+    "seed",
+    "resume_session",
+    "token",
+    "first_token",
+    "chunk",
+    "chunk_size",
+    "chunk_delay",
+    "jitter",
+];
+
+/// Parses the query string. Bad values are reported (to be sent to the client as
+/// `error` frames) and ignored; the connection still opens.
+pub fn parse(query: &str) -> (Params, Vec<String>) {
+    let mut p = Params {
+        query: query.to_owned(),
+        ..Params::default()
+    };
+    let mut errors = Vec::new();
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        let value = value.into_owned();
+        let mut bad =
+            |what: &str| errors.push(format!("?{key}={value} is not {what}; it was ignored"));
+        match key.as_ref() {
+            "scenario" => p.scenario = Some(value.clone()).filter(|v| !v.is_empty()),
+            "resume_session" => p.resume_session = Some(value.clone()).filter(|v| !v.is_empty()),
+            "token" => {}
+            "dialect" => match DialectChoice::from_str(&value) {
+                Ok(d) => p.dialect = Some(d),
+                Err(_) => bad("a dialect (auto, docs or dashboard)"),
+            },
+            "speed" => match value.parse::<f64>() {
+                Ok(s) if s.is_finite() && s >= 0.0 => p.speed = Some(s),
+                _ => bad("a speed (a number ≥ 0; 0 plays without delays)"),
+            },
+            "seed" => match value.parse::<u64>() {
+                Ok(s) => p.seed = Some(s),
+                Err(_) => bad("a seed (a whole number ≥ 0)"),
+            },
+            "first_token" => match duration::parse(&value) {
+                Ok(d) => p.timing.first_token = Some(duration::Dur(d)),
+                Err(_) => bad("a duration such as 300ms"),
+            },
+            "chunk_delay" => match duration::parse(&value) {
+                Ok(d) => p.timing.chunk_delay = Some(duration::Dur(d)),
+                Err(_) => bad("a duration such as 50ms"),
+            },
+            "jitter" => match value.parse::<f64>() {
+                Ok(j) if (0.0..=1.0).contains(&j) => p.timing.jitter = Some(j),
+                _ => bad("a jitter fraction between 0 and 1"),
+            },
+            "chunk_size" => match value.parse::<u32>() {
+                Ok(n) if n >= 1 => p.timing.chunk_size = Some(n),
+                _ => bad("a chunk size (a whole number ≥ 1)"),
+            },
+            "chunk" => match value.as_str() {
+                "char" => p.timing.chunk = Some(ChunkUnit::Char),
+                "word" => p.timing.chunk = Some(ChunkUnit::Word),
+                "token" => p.timing.chunk = Some(ChunkUnit::Token),
+                "sentence" => p.timing.chunk = Some(ChunkUnit::Sentence),
+                _ => bad("a chunk unit (char, word, token or sentence)"),
+            },
+            other => errors.push(format!(
+                "unknown URL parameter `{other}` was ignored; known: {}",
+                KNOWN.join(", ")
+            )),
+        }
+    }
+    (p, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn good_and_bad_values() {
+        let (p, errors) = parse(
+            "scenario=hello&speed=0&seed=7&dialect=dashboard&chunk_delay=50ms&jitter=0&token=x",
+        );
+        assert_eq!(p.scenario.as_deref(), Some("hello"));
+        assert_eq!(p.speed, Some(0.0));
+        assert_eq!(p.seed, Some(7));
+        assert_eq!(p.dialect, Some(DialectChoice::Dashboard));
+        assert_eq!(p.timing.jitter, Some(0.0));
+        assert!(errors.is_empty(), "{errors:?}");
+        let (p, errors) = parse("speed=fast&dialect=klingon&colour=red");
+        assert_eq!(p.speed, None);
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].contains("?speed=fast"));
+        assert!(errors[2].contains("unknown URL parameter `colour`"));
+    }
+}

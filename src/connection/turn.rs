@@ -1,0 +1,273 @@
+//! The turn a connection is playing: its remaining schedule, its pending plan, and the
+//! answer text so far. Time only enters as the `now` the caller passes in.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use tokio::time::{Duration, Instant};
+
+use crate::library::Scenario;
+use crate::library::scenario::{Body, Plan};
+use crate::playback::rng::Rng;
+use crate::playback::{Scheduled, Segment, Timing, expand_branch};
+use crate::protocol::{Event, PlanAnswer};
+
+/// Keeps the body a turn plays alive (a scenario's turn, or a built-in reply), even if a
+/// reload replaces the library meanwhile.
+pub enum BodyRef {
+    Scenario(Arc<Scenario>, usize),
+    Owned(Arc<Body>),
+}
+
+impl BodyRef {
+    pub fn body(&self) -> &Body {
+        match self {
+            BodyRef::Scenario(s, i) => &s.turns[*i].body,
+            BodyRef::Owned(b) => b,
+        }
+    }
+}
+
+/// What [`ActiveTurn::pop_due`] found.
+pub enum Due {
+    Event(Event),
+    /// Nothing is due yet (or the turn waits for a plan answer).
+    Nothing,
+    /// The last event has been sent.
+    Finished,
+}
+
+pub struct ActiveTurn {
+    pub scenario: String,
+    pub session_id: String,
+    timing: Timing,
+    rng: Rng,
+    /// Offsets in `queue` count from here.
+    origin: Instant,
+    queue: VecDeque<Scheduled>,
+    /// The plan the current segment stops at, and when it is reached.
+    gate: Option<(Duration, Plan)>,
+    /// Set once the gate is reached: the plan, and when waiting gives up.
+    waiting: Option<(Instant, Plan)>,
+    pub answer: String,
+    pub started: std::time::Instant,
+    pub sent: u64,
+}
+
+impl ActiveTurn {
+    pub fn new(
+        scenario: String,
+        session_id: String,
+        timing: Timing,
+        rng: Rng,
+        segment: Segment,
+    ) -> Self {
+        let mut turn = ActiveTurn {
+            scenario,
+            session_id,
+            timing,
+            rng,
+            origin: Instant::now(),
+            queue: VecDeque::new(),
+            gate: None,
+            waiting: None,
+            answer: String::new(),
+            started: std::time::Instant::now(),
+            sent: 0,
+        };
+        turn.load(segment, Instant::now());
+        turn
+    }
+
+    fn load(&mut self, segment: Segment, origin: Instant) {
+        self.origin = origin;
+        self.queue = segment.events.into();
+        self.gate = segment.gate.map(|g| (g.at, g.plan));
+    }
+
+    /// When something next needs doing: the next event, or the end of a plan's wait.
+    pub fn next_due(&self) -> Option<Instant> {
+        if let Some(next) = self.queue.front() {
+            return Some(self.origin + next.at);
+        }
+        if let Some((at, _)) = &self.gate {
+            return Some(self.origin + *at);
+        }
+        self.waiting.as_ref().map(|(deadline, _)| *deadline)
+    }
+
+    pub fn is_waiting_for_plan(&self) -> bool {
+        self.waiting.is_some() || (self.queue.is_empty() && self.gate.is_some())
+    }
+
+    /// The next thing due at `now`.
+    pub fn pop_due(&mut self, now: Instant) -> Due {
+        if let Some(next) = self.queue.front() {
+            if self.origin + next.at > now {
+                return Due::Nothing;
+            }
+            let event = self.queue.pop_front().expect("front exists").event;
+            if let Event::TextChunk { text } = &event {
+                self.answer.push_str(text);
+            }
+            self.sent += 1;
+            return Due::Event(event);
+        }
+        if let Some((at, _)) = &self.gate {
+            if self.origin + *at <= now {
+                let (_, plan) = self.gate.take().expect("gate exists");
+                self.waiting = Some((now + plan.wait, plan));
+            }
+            return Due::Nothing;
+        }
+        if let Some((deadline, _)) = &self.waiting {
+            if *deadline <= now {
+                self.answer_plan(None, now);
+                return self.pop_due(now);
+            }
+            return Due::Nothing;
+        }
+        Due::Finished
+    }
+
+    /// Continues with the branch the answer chose (`None`: the wait timed out).
+    pub fn answer_plan(&mut self, answer: Option<PlanAnswer>, now: Instant) {
+        let plan = match self.waiting.take() {
+            Some((_, plan)) => plan,
+            None => match self.gate.take() {
+                Some((_, plan)) => plan,
+                None => return,
+            },
+        };
+        let steps = match answer {
+            Some(PlanAnswer::Approve) => &plan.approve,
+            Some(PlanAnswer::Reject) => &plan.reject,
+            None => &plan.timeout,
+        };
+        let segment = expand_branch(steps, &self.timing, &mut self.rng);
+        self.load(segment, now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library::Library;
+    use crate::playback::{expand_turn, rng};
+    use std::path::Path;
+
+    fn fixture(name: &str) -> Arc<Scenario> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        Library::load(&dir)
+            .unwrap()
+            .library
+            .get(name)
+            .unwrap()
+            .clone()
+    }
+
+    /// Drives a turn the way the connection loop does, with a simulated clock:
+    /// returns each event with the time it was released, relative to the start.
+    fn drive(
+        turn: &mut ActiveTurn,
+        start: Instant,
+        answer_at: Option<(Duration, PlanAnswer)>,
+    ) -> Vec<(Duration, Event)> {
+        let mut out = Vec::new();
+        let mut now = start;
+        loop {
+            match turn.pop_due(now) {
+                Due::Event(e) => out.push((now - start, e)),
+                Due::Finished => return out,
+                Due::Nothing => {
+                    if let Some((at, answer)) = answer_at
+                        && turn.is_waiting_for_plan()
+                        && now - start <= at
+                        && turn.next_due().is_some_and(|d| d > start + at)
+                    {
+                        now = start + at;
+                        turn.answer_plan(Some(answer), now);
+                        continue;
+                    }
+                    now = turn
+                        .next_due()
+                        .expect("a turn that is not finished has something due");
+                }
+            }
+        }
+    }
+
+    fn start(name: &str, timing: Timing) -> (ActiveTurn, Instant, Vec<(Duration, Event)>) {
+        let s = fixture(name);
+        let mut r = rng::derive(1, name, 1);
+        let segment = expand_turn(&s.turns[0].body, &timing, &mut r);
+        let planned = segment
+            .events
+            .iter()
+            .map(|e| (e.at, e.event.clone()))
+            .collect();
+        let turn = ActiveTurn::new(
+            name.into(),
+            "s".into(),
+            timing,
+            rng::derive(1, name, 1),
+            segment,
+        );
+        let origin = turn.origin;
+        (turn, origin, planned)
+    }
+
+    #[test]
+    fn events_are_released_exactly_at_their_scheduled_offsets() {
+        let s = fixture("weather");
+        let (mut turn, origin, planned) = start("weather", Timing::default().with(&s.timing));
+        let played = drive(&mut turn, origin, None);
+        assert_eq!(played, planned);
+        assert_eq!(turn.answer, "It's **18°C** and cloudy in Paris.");
+    }
+
+    #[test]
+    fn a_plan_waits_then_plays_the_answered_branch_from_the_answer_time() {
+        let timing = Timing {
+            speed: 0.0,
+            ..Timing::default()
+        };
+        let (mut turn, origin, _) = start("plan", timing);
+        let played = drive(
+            &mut turn,
+            origin,
+            Some((Duration::from_secs(2), PlanAnswer::Reject)),
+        );
+        let plan_at = played
+            .iter()
+            .position(|(_, e)| matches!(e, Event::PlanCreated { .. }))
+            .unwrap();
+        let after: Vec<_> = played[plan_at + 1..].iter().collect();
+        assert!(
+            after.iter().all(|(at, _)| *at == Duration::from_secs(2)),
+            "{after:?}"
+        );
+        assert_eq!(
+            turn.answer,
+            "Here is my plan.Understood, I changed nothing."
+        );
+        assert_eq!(played.last().unwrap().1, Event::StreamEnd);
+    }
+
+    #[test]
+    fn an_unanswered_plan_plays_the_timeout_branch_after_its_wait_whatever_the_speed() {
+        // The wait is for a human: speed 0 does not shorten it.
+        let timing = Timing {
+            speed: 0.0,
+            ..Timing::default()
+        };
+        let (mut turn, origin, _) = start("plan", timing);
+        let played = drive(&mut turn, origin, None);
+        let (at, _) = played
+            .iter()
+            .find(|(_, e)| matches!(e, Event::TextChunk { text } if text.starts_with("No")))
+            .unwrap();
+        assert_eq!(*at, Duration::from_secs(3), "the fixture waits 3s");
+        assert!(turn.answer.ends_with("No answer, so I did nothing."));
+    }
+}

@@ -1,0 +1,110 @@
+//! Durations as people write them in files: `"150ms"`, `"1.5s"`, `"2m"`, or seconds as a number.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A duration read from a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Dur(pub Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration such as \"150ms\" or \"1.5s\", or a number of seconds")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Dur, E> {
+                parse(s).map(Dur).map_err(E::custom)
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<Dur, E> {
+                Duration::try_from_secs_f64(n).map(Dur).map_err(|_| {
+                    E::custom(format!(
+                        "invalid duration {n}: seconds must be a finite number ≥ 0"
+                    ))
+                })
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Dur, E> {
+                Ok(Dur(Duration::from_secs(n)))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Dur, E> {
+                u64::try_from(n)
+                    .map(|n| Dur(Duration::from_secs(n)))
+                    .map_err(|_| {
+                        E::custom(format!("invalid duration {n}: it must not be negative"))
+                    })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Serialize for Dur {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(self.0).to_string())
+    }
+}
+
+impl JsonSchema for Dur {
+    fn schema_name() -> Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A duration: \"150ms\", \"1.5s\", \"2m\", or a number of seconds.",
+            "anyOf": [
+                { "type": "string", "pattern": "^\\s*[0-9]" },
+                { "type": "number", "minimum": 0 }
+            ]
+        })
+    }
+}
+
+/// Parses `"150ms"`, `"1.5s"`, `"2m 30s"`; humantime does not take fractions, so a
+/// decimal number with one unit is handled here.
+pub fn parse(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let err = || format!("invalid duration \"{s}\": write it like \"150ms\", \"1.5s\" or \"2m\"");
+    if let Some(split) = t.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        let (num, unit) = t.split_at(split);
+        if num.contains('.') {
+            let n: f64 = num.parse().map_err(|_| err())?;
+            let scale = match unit.trim() {
+                "ms" => 1e-3,
+                "s" | "sec" | "secs" => 1.0,
+                "m" | "min" | "mins" => 60.0,
+                "h" => 3600.0,
+                _ => return Err(err()),
+            };
+            return Duration::try_from_secs_f64(n * scale).map_err(|_| err());
+        }
+    } else if !t.is_empty() {
+        // A bare number in a string: seconds.
+        let n: f64 = t.parse().map_err(|_| err())?;
+        return Duration::try_from_secs_f64(n).map_err(|_| err());
+    }
+    humantime::parse_duration(t).map_err(|_| err())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(parse("150ms"), Ok(Duration::from_millis(150)));
+        assert_eq!(parse("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse("2m 30s"), Ok(Duration::from_secs(150)));
+        assert_eq!(parse("0.25"), Ok(Duration::from_millis(250)));
+        assert!(parse("soon").unwrap_err().contains("\"soon\""));
+        let d: Dur = serde_json::from_str("0.5").unwrap();
+        assert_eq!(d.0, Duration::from_millis(500));
+        assert!(serde_json::from_str::<Dur>("-1").is_err());
+    }
+}

@@ -1,0 +1,245 @@
+//! The file formats as serde types. Their JSON Schema (in `schema/`) is generated from
+//! these definitions, so the doc comments here are what editors show.
+//!
+//! Polymorphic parts (`when`, the step kinds) are flat structs with optional fields:
+//! serde then reports a wrong field precisely, and `compile` checks the combinations
+//! with a JSON path, instead of an untagged enum's "did not match any variant".
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::duration::Dur;
+use crate::protocol::HistoryMessage;
+
+/// A scripted conversation (`recordings/*.json`).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Path of the JSON Schema, for editors: `../schema/scenario.schema.json`.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// A one-line title, shown by `pawmock list` and on the index page.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// What the scenario is for (free text).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Pace of the replies; every field is optional.
+    #[serde(default)]
+    pub timing: TimingSpec,
+    /// Earlier messages of this conversation, served as the session `session_id`.
+    #[serde(default)]
+    pub history: Vec<HistoryMessage>,
+    /// Session id that holds `history` (default `websocket_<scenario name>`).
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// The replies, tried in order: the first turn whose `when` matches plays.
+    pub turns: Vec<TurnSpec>,
+}
+
+/// One reply and the condition that selects it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TurnSpec {
+    /// `"any"` (the default), or one of `{"contains": "text" | ["a","b"]}`,
+    /// `{"equals": "text"}`, `{"regex": "pattern"}`, `{"turn": N}` (the Nth message).
+    #[serde(default)]
+    #[schemars(with = "WhenSchema")]
+    pub when: Option<Value>,
+    /// Steps played in order.
+    pub reply: Vec<StepSpec>,
+}
+
+/// Schema-only description of `when` (the loader reads it by hand for clear errors).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+enum WhenSchema {
+    /// Matches every message.
+    Any(AnyKeyword),
+    Rule(WhenRule),
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum AnyKeyword {
+    #[serde(rename = "any")]
+    Any,
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
+struct WhenRule {
+    /// Matches when the message contains this text (or any of these), ignoring case.
+    contains: Option<OneOrMany>,
+    /// Matches when the whole message equals this text, ignoring case and outer spaces.
+    equals: Option<String>,
+    /// Matches when the message matches this regular expression.
+    regex: Option<String>,
+    /// Matches the Nth message (1-based) this connection sends to this scenario.
+    turn: Option<u32>,
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// One step of a reply. Exactly one of `say`, `think`, `tool`, `error`, `plan`, `inbox`,
+/// `pause`, `marker` or `frame` names its kind; the other fields belong to that kind.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    /// Answer text (markdown), streamed in chunks by the timing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub say: Option<String>,
+    /// A thinking event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think: Option<String>,
+    /// A tool call: `tool_start`, a wait of `duration`, then `tool_result` with
+    /// `result` (or a failed result with `error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// Tool input (any JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+    /// Tool result (text or any JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// With `tool`: the tool's failure text. Alone: an `error` event with this message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// How long a tool runs, or how long thinking lasts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<Dur>,
+    /// A plan (markdown) that waits for the client's approve or reject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    /// Steps played when the plan is approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approve: Option<Vec<StepSpec>>,
+    /// Steps played when the plan is rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject: Option<Vec<StepSpec>>,
+    /// Steps played when no answer comes within `wait`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Vec<StepSpec>>,
+    /// How long a plan waits for an answer (default 5m; not scaled by speed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<Dur>,
+    /// An inbox update pushed from another channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbox: Option<InboxSpec>,
+    /// Silence for this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<Dur>,
+    /// A named point in the turn (not sent; for logs and chaos triggers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    /// Any raw JSON frame, sent as is in every dialect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<Value>,
+    /// Extra wait before this step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Dur>,
+}
+
+/// An `inbox_update`: a message that arrived on another channel.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InboxSpec {
+    /// The channel, e.g. `telegram`, `slack`.
+    pub channel: String,
+    /// The notification text.
+    pub message: String,
+    /// Session id of that channel's conversation (default `<channel>_inbox`).
+    #[serde(default)]
+    pub session_id: Option<String>,
+}
+
+/// Pace of a scenario. Every field is optional; the defaults are in the README.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimingSpec {
+    /// Time from the start of the turn to its first event (default 600ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_token: Option<Dur>,
+    /// Unit a `say` is cut into: `char`, `word` (default), `token` (about 4 characters)
+    /// or `sentence`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<ChunkUnit>,
+    /// Units per chunk (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_size: Option<u32>,
+    /// Time between chunks (default 40ms). Give this or `chunks_per_second`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_delay: Option<Dur>,
+    /// Chunks per second, instead of `chunk_delay`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunks_per_second: Option<f64>,
+    /// Random variation of each chunk gap, as a fraction 0–1 (default 0.25: ±25%).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<f64>,
+    /// Default length of a `think` step (default 400ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think: Option<Dur>,
+    /// Default run time of a `tool` step (default 1s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_duration: Option<Dur>,
+    /// Longest silence replayed from a recording (default 2s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_gap: Option<Dur>,
+    /// Pace multiplier: 2 plays twice as fast, 0 without any delay (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f64>,
+}
+
+/// How a `say` text is cut into chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChunkUnit {
+    Char,
+    #[default]
+    Word,
+    Token,
+    Sentence,
+}
+
+/// Line 1 of a recording (`recordings/*.jsonl`). Every other line is
+/// `[delay_since_previous_s, "in" | "out" | "marker", payload]`; `#` lines are comments.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingHeader {
+    /// Format version: 1.
+    pub version: u32,
+    /// A one-line title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// What the recording shows.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Dialect the frames were captured in (informational: frames of either are read).
+    #[serde(default)]
+    pub dialect: Option<crate::protocol::Dialect>,
+    /// Which user messages select this recording when no scenario is pinned
+    /// (same forms as a scenario turn's `when`). Without it, only `?scenario=` selects it.
+    #[serde(default)]
+    #[schemars(with = "Option<WhenSchema>")]
+    pub when: Option<Value>,
+    /// Timing; only `max_gap` and `speed` apply to recorded delays.
+    #[serde(default)]
+    pub timing: TimingSpec,
+    /// When it was recorded (free text, ISO 8601 by convention).
+    #[serde(default)]
+    pub recorded_at: Option<String>,
+    /// Anything else worth keeping (client, backend, model…).
+    #[serde(default)]
+    pub meta: BTreeMap<String, Value>,
+}

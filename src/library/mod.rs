@@ -1,0 +1,275 @@
+//! The recordings directory: file formats, loading with located errors, and the
+//! immutable [`Library`] snapshot every connection reads from.
+
+pub mod duration;
+pub mod format;
+pub mod problem;
+pub mod recording;
+pub mod scenario;
+pub mod schema;
+pub mod source;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use problem::{JsonPath, Problem};
+pub use scenario::{Scenario, ScenarioKind};
+
+use format::ScenarioFile;
+use source::Source;
+
+/// What a file in the recordings directory is, judged by its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Scenario,
+    Recording,
+    /// `chaos/*.json`: fault profiles.
+    ChaosProfile,
+    /// `backend.json`: canned data for the dashboard's REST calls and legacy actions.
+    Backend,
+    /// Editor temp and swap files, hidden files, anything not `.json` / `.jsonl`.
+    Ignored,
+}
+
+/// Classifies `rel`, a path relative to the recordings directory.
+pub fn classify(rel: &Path) -> FileKind {
+    let Some(file_name) = rel.file_name().and_then(|n| n.to_str()) else {
+        return FileKind::Ignored;
+    };
+    let hidden = rel
+        .components()
+        .any(|c| c.as_os_str().to_str().is_some_and(|s| s.starts_with('.')));
+    if hidden || file_name.ends_with('~') || file_name == "4913" || file_name.ends_with(".tmp") {
+        return FileKind::Ignored;
+    }
+    let in_chaos = rel
+        .components()
+        .next()
+        .is_some_and(|c| c.as_os_str() == "chaos");
+    match rel.extension().and_then(|e| e.to_str()) {
+        Some("json") if in_chaos => FileKind::ChaosProfile,
+        Some("json") if rel == Path::new("backend.json") => FileKind::Backend,
+        Some("json") => FileKind::Scenario,
+        Some("jsonl") if !in_chaos => FileKind::Recording,
+        _ => FileKind::Ignored,
+    }
+}
+
+/// The scenario name of a file: its path under the directory, without the extension,
+/// with `/` between folders (`demo/weather.json` → `demo/weather`).
+pub fn scenario_name(rel: &Path) -> String {
+    let stem = rel.with_extension("");
+    stem.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// One good file of the recordings directory, ready to serve.
+///
+/// The library is built from entries (and a reload rebuilds it from the last good entry
+/// of every file), so each file kind adds one variant here and one arm in [`load_file`].
+#[derive(Debug, Clone)]
+pub enum Entry {
+    Scenario(Arc<Scenario>),
+}
+
+/// Reads and compiles one file; `None` for files pawmock does not read (by [`classify`]).
+pub fn load_file(dir: &Path, rel: &Path) -> Option<Result<Entry, Vec<Problem>>> {
+    match classify(rel) {
+        FileKind::Scenario | FileKind::Recording => {
+            Some(load_scenario(dir, rel).map(|s| Entry::Scenario(Arc::new(s))))
+        }
+        FileKind::ChaosProfile | FileKind::Backend | FileKind::Ignored => None,
+    }
+}
+
+/// Reads a file as text, or a problem saying why it cannot be read.
+pub fn read_text(path: &Path) -> Result<String, Vec<Problem>> {
+    std::fs::read_to_string(path).map_err(|e| {
+        vec![Problem {
+            file: path.to_owned(),
+            line: 1,
+            column: 1,
+            path: JsonPath::root(),
+            message: format!("cannot read the file: {e}"),
+            hint: Some("check that it exists, is readable and is UTF-8 text".into()),
+        }]
+    })
+}
+
+/// Reads and compiles one scenario or recording file.
+pub fn load_scenario(dir: &Path, rel: &Path) -> Result<Scenario, Vec<Problem>> {
+    let path = dir.join(rel);
+    let text = read_text(&path)?;
+    let name = scenario_name(rel);
+    match classify(rel) {
+        FileKind::Recording => recording::compile(&name, &path, &text),
+        _ => {
+            let src = Source::new(&path, &text);
+            let value = src.parse().map_err(|p| vec![p])?;
+            let file: ScenarioFile = src.deserialize(value).map_err(|p| vec![p])?;
+            scenario::compile(&name, &src, file)
+        }
+    }
+}
+
+/// Every file under `dir` (recursively), relative to it, in file-name order.
+pub fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    fn walk(root: &Path, sub: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(root.join(sub))? {
+            let entry = entry?;
+            let rel = sub.join(entry.file_name());
+            let file_type = entry.file_type()?;
+            if file_type.is_dir() {
+                if !entry.file_name().to_string_lossy().starts_with('.') {
+                    walk(root, &rel, out)?;
+                }
+            } else {
+                out.push(rel);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, Path::new(""), &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+/// An immutable snapshot of the recordings directory. Connections hold an `Arc` of the
+/// snapshot a turn started with, so a reload never changes a turn in flight.
+#[derive(Debug, Default)]
+pub struct Library {
+    dir: PathBuf,
+    scenarios: Vec<Arc<Scenario>>,
+    by_name: HashMap<String, usize>,
+}
+
+/// What loading a directory found: the library of every good file, and the problems.
+pub struct Loaded {
+    pub library: Library,
+    pub problems: Vec<Problem>,
+    /// How many files were read (scenarios, recordings, profiles, backend data).
+    pub files: usize,
+}
+
+impl Library {
+    /// Loads every file pawmock reads under `dir`. A broken file is left out and its
+    /// problems returned; a missing or unreadable directory is an error.
+    pub fn load(dir: &Path) -> std::io::Result<Loaded> {
+        let mut problems = Vec::new();
+        let mut entries = Vec::new();
+        for rel in list_files(dir)? {
+            match load_file(dir, &rel) {
+                None => {}
+                Some(Ok(entry)) => entries.push(entry),
+                Some(Err(p)) => problems.extend(p),
+            }
+        }
+        let files = entries.len()
+            + problems
+                .iter()
+                .map(|p| &p.file)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
+        let (library, dup) = Library::from_entries(dir, entries);
+        problems.extend(dup);
+        Ok(Loaded {
+            library,
+            problems,
+            files,
+        })
+    }
+
+    /// Builds a snapshot from good entries, in file-name order. Two files with the same
+    /// scenario name (`x.json` and `x.jsonl`) keep the first; the second is a problem.
+    pub fn from_entries(
+        dir: &Path,
+        entries: impl IntoIterator<Item = Entry>,
+    ) -> (Library, Vec<Problem>) {
+        let mut by_name = HashMap::new();
+        let mut kept: Vec<Arc<Scenario>> = Vec::new();
+        let mut problems = Vec::new();
+        for entry in entries {
+            match entry {
+                Entry::Scenario(s) => {
+                    if let Some(&first) = by_name.get(&s.name) {
+                        let first: &Arc<Scenario> = &kept[first];
+                        problems.push(Problem {
+                            file: s.file.clone(),
+                            line: 1,
+                            column: 1,
+                            path: JsonPath::root(),
+                            message: format!(
+                                "scenario name `{}` is already used by {}",
+                                s.name,
+                                first.file.display()
+                            ),
+                            hint: Some("rename one of the two files".into()),
+                        });
+                        continue;
+                    }
+                    by_name.insert(s.name.clone(), kept.len());
+                    kept.push(s);
+                }
+            }
+        }
+        (
+            Library {
+                dir: dir.to_owned(),
+                scenarios: kept,
+                by_name,
+            },
+            problems,
+        )
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// All scenarios in file-name order.
+    pub fn scenarios(&self) -> &[Arc<Scenario>] {
+        &self.scenarios
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<Scenario>> {
+        self.by_name.get(name).map(|&i| &self.scenarios[i])
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.scenarios.iter().map(|s| s.name.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_classified_by_path() {
+        assert_eq!(classify(Path::new("hello.json")), FileKind::Scenario);
+        assert_eq!(classify(Path::new("demo/x.jsonl")), FileKind::Recording);
+        assert_eq!(
+            classify(Path::new("chaos/flaky.json")),
+            FileKind::ChaosProfile
+        );
+        assert_eq!(classify(Path::new("backend.json")), FileKind::Backend);
+        for ignored in [
+            ".hello.json.swp",
+            "hello.json~",
+            "4913",
+            ".#hello.json",
+            "x.tmp",
+            "notes.md",
+        ] {
+            assert_eq!(classify(Path::new(ignored)), FileKind::Ignored, "{ignored}");
+        }
+        assert_eq!(
+            scenario_name(Path::new("demo/weather.json")),
+            "demo/weather"
+        );
+    }
+}

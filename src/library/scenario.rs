@@ -1,0 +1,460 @@
+//! Scenarios as the server plays them: validated, with regexes compiled and defaults
+//! decided, built from a [`ScenarioFile`] or a recording.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::format::{ScenarioFile, StepSpec, TimingSpec, TurnSpec};
+use super::problem::{JsonPath, Problem};
+use super::source::Source;
+use crate::protocol::{Event, HistoryMessage};
+
+/// How long a plan waits for the client's answer when the file does not say.
+pub const DEFAULT_PLAN_WAIT: Duration = Duration::from_secs(300);
+
+/// One conversation of the library.
+#[derive(Debug)]
+pub struct Scenario {
+    /// File path relative to the recordings directory, without the extension.
+    pub name: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub file: PathBuf,
+    pub timing: TimingSpec,
+    pub history: Vec<HistoryMessage>,
+    /// Session that holds `history`.
+    pub session_id: String,
+    pub turns: Vec<Turn>,
+    /// For recordings: what selects it when unpinned (scripted scenarios use their turns).
+    pub selector: Option<When>,
+    pub kind: ScenarioKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScenarioKind {
+    Scripted,
+    Recorded,
+}
+
+#[derive(Debug)]
+pub struct Turn {
+    pub when: When,
+    pub body: Body,
+}
+
+/// What a turn plays.
+#[derive(Debug)]
+pub enum Body {
+    Script(Vec<Step>),
+    /// Frames with their recorded delay since the previous frame.
+    Recorded(Vec<(Duration, Event)>),
+}
+
+/// Which user message selects a turn.
+#[derive(Debug, Clone)]
+pub enum When {
+    Any,
+    /// Any of these (lower-cased) fragments.
+    Contains(Vec<String>),
+    /// The whole message, lower-cased and trimmed.
+    Equals(String),
+    Regex(Regex),
+    /// The Nth (1-based) message a connection sends to this scenario.
+    Turn(u32),
+}
+
+impl When {
+    /// Whether `text`, the `turn_no`-th message to this scenario, matches.
+    pub fn matches(&self, text: &str, turn_no: u32) -> bool {
+        match self {
+            When::Any => true,
+            When::Contains(parts) => {
+                let t = text.to_lowercase();
+                parts.iter().any(|p| t.contains(p.as_str()))
+            }
+            When::Equals(s) => text.trim().to_lowercase() == *s,
+            When::Regex(r) => r.is_match(text),
+            When::Turn(n) => *n == turn_no,
+        }
+    }
+
+    /// True for rules that look at the text: only those pick a scenario that is not pinned.
+    pub fn is_textual(&self) -> bool {
+        matches!(self, When::Contains(_) | When::Equals(_) | When::Regex(_))
+    }
+}
+
+/// One step of a scripted reply, with its optional extra delay before it.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub delay: Duration,
+    pub kind: StepKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    Say(String),
+    Think {
+        text: String,
+        duration: Option<Duration>,
+    },
+    Tool {
+        name: String,
+        input: Value,
+        outcome: Result<Value, String>,
+        duration: Option<Duration>,
+    },
+    Error(String),
+    Plan(Plan),
+    Inbox {
+        channel: String,
+        message: String,
+        session_id: String,
+    },
+    Pause(Duration),
+    Marker(String),
+    Frame(Value),
+}
+
+/// A plan waiting for approval and the three ways it can go on.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub text: String,
+    pub approve: Vec<Step>,
+    pub reject: Vec<Step>,
+    pub timeout: Vec<Step>,
+    pub wait: Duration,
+}
+
+/// Turns a parsed scenario file into a [`Scenario`], or every problem found in it.
+pub fn compile(name: &str, src: &Source, file: ScenarioFile) -> Result<Scenario, Vec<Problem>> {
+    let mut problems = Vec::new();
+    check_timing(
+        src,
+        &JsonPath::root().key("timing"),
+        &file.timing,
+        &mut problems,
+    );
+    if file.turns.is_empty() {
+        problems.push(src.problem(
+            JsonPath::root().key("turns"),
+            "a scenario needs at least one turn".into(),
+            Some(r#"add {"when": "any", "reply": [{"say": "Hello!"}]}"#.into()),
+        ));
+    }
+    let turns: Vec<Turn> = file
+        .turns
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            compile_turn(
+                src,
+                &JsonPath::root().key("turns").index(i),
+                t,
+                &mut problems,
+            )
+        })
+        .collect();
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Scenario {
+        name: name.to_owned(),
+        title: file.title.unwrap_or_else(|| name.to_owned()),
+        description: file.description,
+        file: src.file.to_owned(),
+        timing: file.timing,
+        history: file.history,
+        session_id: file
+            .session_id
+            .unwrap_or_else(|| format!("websocket_{name}")),
+        turns,
+        selector: None,
+        kind: ScenarioKind::Scripted,
+    })
+}
+
+fn compile_turn(
+    src: &Source,
+    path: &JsonPath,
+    t: TurnSpec,
+    problems: &mut Vec<Problem>,
+) -> Option<Turn> {
+    let when = compile_when(src, &path.key("when"), t.when.as_ref(), problems);
+    let steps = compile_steps(src, &path.key("reply"), t.reply, problems);
+    Some(Turn {
+        when: when?,
+        body: Body::Script(steps?),
+    })
+}
+
+/// Reads a `when` value; `None` (absent) means `any`.
+pub fn compile_when(
+    src: &Source,
+    path: &JsonPath,
+    when: Option<&Value>,
+    problems: &mut Vec<Problem>,
+) -> Option<When> {
+    let bad = |msg: String| {
+        src.problem(path.clone(), msg, Some(
+        r#"write "any", {"contains": "text"}, {"contains": ["a", "b"]}, {"equals": "text"}, {"regex": "pattern"} or {"turn": 2}"#.into(),
+    ))
+    };
+    let Some(when) = when else {
+        return Some(When::Any);
+    };
+    let rule = match when {
+        Value::String(s) if s == "any" => return Some(When::Any),
+        Value::Object(map) if map.len() == 1 => map.iter().next().expect("one entry"),
+        Value::Object(map) => {
+            problems.push(bad(format!(
+                "`when` must have exactly one rule, found {}",
+                map.len()
+            )));
+            return None;
+        }
+        other => {
+            problems.push(bad(format!("`when` cannot be {other}")));
+            return None;
+        }
+    };
+    let strings = |v: &Value| -> Option<Vec<String>> {
+        match v {
+            Value::String(s) => Some(vec![s.to_lowercase()]),
+            Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_lowercase))
+                .collect(),
+            _ => None,
+        }
+    };
+    let result = match (rule.0.as_str(), rule.1) {
+        ("contains", v) => strings(v).filter(|s| !s.is_empty()).map(When::Contains),
+        ("equals", Value::String(s)) => Some(When::Equals(s.trim().to_lowercase())),
+        ("regex", Value::String(s)) => match Regex::new(s) {
+            Ok(r) => Some(When::Regex(r)),
+            Err(e) => {
+                problems.push(src.problem(
+                    path.key("regex"),
+                    // regex's message spans lines; its last line says what is wrong.
+                    format!(
+                        "invalid regular expression: {}",
+                        e.to_string().lines().last().unwrap_or("").trim_start_matches("error: ")
+                    ),
+                    Some("see https://docs.rs/regex for the syntax".into()),
+                ));
+                return None;
+            }
+        },
+        ("turn", Value::Number(n)) => n
+            .as_u64()
+            .filter(|n| *n >= 1)
+            .and_then(|n| u32::try_from(n).ok())
+            .map(When::Turn),
+        (key, _) if !["contains", "equals", "regex", "turn"].contains(&key) => {
+            problems.push(bad(format!("unknown `when` rule `{key}`")));
+            return None;
+        }
+        _ => None,
+    };
+    if result.is_none() {
+        let (key, value) = rule;
+        let expected = match key.as_str() {
+            "contains" => "a string or a non-empty array of strings",
+            "turn" => "a whole number ≥ 1",
+            _ => "a string",
+        };
+        problems.push(src.problem(
+            path.key(key),
+            format!("`{key}` must be {expected}, got {value}"),
+            None,
+        ));
+    }
+    result
+}
+
+const STEP_KINDS: [&str; 9] = [
+    "say", "think", "tool", "error", "plan", "inbox", "pause", "marker", "frame",
+];
+
+fn compile_steps(
+    src: &Source,
+    path: &JsonPath,
+    specs: Vec<StepSpec>,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<Step>> {
+    let before = problems.len();
+    let steps: Vec<Step> = specs
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, s)| compile_step(src, &path.index(i), s, problems))
+        .collect();
+    (problems.len() == before).then_some(steps)
+}
+
+fn compile_step(
+    src: &Source,
+    path: &JsonPath,
+    s: StepSpec,
+    problems: &mut Vec<Problem>,
+) -> Option<Step> {
+    let present: Vec<&str> = [
+        ("say", s.say.is_some()),
+        ("think", s.think.is_some()),
+        ("tool", s.tool.is_some()),
+        // With `tool`, `error` is the tool's failure, not a step kind of its own.
+        ("error", s.error.is_some() && s.tool.is_none()),
+        ("plan", s.plan.is_some()),
+        ("inbox", s.inbox.is_some()),
+        ("pause", s.pause.is_some()),
+        ("marker", s.marker.is_some()),
+        ("frame", s.frame.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, on)| on.then_some(k))
+    .collect();
+    let kind = match present.as_slice() {
+        [one] => *one,
+        [] => {
+            problems.push(src.problem(
+                path.clone(),
+                "a step needs one kind".into(),
+                Some(format!("use one of: {}", STEP_KINDS.join(", "))),
+            ));
+            return None;
+        }
+        many => {
+            problems.push(src.problem(
+                path.clone(),
+                format!("a step has one kind, this one has {}", many.join(" and ")),
+                Some("split it into several steps".into()),
+            ));
+            return None;
+        }
+    };
+    let allowed: &[&str] = match kind {
+        "think" => &["duration"],
+        "tool" => &["input", "result", "error", "duration"],
+        "plan" => &["approve", "reject", "timeout", "wait"],
+        _ => &[],
+    };
+    let extras = [
+        ("input", s.input.is_some()),
+        ("result", s.result.is_some()),
+        ("error", s.error.is_some() && kind != "error"),
+        ("duration", s.duration.is_some()),
+        ("approve", s.approve.is_some()),
+        ("reject", s.reject.is_some()),
+        ("timeout", s.timeout.is_some()),
+        ("wait", s.wait.is_some()),
+    ];
+    for (field, on) in extras {
+        if on && !allowed.contains(&field) {
+            problems.push(src.problem(
+                path.key(field),
+                format!("`{field}` does not belong to a `{kind}` step"),
+                Some(if allowed.is_empty() {
+                    format!("a `{kind}` step takes only `{kind}` and `delay`")
+                } else {
+                    format!("a `{kind}` step takes {}", allowed.join(", "))
+                }),
+            ));
+        }
+    }
+    if kind == "tool" && s.result.is_some() && s.error.is_some() {
+        problems.push(src.problem(
+            path.key("error"),
+            "a tool has either a `result` or an `error`, not both".into(),
+            None,
+        ));
+    }
+    let dur = |d: Option<super::duration::Dur>| d.map(|d| d.0);
+    let step_kind = match kind {
+        "say" => StepKind::Say(s.say?),
+        "think" => StepKind::Think {
+            text: s.think?,
+            duration: dur(s.duration),
+        },
+        "tool" => StepKind::Tool {
+            name: s.tool?,
+            input: s.input.unwrap_or_else(|| Value::Object(Default::default())),
+            outcome: match s.error {
+                Some(e) => Err(e),
+                None => Ok(s.result.unwrap_or(Value::String(String::new()))),
+            },
+            duration: dur(s.duration),
+        },
+        "error" => StepKind::Error(s.error?),
+        "plan" => {
+            let mut branch = |key: &str, specs: Option<Vec<StepSpec>>| {
+                compile_steps(src, &path.key(key), specs.unwrap_or_default(), problems)
+            };
+            let approve = branch("approve", s.approve);
+            let reject = branch("reject", s.reject);
+            let timeout = branch("timeout", s.timeout);
+            StepKind::Plan(Plan {
+                text: s.plan?,
+                approve: approve?,
+                reject: reject?,
+                timeout: timeout?,
+                wait: dur(s.wait).unwrap_or(DEFAULT_PLAN_WAIT),
+            })
+        }
+        "inbox" => {
+            let inbox = s.inbox?;
+            StepKind::Inbox {
+                session_id: inbox
+                    .session_id
+                    .unwrap_or_else(|| format!("{}_inbox", inbox.channel)),
+                channel: inbox.channel,
+                message: inbox.message,
+            }
+        }
+        "pause" => StepKind::Pause(s.pause?.0),
+        "marker" => StepKind::Marker(s.marker?),
+        "frame" => StepKind::Frame(s.frame?),
+        _ => unreachable!("kinds come from the list above"),
+    };
+    Some(Step {
+        delay: dur(s.delay).unwrap_or_default(),
+        kind: step_kind,
+    })
+}
+
+/// Checks the ranges serde cannot express.
+pub fn check_timing(src: &Source, path: &JsonPath, t: &TimingSpec, problems: &mut Vec<Problem>) {
+    let mut bad =
+        |key: &str, msg: &str| problems.push(src.problem(path.key(key), msg.into(), None));
+    if t.jitter.is_some_and(|j| !(0.0..=1.0).contains(&j)) {
+        bad(
+            "jitter",
+            "`jitter` is a fraction between 0 and 1 (0.25 means ±25%)",
+        );
+    }
+    if t.chunk_size == Some(0) {
+        bad("chunk_size", "`chunk_size` must be at least 1");
+    }
+    if t.chunks_per_second
+        .is_some_and(|c| !(c.is_finite() && c > 0.0))
+    {
+        bad(
+            "chunks_per_second",
+            "`chunks_per_second` must be a number above 0",
+        );
+    }
+    if t.chunks_per_second.is_some() && t.chunk_delay.is_some() {
+        bad(
+            "chunks_per_second",
+            "give `chunk_delay` or `chunks_per_second`, not both",
+        );
+    }
+    if t.speed.is_some_and(|s| !(s.is_finite() && s >= 0.0)) {
+        bad(
+            "speed",
+            "`speed` must be a number ≥ 0 (0 plays without delays)",
+        );
+    }
+}

@@ -1,0 +1,169 @@
+//! The `pawmock` binary: parses the command line and runs one command.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+use pawmock::app::{App, ServeConfig};
+use pawmock::cli::{Cli, Command, DirArgs, ListArgs, SchemaArgs, ServeArgs, display_host};
+use pawmock::library::{self, Library};
+use tracing::{info, warn};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve(cli.serve),
+        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Check(args)) => check(&args),
+        Some(Command::List(args)) => list(&args),
+        Some(Command::Schema(args)) => schema(&args),
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level).unwrap_or_else(|e| {
+        eprintln!(
+            "pawmock: --log-level `{}` is not a log filter ({e}); using `info`",
+            args.log_level
+        );
+        tracing_subscriber::EnvFilter::new("info")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("pawmock: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let loaded = match Library::load(&args.recordings) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!(
+                    "pawmock: cannot read the recordings directory {}: {e}; pass another with --recordings DIR",
+                    args.recordings.display()
+                );
+                return ExitCode::FAILURE;
+            }
+        };
+        for p in &loaded.problems {
+            warn!("{p}");
+        }
+        let listener = match pawmock::server::bind(&args.host, args.port).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("pawmock: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let count = loaded.library.scenarios().len();
+        let port = listener.local_addr().map_or(args.port, |a| a.port());
+        let config = ServeConfig {
+            dialect: args.dialect,
+            speed: args.speed,
+            seed: args.seed,
+            max_frame_size: args.max_frame_size,
+        };
+        let app = App::new(loaded.library, config);
+        info!(
+            "pawmock {} serving {count} scenarios from {} on ws://{}:{}/ws (dialect {}, speed {}, seed {})",
+            env!("CARGO_PKG_VERSION"),
+            args.recordings.display(),
+            display_host(&args.host),
+            port,
+            args.dialect,
+            args.speed,
+            args.seed
+        );
+        let shutdown = app.shutdown.clone();
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            info!("shutting down");
+            shutdown.cancel();
+        });
+        pawmock::server::run(app, listener).await;
+        ExitCode::SUCCESS
+    })
+}
+
+fn check(args: &DirArgs) -> ExitCode {
+    let loaded = match Library::load(&args.dir) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("pawmock check: cannot read {}: {e}", args.dir.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    for p in &loaded.problems {
+        println!("{p}");
+    }
+    let dir = args.dir.display();
+    if loaded.problems.is_empty() {
+        println!("{dir}: {} files, all valid", loaded.files);
+        ExitCode::SUCCESS
+    } else {
+        println!(
+            "{dir}: {} files, {} problem(s)",
+            loaded.files,
+            loaded.problems.len()
+        );
+        ExitCode::FAILURE
+    }
+}
+
+fn list(args: &ListArgs) -> ExitCode {
+    let loaded = match Library::load(&args.dir) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("pawmock list: cannot read {}: {e}", args.dir.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let scenarios = loaded.library.scenarios();
+    let width = scenarios.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let title_width = scenarios
+        .iter()
+        .map(|s| s.title.chars().count())
+        .max()
+        .unwrap_or(0);
+    for s in scenarios {
+        println!(
+            "{:width$}  {:title_width$}  ws://{}:{}/ws?scenario={}",
+            s.name,
+            s.title,
+            display_host(&args.host),
+            args.port,
+            s.name
+        );
+    }
+    if !loaded.problems.is_empty() {
+        eprintln!(
+            "{} file(s) left out because of problems; run `pawmock check {}`",
+            loaded.problems.len(),
+            args.dir.display()
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn schema(args: &SchemaArgs) -> ExitCode {
+    match library::schema::write_all(&args.out) {
+        Ok(paths) => {
+            for p in paths {
+                println!("wrote {}", p.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "pawmock schema: cannot write into {}: {e}",
+                Path::new(&args.out).display()
+            );
+            ExitCode::FAILURE
+        }
+    }
+}

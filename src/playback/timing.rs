@@ -1,0 +1,96 @@
+//! The timing model: defaults, layered with the scenario's and the connection's choices.
+
+use std::time::Duration;
+
+use rand::RngExt;
+
+use super::rng::Rng;
+use crate::library::format::{ChunkUnit, TimingSpec};
+
+/// Resolved pace of one turn. Durations are script time; `speed` divides them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timing {
+    pub first_token: Duration,
+    pub chunk: ChunkUnit,
+    pub chunk_size: usize,
+    pub chunk_delay: Duration,
+    pub jitter: f64,
+    pub think: Duration,
+    pub tool_duration: Duration,
+    pub max_gap: Duration,
+    pub speed: f64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            first_token: Duration::from_millis(600),
+            chunk: ChunkUnit::Word,
+            chunk_size: 1,
+            chunk_delay: Duration::from_millis(40),
+            jitter: 0.25,
+            think: Duration::from_millis(400),
+            tool_duration: Duration::from_secs(1),
+            max_gap: Duration::from_secs(2),
+            speed: 1.0,
+        }
+    }
+}
+
+impl Timing {
+    /// Applies `spec` on top: every field it sets wins. `speed` multiplies, so a
+    /// scenario at speed 2 played with `?speed=0.5` runs at 1.
+    pub fn with(mut self, spec: &TimingSpec) -> Self {
+        if let Some(d) = spec.first_token {
+            self.first_token = d.0;
+        }
+        if let Some(c) = spec.chunk {
+            self.chunk = c;
+        }
+        if let Some(n) = spec.chunk_size {
+            self.chunk_size = n.max(1) as usize;
+        }
+        if let Some(d) = spec.chunk_delay {
+            self.chunk_delay = d.0;
+        }
+        if let Some(cps) = spec.chunks_per_second.filter(|c| *c > 0.0) {
+            self.chunk_delay = Duration::from_secs_f64(1.0 / cps);
+        }
+        if let Some(j) = spec.jitter {
+            self.jitter = j.clamp(0.0, 1.0);
+        }
+        if let Some(d) = spec.think {
+            self.think = d.0;
+        }
+        if let Some(d) = spec.tool_duration {
+            self.tool_duration = d.0;
+        }
+        if let Some(d) = spec.max_gap {
+            self.max_gap = d.0;
+        }
+        if let Some(s) = spec.speed {
+            self.speed *= s.max(0.0);
+        }
+        self
+    }
+
+    /// The gap after one chunk: `chunk_delay`, varied uniformly by ±`jitter`.
+    pub fn chunk_gap(&self, rng: &mut Rng) -> Duration {
+        if self.jitter == 0.0 {
+            return self.chunk_delay;
+        }
+        let factor = 1.0 + self.jitter * rng.random_range(-1.0..=1.0);
+        self.chunk_delay.mul_f64(factor.max(0.0))
+    }
+
+    /// Script time as wall time at this speed (speed 0: no time at all).
+    pub fn scale(&self, d: Duration) -> Duration {
+        if self.speed <= 0.0 {
+            Duration::ZERO
+        } else if self.speed == 1.0 {
+            d
+        } else {
+            d.div_f64(self.speed)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The HTTP side: binding, routes, and graceful shutdown.
+
+mod upgrade;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tracing::info;
+use warp::Filter;
+
+use crate::app::App;
+
+/// Binding failed in a way the user can fix.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    #[error(
+        "port {port} on {host} is already in use; choose another with --port (or PAWMOCK_PORT), e.g. --port {next}"
+    )]
+    InUse { host: String, port: u16, next: u16 },
+    #[error("cannot listen on {host}:{port}: {source}; check --host and --port")]
+    Other {
+        host: String,
+        port: u16,
+        source: std::io::Error,
+    },
+}
+
+/// Binds the listening socket (before anything else, so a taken port fails fast).
+pub async fn bind(host: &str, port: u16) -> Result<TcpListener, BindError> {
+    TcpListener::bind((host, port)).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            BindError::InUse {
+                host: host.to_owned(),
+                port,
+                next: port.wrapping_add(1),
+            }
+        } else {
+            BindError::Other {
+                host: host.to_owned(),
+                port,
+                source,
+            }
+        }
+    })
+}
+
+/// Every route pawmock serves.
+pub fn routes(
+    app: Arc<App>,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
+    upgrade::route(app).or(warp::path::full().map(|path: warp::path::FullPath| {
+        warp::reply::with_status(
+            warp::reply::json(&serde_json::json!({
+                "error": "not found",
+                "path": path.as_str(),
+                "hint": "pawmock serves the WebSocket at /ws",
+            })),
+            warp::http::StatusCode::NOT_FOUND,
+        )
+    }))
+}
+
+/// Serves until `app.shutdown` is cancelled, then closes every WebSocket with 1001 and
+/// waits (up to 3 s) for them to finish.
+pub async fn run(app: Arc<App>, listener: TcpListener) {
+    let addr: Option<SocketAddr> = listener.local_addr().ok();
+    if let Some(addr) = addr {
+        info!("serving ws://{addr}/ws");
+    }
+    let shutdown = app.shutdown.clone();
+    warp::serve(routes(app.clone()))
+        .incoming(listener)
+        .graceful(async move { shutdown.cancelled().await })
+        .run()
+        .await;
+    app.tracker.close();
+    let _ = tokio::time::timeout(Duration::from_secs(3), app.tracker.wait()).await;
+}
+
+/// Starts a server on `listener` in the background (for tests and benchmarks).
+pub fn spawn(app: Arc<App>, listener: TcpListener) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run(app, listener))
+}

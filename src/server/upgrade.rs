@@ -1,0 +1,140 @@
+//! The `/ws` upgrade, completed with tokio-tungstenite instead of `warp::ws()`.
+//!
+//! warp's own upgrade gives every connection a fixed 128 KiB read buffer and no raw
+//! frames. Doing it here gives a small read buffer, a limit on client frames, the
+//! subprotocol echo browsers insist on, and the raw socket chaos will need.
+
+use std::sync::Arc;
+
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tracing::debug;
+use warp::Filter;
+use warp::http::{Response, StatusCode};
+use warp::hyper::upgrade::OnUpgrade;
+
+use crate::app::App;
+
+/// Read buffer per connection: client frames are small chat actions.
+const READ_BUFFER: usize = 4096;
+
+type Reply = Response<String>;
+
+pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rejection> + Clone {
+    warp::path("ws")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(warp::header::optional::<String>("upgrade"))
+        .and(warp::header::optional::<String>("sec-websocket-key"))
+        .and(warp::header::optional::<String>("sec-websocket-version"))
+        .and(warp::header::optional::<String>("sec-websocket-protocol"))
+        .and(warp::ext::optional::<OnUpgrade>())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .map(
+            move |upgrade: Option<String>,
+                  key: Option<String>,
+                  version: Option<String>,
+                  protocols: Option<String>,
+                  on_upgrade: Option<OnUpgrade>,
+                  query: String| {
+                handshake(
+                    app.clone(),
+                    Handshake {
+                        upgrade,
+                        key,
+                        version,
+                        protocols,
+                        on_upgrade,
+                        query,
+                    },
+                )
+            },
+        )
+}
+
+struct Handshake {
+    upgrade: Option<String>,
+    key: Option<String>,
+    version: Option<String>,
+    protocols: Option<String>,
+    on_upgrade: Option<OnUpgrade>,
+    query: String,
+}
+
+fn plain(status: StatusCode, body: &str) -> Reply {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(format!("{body}\n"))
+        .expect("static response")
+}
+
+fn handshake(app: Arc<App>, h: Handshake) -> Reply {
+    if !h
+        .upgrade
+        .as_deref()
+        .is_some_and(|u| u.eq_ignore_ascii_case("websocket"))
+    {
+        let mut r = plain(
+            StatusCode::UPGRADE_REQUIRED,
+            "This is pawmock's WebSocket endpoint: connect with a WebSocket client, e.g. ws://localhost:8000/ws",
+        );
+        r.headers_mut()
+            .insert("upgrade", "websocket".parse().expect("static header"));
+        return r;
+    }
+    if h.version.as_deref().map(str::trim) != Some("13") {
+        let mut r = plain(
+            StatusCode::UPGRADE_REQUIRED,
+            "unsupported Sec-WebSocket-Version: pawmock speaks version 13",
+        );
+        r.headers_mut().insert(
+            "sec-websocket-version",
+            "13".parse().expect("static header"),
+        );
+        return r;
+    }
+    let (Some(key), Some(on_upgrade)) = (h.key, h.on_upgrade) else {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "missing Sec-WebSocket-Key, or the request cannot be upgraded (HTTP/1.1 is required)",
+        );
+    };
+    // Echo exactly one of the offered subprotocols (browsers fail the handshake if
+    // they offered some and none comes back).
+    let protocol = h
+        .protocols
+        .as_deref()
+        .and_then(|p| p.split(',').map(str::trim).find(|p| !p.is_empty()))
+        .map(str::to_owned);
+    let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .max_frame_size(Some(app.config.max_frame_size))
+        .max_message_size(Some(app.config.max_frame_size));
+    let query = h.query;
+    let tracker = app.tracker.clone();
+    tracker.spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(u) => u,
+            Err(e) => {
+                debug!("upgrade failed: {e}");
+                return;
+            }
+        };
+        let io = hyper_util::rt::TokioIo::new(upgraded);
+        let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+        crate::connection::serve(app, ws, &query).await;
+    });
+    let mut response = Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-accept", derive_accept_key(key.as_bytes()));
+    if let Some(p) = protocol {
+        response = response.header("sec-websocket-protocol", p);
+    }
+    response
+        .body(String::new())
+        .expect("valid upgrade response")
+}

@@ -1,0 +1,73 @@
+//! Which conversation answers: pinned scenarios, scenario names, `when` rules, fallback.
+
+mod common;
+
+use common::{Server, answer_text};
+
+#[tokio::test]
+async fn unpinned_messages_match_when_rules_in_file_name_order() {
+    let server = Server::fixtures().await;
+    let mut c = server.connect("dialect=docs").await;
+    assert_eq!(
+        answer_text(&c.ask("Weather in Paris?").await),
+        "It's **18°C** and cloudy in Paris."
+    );
+    assert_eq!(
+        answer_text(&c.ask("a TOOL ERROR please").await),
+        "The file is missing."
+    );
+    // `equals` ignores case and outer spaces.
+    assert!(answer_text(&c.ask("  Inbox Please ").await).contains("You have mail."));
+}
+
+#[tokio::test]
+async fn a_message_that_is_a_scenario_name_plays_that_scenario() {
+    let server = Server::fixtures().await;
+    let mut c = server.connect("dialect=docs").await;
+    assert_eq!(
+        answer_text(&c.ask("everything").await),
+        "Here is the answer you asked for, in several words."
+    );
+}
+
+#[tokio::test]
+async fn a_pinned_scenario_answers_with_its_any_turn_and_counts_turns() {
+    let server = Server::fixtures().await;
+    let mut c = server.connect("dialect=docs&scenario=everything").await;
+    assert_eq!(
+        answer_text(&c.ask("hello").await),
+        "Here is the answer you asked for, in several words."
+    );
+    assert_eq!(
+        answer_text(&c.ask("hello again").await),
+        "This is your second message here."
+    );
+    assert_eq!(
+        answer_text(&c.ask("and again").await),
+        "Here is the answer you asked for, in several words."
+    );
+}
+
+#[tokio::test]
+async fn nothing_matching_gets_a_reply_that_says_how_to_pick_a_scenario() {
+    let server = Server::fixtures().await;
+    let mut c = server.connect("dialect=docs").await;
+    let text = answer_text(&c.ask("tell me a joke").await);
+    assert!(text.contains("?scenario=NAME"), "{text}");
+    assert!(
+        text.contains("everything, plan, slow, weather-recorded, weather"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn markers_are_never_sent_and_raw_frames_pass_through() {
+    let server = Server::fixtures().await;
+    let mut c = server.connect("dialect=docs&scenario=everything").await;
+    let frames = c.ask("raw").await;
+    assert_eq!(
+        frames[0],
+        serde_json::json!({"type": "token_usage", "input_tokens": 12})
+    );
+    assert!(frames.iter().all(|f| f["type"] != "marker"));
+}

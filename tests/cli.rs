@@ -1,0 +1,205 @@
+//! The `pawmock` binary: check, list, schema, serve, and the errors users meet.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use predicates::prelude::*;
+
+#[test]
+fn check_accepts_a_valid_directory() {
+    cargo_bin_cmd!("pawmock")
+        .args(["check", common::fixtures().to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("5 files, all valid"));
+}
+
+#[test]
+fn check_accepts_the_bundled_library() {
+    cargo_bin_cmd!("pawmock")
+        .args(["check", common::bundled().to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("all valid"));
+}
+
+#[test]
+fn check_reports_every_problem_with_file_line_column_and_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write(
+        "syntax.json",
+        "{\n  \"turns\": [\n    { \"reply\": [ { \"say\": \"hi\" } ], }\n  ,\n}\n",
+    );
+    write(
+        "types.json",
+        "{\n  \"turns\": [\n    { \"when\": \"any\",\n      \"reply\": [ { \"say\": \"a\" }, { \"tool\": \"x\", \"duration\": \"soon\" } ] }\n  ]\n}\n",
+    );
+    write(
+        "semantics.json",
+        "{\n  \"timing\": { \"jitter\": 3 },\n  \"turns\": [\n    { \"when\": { \"regex\": \"(\" }, \"reply\": [ { \"say\": \"a\", \"think\": \"b\" } ] }\n  ]\n}\n",
+    );
+    write(
+        "rec.jsonl",
+        "{\"version\": 1}\n[0, \"in\", {\"action\": \"chat\", \"message\": \"hi\"}]\n[0.1, \"sideways\", {}]\n",
+    );
+    write(
+        "good.json",
+        "{\"turns\": [{\"reply\": [{\"say\": \"fine\"}]}]}",
+    );
+    let out = cargo_bin_cmd!("pawmock")
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let d = dir.path().display();
+    for expected in [
+        format!("{d}/syntax.json:5:1: $: invalid JSON: Unexpected close brace"),
+        format!("{d}/types.json:4:61: turns[0].reply[1].duration: invalid duration \"soon\""),
+        format!("{d}/semantics.json:2:25: timing.jitter: `jitter` is a fraction between 0 and 1"),
+        format!(
+            "{d}/semantics.json:4:26: turns[0].when.regex: invalid regular expression: unclosed group"
+        ),
+        format!(
+            "{d}/semantics.json:4:44: turns[0].reply[0]: a step has one kind, this one has say and think"
+        ),
+        format!("{d}/rec.jsonl:3:7: [1]: the direction must be \"in\", \"out\" or \"marker\""),
+        "hint:".to_owned(),
+        "5 files, 6 problem(s)".to_owned(),
+    ] {
+        assert!(out.contains(&expected), "missing `{expected}` in:\n{out}");
+    }
+    assert!(!out.contains("good.json"), "{out}");
+}
+
+#[test]
+fn check_on_a_missing_directory_fails_clearly() {
+    cargo_bin_cmd!("pawmock")
+        .args(["check", "/no/such/dir"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot read /no/such/dir"));
+}
+
+#[test]
+fn list_prints_name_title_and_url() {
+    cargo_bin_cmd!("pawmock")
+        .args(["list", common::fixtures().to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"(?m)^weather\s+Weather with one tool call\s+ws://localhost:8000/ws\?scenario=weather$").unwrap())
+        .stdout(predicate::str::contains("ws://localhost:8000/ws?scenario=weather-recorded"));
+}
+
+#[test]
+fn the_committed_schemas_match_the_types() {
+    let dir = tempfile::tempdir().unwrap();
+    cargo_bin_cmd!("pawmock")
+        .args(["schema", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
+    for name in ["scenario.schema.json", "recording-header.schema.json"] {
+        let fresh = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let old = std::fs::read_to_string(committed.join(name)).unwrap_or_default();
+        assert_eq!(
+            fresh, old,
+            "schema/{name} is stale: run `cargo run -- schema`"
+        );
+    }
+}
+
+#[test]
+fn a_taken_port_is_a_one_line_error_naming_the_port_and_the_flag() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = cargo_bin_cmd!("pawmock")
+        .args([
+            "serve",
+            "--port",
+            &port,
+            "--recordings",
+            common::fixtures().to_str().unwrap(),
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("port {port} on 127.0.0.1 is already in use")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--port"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn flags_can_come_from_pawmock_environment_variables() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    cargo_bin_cmd!("pawmock")
+        .env("PAWMOCK_PORT", &port)
+        .env("PAWMOCK_RECORDINGS", common::fixtures())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!("port {port}")));
+}
+
+#[test]
+fn bad_flag_values_are_refused_with_a_reason() {
+    cargo_bin_cmd!("pawmock")
+        .args(["--speed=-1"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("not a speed"));
+    cargo_bin_cmd!("pawmock")
+        .args(["--dialect", "klingon"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("auto, docs, dashboard"));
+}
+
+#[tokio::test]
+async fn serve_answers_on_the_port_it_announces() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pawmock"))
+        .args(["--port", "0", "--speed", "0", "--recordings"])
+        .arg(common::fixtures())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Keep reading the log to the end, so the server never writes into a closed pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(at) = line.find("ws://localhost:") {
+                let _ = tx.send(line[at..].split_whitespace().next().unwrap().to_owned());
+            }
+        }
+    });
+    let url = tokio::task::spawn_blocking(move || {
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("the server announces its URL")
+    })
+    .await
+    .unwrap();
+    let mut c = common::Client::connect(&format!("{url}?dialect=docs")).await;
+    let frames = c.ask("weather").await;
+    assert_eq!(
+        common::answer_text(&frames),
+        "It's **18°C** and cloudy in Paris."
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -1,0 +1,171 @@
+//! Shared test harness: a real pawmock server on a loopback port, and a real
+//! WebSocket client (tokio-tungstenite) that reads JSON frames.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use pawmock::app::{App, ServeConfig};
+use pawmock::library::Library;
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for a frame before failing. Generous: CI machines are loaded.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+pub fn bundled() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("recordings")
+}
+
+pub struct Server {
+    pub addr: std::net::SocketAddr,
+    pub app: Arc<App>,
+}
+
+impl Server {
+    /// Serves `dir` on an ephemeral loopback port.
+    pub async fn start(dir: &Path, config: ServeConfig) -> Server {
+        let loaded = Library::load(dir).expect("recordings dir");
+        assert!(
+            loaded.problems.is_empty(),
+            "fixture problems: {:?}",
+            loaded.problems
+        );
+        let app = App::new(loaded.library, config);
+        let listener = pawmock::server::bind("127.0.0.1", 0).await.expect("bind");
+        let addr = listener.local_addr().unwrap();
+        pawmock::server::spawn(app.clone(), listener);
+        Server { addr, app }
+    }
+
+    /// Serves the test fixtures at speed 0 (no delays) unless the URL says otherwise.
+    pub async fn fixtures() -> Server {
+        Server::start(
+            &fixtures(),
+            ServeConfig {
+                speed: 0.0,
+                ..ServeConfig::default()
+            },
+        )
+        .await
+    }
+
+    pub fn url(&self, query: &str) -> String {
+        if query.is_empty() {
+            format!("ws://{}/ws", self.addr)
+        } else {
+            format!("ws://{}/ws?{query}", self.addr)
+        }
+    }
+
+    pub async fn connect(&self, query: &str) -> Client {
+        Client::connect(&self.url(query)).await
+    }
+}
+
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub async fn connect(url: &str) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect");
+        Client { ws }
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.ws
+            .send(Message::text(frame.to_string()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws
+            .send(Message::text(text.to_owned()))
+            .await
+            .expect("send");
+    }
+
+    /// The next text frame, parsed as JSON. Panics on timeout, close or non-JSON.
+    pub async fn next(&mut self) -> Value {
+        loop {
+            let msg = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .expect("timed out waiting for a frame")
+                .expect("connection ended")
+                .expect("socket error");
+            match msg {
+                Message::Text(t) => return serde_json::from_str(&t).expect("server frame is JSON"),
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("unexpected message {other:?}"),
+            }
+        }
+    }
+
+    /// Frames up to and including the next `stream_end`.
+    pub async fn until_stream_end(&mut self) -> Vec<Value> {
+        let mut frames = Vec::new();
+        loop {
+            let f = self.next().await;
+            let end = f["type"] == "stream_end";
+            frames.push(f);
+            if end {
+                return frames;
+            }
+        }
+    }
+
+    /// True when nothing arrives within `wait`.
+    pub async fn silent_for(&mut self, wait: Duration) -> bool {
+        match tokio::time::timeout(wait, self.ws.next()).await {
+            Err(_) => true,
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => true,
+            Ok(other) => panic!("expected silence, got {other:?}"),
+        }
+    }
+
+    /// Sends a docs-dialect message and returns the reply frames.
+    pub async fn ask(&mut self, text: &str) -> Vec<Value> {
+        self.send(serde_json::json!({"action": "message", "content": text}))
+            .await;
+        self.until_stream_end().await
+    }
+
+    /// Sends a dashboard `chat` and returns the reply frames.
+    pub async fn chat(&mut self, text: &str) -> Vec<Value> {
+        self.send(serde_json::json!({"action": "chat", "message": text}))
+            .await;
+        self.until_stream_end().await
+    }
+}
+
+/// The `type` of each frame.
+pub fn types(frames: &[Value]) -> Vec<String> {
+    frames
+        .iter()
+        .map(|f| f["type"].as_str().unwrap_or("?").to_owned())
+        .collect()
+}
+
+/// The concatenated text of the answer chunks of either dialect.
+pub fn answer_text(frames: &[Value]) -> String {
+    frames
+        .iter()
+        .filter(|f| {
+            f["type"] == "response_chunk"
+                || (f["type"] == "message" && f["is_stream_chunk"] == true)
+        })
+        .map(|f| f["content"].as_str().unwrap())
+        .collect()
+}
