@@ -19,6 +19,8 @@ pub struct ServeConfig {
     pub seed: u64,
     /// Largest client frame or message accepted; larger ones close the socket with 1009.
     pub max_frame_size: usize,
+    /// Chaos profiles applied to connections whose URL names none (`--chaos`).
+    pub chaos: Vec<String>,
 }
 
 impl Default for ServeConfig {
@@ -28,6 +30,7 @@ impl Default for ServeConfig {
             speed: 1.0,
             seed: crate::playback::rng::DEFAULT_SEED,
             max_frame_size: 1 << 20,
+            chaos: Vec::new(),
         }
     }
 }
@@ -41,6 +44,8 @@ pub struct App {
     pub shutdown: CancellationToken,
     /// Tracks connection tasks so shutdown can wait for their close frames.
     pub tracker: TaskTracker,
+    /// Connection attempts per URL (chaos `attempt` triggers and `refuse_first`).
+    pub attempts: crate::chaos::handshake::Attempts,
     next_connection: AtomicU64,
 }
 
@@ -53,6 +58,7 @@ impl App {
             config,
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
+            attempts: Default::default(),
             next_connection: AtomicU64::new(1),
         })
     }

@@ -65,6 +65,15 @@ pub struct ServeArgs {
     /// Log filter: error, warn, info, debug, trace, or a tracing filter such as `pawmock=debug`.
     #[arg(long, env = "PAWMOCK_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+    /// Chaos profiles (from `recordings/chaos/`) for every connection whose URL names
+    /// none, e.g. `--chaos flaky-network,slow-tools`.
+    #[arg(
+        long,
+        env = "PAWMOCK_CHAOS",
+        value_delimiter = ',',
+        value_name = "NAME[,NAME…]"
+    )]
+    pub chaos: Vec<String>,
     /// Largest client frame accepted, in bytes; larger frames close the socket with 1009.
     #[arg(long, env = "PAWMOCK_MAX_FRAME_SIZE", default_value_t = 1 << 20)]
     pub max_frame_size: usize,

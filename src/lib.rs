@@ -6,6 +6,7 @@
 //! with [`protocol`] rendering events in the connection's dialect.
 
 pub mod app;
+pub mod chaos;
 pub mod choose;
 pub mod cli;
 pub mod connection;

@@ -67,7 +67,17 @@ fn serve(args: ServeArgs) -> ExitCode {
             speed: args.speed,
             seed: args.seed,
             max_frame_size: args.max_frame_size,
+            chaos: args.chaos.clone(),
         };
+        for name in &args.chaos {
+            if loaded.library.chaos_profile(name).is_none() {
+                eprintln!(
+                    "pawmock: unknown chaos profile `{name}` in --chaos; known profiles: {}",
+                    loaded.library.chaos_names().join(", ")
+                );
+                return ExitCode::FAILURE;
+            }
+        }
         let app = App::new(loaded.library, config);
         info!(
             "pawmock {} serving {count} scenarios from {} on ws://{}:{}/ws (dialect {}, speed {}, seed {})",

@@ -4,10 +4,12 @@
 //! turn being played, and shutdown. So a client's `stop`, ping or close is handled while
 //! a turn plays, and a slow client slows only its own socket.
 
+mod deliver;
 pub mod params;
+pub mod setup;
 mod turn;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,15 +22,17 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::{debug, info, warn};
 
 use crate::app::App;
+use crate::chaos::{self, Context, Delivery, Fault, Op, TurnState};
 use crate::choose::{Choice, choose};
-use crate::playback::rng;
+use crate::playback::rng::{self, Rng};
 use crate::playback::{Timing, expand_turn};
 use crate::protocol::action::decode;
 use crate::protocol::{Action, Dialect, DialectChoice, Event, PlanAnswer, dialect};
 use crate::sessions::new_session_id;
 
 pub use params::Params;
-use turn::ActiveTurn;
+pub use setup::Setup;
+use turn::{ActiveTurn, TurnChaos};
 
 /// Why the loop ended, for the close log line.
 #[derive(Debug)]
@@ -39,6 +43,10 @@ enum End {
     Gone(String),
     Shutdown,
     TooLarge,
+    /// A chaos `close` fault closed the connection with this code.
+    ChaosClose(u16),
+    /// A chaos `abort` fault dropped the connection without a close frame.
+    ChaosAbort,
 }
 
 impl std::fmt::Display for End {
@@ -49,6 +57,8 @@ impl std::fmt::Display for End {
             End::Gone(why) => write!(f, "connection lost: {why}"),
             End::Shutdown => write!(f, "server shutdown (1001)"),
             End::TooLarge => write!(f, "client frame too large (1009)"),
+            End::ChaosClose(code) => write!(f, "closed by chaos ({code})"),
+            End::ChaosAbort => write!(f, "aborted by chaos (no close frame)"),
         }
     }
 }
@@ -71,12 +81,34 @@ pub struct Connection {
     active: Option<ActiveTurn>,
     /// The code of the client's close frame, once it sent one.
     close_code: Option<u16>,
+    /// Faults for every turn (handshake faults were already decided).
+    faults: Vec<Fault>,
+    chaos_rng: Rng,
+    attempt: u32,
+    connected_at: tokio::time::Instant,
+    /// A `close`/`abort` fault timed from connect, and when it fires.
+    connect_fault: Option<(tokio::time::Instant, Fault)>,
+    /// Injected faults by kind, for the close line.
+    fault_counts: BTreeMap<&'static str, u64>,
 }
 
 type Result<T = ()> = std::result::Result<T, End>;
 
 impl Connection {
-    pub fn new(app: Arc<App>, id: String, params: Params) -> Self {
+    pub fn new(app: Arc<App>, id: String, setup: Setup) -> Self {
+        let Setup {
+            params,
+            faults,
+            mut rng,
+            attempt,
+            ..
+        } = setup;
+        let connected_at = tokio::time::Instant::now();
+        let connect_fault = connect_timer(&faults, attempt, &mut rng, connected_at);
+        let faults = faults
+            .into_iter()
+            .filter(|f| !f.is_handshake() && !f.is_connect_timer())
+            .collect();
         let choice = params.dialect.unwrap_or(app.config.dialect);
         let dialect = match choice {
             DialectChoice::Dashboard => Dialect::Dashboard,
@@ -96,6 +128,12 @@ impl Connection {
             frames_sent: 0,
             active: None,
             close_code: None,
+            faults,
+            chaos_rng: rng,
+            attempt,
+            connected_at,
+            connect_fault,
+            fault_counts: BTreeMap::new(),
         }
     }
 
@@ -113,9 +151,20 @@ impl Connection {
             query = %self.params.query,
             "connection opened"
         );
-        let end = match self.greet(&mut ws, param_errors).await {
-            Ok(()) => self.serve(&mut ws).await,
-            Err(end) => end,
+        // A connection fault timed at 0 ("close at once") fires before any greeting.
+        let immediate = self
+            .connect_fault
+            .take_if(|(at, _)| *at <= self.connected_at);
+        let end = match immediate {
+            Some((_, fault)) => self.connect_fault_fires(&mut ws, fault).await.err(),
+            None => None,
+        };
+        let end = match end {
+            Some(end) => end,
+            None => match self.greet(&mut ws, param_errors).await {
+                Ok(()) => self.serve(&mut ws).await,
+                Err(end) => end,
+            },
         };
         if let Some(turn) = self.active.take() {
             self.store_answer(&turn, true);
@@ -141,7 +190,7 @@ impl Connection {
                     }))
                     .await;
             }
-            End::ClientClosed(_) | End::Gone(_) => {}
+            End::ClientClosed(_) | End::Gone(_) | End::ChaosClose(_) | End::ChaosAbort => {}
         }
         info!(
             conn = %self.id,
@@ -149,9 +198,14 @@ impl Connection {
             dialect = %self.dialect,
             turns = self.turns,
             frames_sent = self.frames_sent,
+            faults = %fault_summary(&self.fault_counts),
             secs = opened.elapsed().as_secs_f32(),
             "connection closed"
         );
+        if matches!(end, End::ChaosAbort) {
+            // Dropping the socket without a close frame is the fault itself.
+            drop(ws);
+        }
     }
 
     async fn greet<S: AsyncRead + AsyncWrite + Unpin>(
@@ -202,9 +256,14 @@ impl Connection {
         let shutdown = self.app.shutdown.clone();
         loop {
             let due = self.active.as_ref().and_then(ActiveTurn::next_due);
+            let timer = self.connect_fault.as_ref().map(|(at, _)| *at);
             let step = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => Err(End::Shutdown),
+                _ = sleep_until(timer), if timer.is_some() => {
+                    let (_, fault) = self.connect_fault.take().expect("timer is set");
+                    self.connect_fault_fires(ws, fault).await
+                }
                 frame = ws.next() => self.on_frame(ws, frame).await,
                 _ = sleep_until(due), if due.is_some() => self.on_due(ws).await,
             };
@@ -359,7 +418,34 @@ impl Connection {
         );
         let segment = expand_turn(body_owner.body(), &timing, &mut rng);
         info!(conn = %self.id, scenario = %name, turn = turn_index + 1, session = %session_id, events = segment.events.len(), "turn started");
-        self.active = Some(ActiveTurn::new(name, session_id, timing, rng, segment));
+        let mut faults = self.faults.clone();
+        if let turn::BodyRef::Scenario(s, _) = &body_owner {
+            faults.extend(
+                s.chaos
+                    .iter()
+                    .filter(|f| !f.is_handshake() && !f.is_connect_timer())
+                    .cloned(),
+            );
+        }
+        let chaos = TurnChaos {
+            faults,
+            state: TurnState::default(),
+            context: Context {
+                turn: u32::try_from(self.turns).unwrap_or(u32::MAX),
+                attempt: self.attempt,
+                since_connect: std::time::Duration::ZERO,
+            },
+            connected_at: self.connected_at,
+        };
+        self.active = Some(ActiveTurn::new(
+            name,
+            session_id,
+            timing,
+            rng,
+            segment,
+            chaos,
+            &mut self.chaos_rng,
+        ));
         // Events due at once (stream_start, everything at speed 0) go out now.
         self.on_due(ws).await
     }
@@ -384,10 +470,10 @@ impl Connection {
             let Some(turn) = self.active.as_mut() else {
                 return Ok(());
             };
-            match turn.pop_due(now) {
-                turn::Due::Event(event) => {
+            match turn.pop_due(now, &mut self.chaos_rng) {
+                turn::Due::Op(op) => {
                     let sid = turn.session_id.clone();
-                    self.send(ws, &event, Some(&sid)).await?;
+                    self.deliver(ws, op, &sid).await?;
                 }
                 turn::Due::Nothing => return Ok(()),
                 turn::Due::Finished => {
@@ -406,7 +492,11 @@ impl Connection {
     ) -> Result {
         match self.active.as_mut() {
             Some(turn) if turn.is_waiting_for_plan() => {
-                turn.answer_plan(Some(answer), tokio::time::Instant::now());
+                turn.answer_plan(
+                    Some(answer),
+                    tokio::time::Instant::now(),
+                    &mut self.chaos_rng,
+                );
                 info!(conn = %self.id, ?answer, "plan answered");
                 self.on_due(ws).await
             }
@@ -470,6 +560,91 @@ impl Connection {
         }
     }
 
+    /// Carries out one delivery of the playing turn, logging the fault behind it.
+    async fn deliver<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        op: Op,
+        sid: &str,
+    ) -> Result {
+        if let Some(f) = &op.fault {
+            *self.fault_counts.entry(f.kind).or_default() += 1;
+            info!(conn = %self.id, fault = f.kind, event = f.event_index, turn = self.turns, "fault injected");
+        }
+        match op.delivery {
+            Delivery::Send(event) => self.send(ws, &event, Some(sid)).await,
+            Delivery::Corrupt(event) => match dialect::render(&event, self.dialect, sid) {
+                Some(frame) => {
+                    self.send_raw(ws, vec![deliver::corrupt(&frame.to_string())])
+                        .await
+                }
+                None => Ok(()),
+            },
+            Delivery::Fragmented(event, pieces) => match dialect::render(&event, self.dialect, sid)
+            {
+                Some(frame) => {
+                    self.send_raw(ws, deliver::fragments(&frame.to_string(), pieces))
+                        .await
+                }
+                None => Ok(()),
+            },
+            Delivery::Close { code, reason } => self.chaos_close(ws, code, reason).await,
+            Delivery::Abort => Err(End::ChaosAbort),
+            Delivery::Halt => {
+                // The turn stops for good; the socket stays open and keeps answering.
+                if let Some(turn) = self.active.take() {
+                    self.finish(turn, true);
+                }
+                Ok(())
+            }
+            Delivery::Nothing => Ok(()),
+        }
+    }
+
+    async fn chaos_close<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        code: u16,
+        reason: String,
+    ) -> Result {
+        let _ = ws
+            .close(Some(CloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.into(),
+            }))
+            .await;
+        Err(End::ChaosClose(code))
+    }
+
+    /// A `close` or `abort` fault timed from connect.
+    async fn connect_fault_fires<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        fault: Fault,
+    ) -> Result {
+        *self.fault_counts.entry(fault.name()).or_default() += 1;
+        info!(conn = %self.id, fault = fault.name(), event = 0, "fault injected");
+        match fault.effect {
+            chaos::fault::Effect::Close { code, reason } => {
+                self.chaos_close(ws, code, reason).await
+            }
+            _ => Err(End::ChaosAbort),
+        }
+    }
+
+    async fn send_raw<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        messages: Vec<Message>,
+    ) -> Result {
+        for m in messages {
+            ws.feed(m).await.map_err(|e| End::Gone(e.to_string()))?;
+        }
+        ws.flush().await.map_err(|e| End::Gone(e.to_string()))?;
+        self.frames_sent += 1;
+        Ok(())
+    }
+
     /// Renders and sends one event in this connection's dialect (events the dialect has
     /// no frame for are skipped).
     async fn send<S: AsyncRead + AsyncWrite + Unpin>(
@@ -497,12 +672,47 @@ async fn sleep_until(due: Option<tokio::time::Instant>) {
     }
 }
 
-/// Serves an accepted WebSocket (used by the server after the upgrade, and by tests).
-pub async fn serve<S>(app: Arc<App>, ws: WebSocketStream<S>, query: &str)
+/// Serves an accepted WebSocket (used by the server after the upgrade).
+pub async fn serve<S>(app: Arc<App>, ws: WebSocketStream<S>, mut setup: Setup)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (params, errors) = params::parse(query);
+    let errors = std::mem::take(&mut setup.errors);
     let id = app.next_connection_id();
-    Connection::new(app, id, params).run(ws, errors).await;
+    Connection::new(app, id, setup).run(ws, errors).await;
+}
+
+/// The first `close`/`abort` fault timed from connect whose attempt and probability
+/// conditions hold, and when it fires.
+fn connect_timer(
+    faults: &[Fault],
+    attempt: u32,
+    rng: &mut Rng,
+    connected_at: tokio::time::Instant,
+) -> Option<(tokio::time::Instant, Fault)> {
+    use rand::RngExt;
+    faults
+        .iter()
+        .filter(|f| f.is_connect_timer())
+        .filter(|f| f.trigger.attempt.is_none_or(|n| n == attempt))
+        .filter(|f| f.trigger.probability.is_none_or(|p| rng.random_bool(p)))
+        .map(|f| {
+            (
+                connected_at + f.trigger.after.unwrap_or_default(),
+                f.clone(),
+            )
+        })
+        .min_by_key(|(at, _)| *at)
+}
+
+/// `drop=2, latency=10` for the close line (`-` when no fault acted).
+fn fault_summary(counts: &BTreeMap<&'static str, u64>) -> String {
+    if counts.is_empty() {
+        return "-".to_owned();
+    }
+    counts
+        .iter()
+        .map(|(k, n)| format!("{k}={n}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -17,6 +17,10 @@ pub struct Params {
     pub resume_session: Option<String>,
     /// Timing overrides: `first_token`, `chunk`, `chunk_size`, `chunk_delay`, `jitter`.
     pub timing: TimingSpec,
+    /// `?chaos=a,b`: chaos profiles by name (`none` for none); replaces `--chaos`.
+    pub chaos: Option<Vec<String>>,
+    /// `?fault=KIND:key=value…`: inline faults (the parameter may repeat).
+    pub faults: Vec<String>,
     /// The raw query string, kept for logs.
     pub query: String,
 }
@@ -34,6 +38,8 @@ pub const KNOWN: &[&str] = &[
     "chunk_size",
     "chunk_delay",
     "jitter",
+    "chaos",
+    "fault",
 ];
 
 /// Parses the query string. Bad values are reported (to be sent to the client as
@@ -52,6 +58,16 @@ pub fn parse(query: &str) -> (Params, Vec<String>) {
             "scenario" => p.scenario = Some(value.clone()).filter(|v| !v.is_empty()),
             "resume_session" => p.resume_session = Some(value.clone()).filter(|v| !v.is_empty()),
             "token" => {}
+            "chaos" => {
+                p.chaos = Some(
+                    value
+                        .split(',')
+                        .map(|n| n.trim().to_owned())
+                        .filter(|n| !n.is_empty())
+                        .collect(),
+                )
+            }
+            "fault" => p.faults.push(value.clone()),
             "dialect" => match DialectChoice::from_str(&value) {
                 Ok(d) => p.dialect = Some(d),
                 Err(_) => bad("a dialect (auto, docs or dashboard)"),

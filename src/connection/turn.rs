@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use tokio::time::{Duration, Instant};
 
+use crate::chaos::{Context, Delivery, Fault, Op, TurnState, apply};
 use crate::library::Scenario;
 use crate::library::scenario::{Body, Plan};
 use crate::playback::rng::Rng;
-use crate::playback::{Scheduled, Segment, Timing, expand_branch};
+use crate::playback::{Segment, Timing, expand_branch};
 use crate::protocol::{Event, PlanAnswer};
 
 /// Keeps the body a turn plays alive (a scenario's turn, or a built-in reply), even if a
@@ -30,11 +31,20 @@ impl BodyRef {
 
 /// What [`ActiveTurn::pop_due`] found.
 pub enum Due {
-    Event(Event),
+    Op(Op),
     /// Nothing is due yet (or the turn waits for a plan answer).
     Nothing,
-    /// The last event has been sent.
+    /// The last delivery has been made.
     Finished,
+}
+
+/// The chaos side of a turn: its faults, their counters, and what the triggers see.
+pub struct TurnChaos {
+    pub faults: Vec<Fault>,
+    pub state: TurnState,
+    pub context: Context,
+    /// When the connection opened (for `from: connect` triggers).
+    pub connected_at: Instant,
 }
 
 pub struct ActiveTurn {
@@ -42,9 +52,10 @@ pub struct ActiveTurn {
     pub session_id: String,
     timing: Timing,
     rng: Rng,
+    chaos: TurnChaos,
     /// Offsets in `queue` count from here.
     origin: Instant,
-    queue: VecDeque<Scheduled>,
+    queue: VecDeque<Op>,
     /// The plan the current segment stops at, and when it is reached.
     gate: Option<(Duration, Plan)>,
     /// Set once the gate is reached: the plan, and when waiting gives up.
@@ -61,12 +72,15 @@ impl ActiveTurn {
         timing: Timing,
         rng: Rng,
         segment: Segment,
+        chaos: TurnChaos,
+        chaos_rng: &mut Rng,
     ) -> Self {
         let mut turn = ActiveTurn {
             scenario,
             session_id,
             timing,
             rng,
+            chaos,
             origin: Instant::now(),
             queue: VecDeque::new(),
             gate: None,
@@ -75,17 +89,36 @@ impl ActiveTurn {
             started: std::time::Instant::now(),
             sent: 0,
         };
-        turn.load(segment, Instant::now());
+        turn.load(segment, Instant::now(), chaos_rng);
         turn
     }
 
-    fn load(&mut self, segment: Segment, origin: Instant) {
+    fn load(&mut self, segment: Segment, origin: Instant, chaos_rng: &mut Rng) {
         self.origin = origin;
-        self.queue = segment.events.into();
-        self.gate = segment.gate.map(|g| (g.at, g.plan));
+        let mut context = self.chaos.context;
+        context.since_connect = origin.saturating_duration_since(self.chaos.connected_at);
+        let ops = apply(
+            segment.events,
+            &self.chaos.faults,
+            &mut self.chaos.state,
+            context,
+            chaos_rng,
+        );
+        let halted = ops.iter().any(|o| {
+            matches!(
+                o.delivery,
+                Delivery::Halt | Delivery::Close { .. } | Delivery::Abort
+            )
+        });
+        self.queue = ops.into();
+        self.gate = if halted {
+            None
+        } else {
+            segment.gate.map(|g| (g.at, g.plan))
+        };
     }
 
-    /// When something next needs doing: the next event, or the end of a plan's wait.
+    /// When something next needs doing: the next delivery, or the end of a plan's wait.
     pub fn next_due(&self) -> Option<Instant> {
         if let Some(next) = self.queue.front() {
             return Some(self.origin + next.at);
@@ -101,17 +134,21 @@ impl ActiveTurn {
     }
 
     /// The next thing due at `now`.
-    pub fn pop_due(&mut self, now: Instant) -> Due {
+    pub fn pop_due(&mut self, now: Instant, chaos_rng: &mut Rng) -> Due {
         if let Some(next) = self.queue.front() {
             if self.origin + next.at > now {
                 return Due::Nothing;
             }
-            let event = self.queue.pop_front().expect("front exists").event;
-            if let Event::TextChunk { text } = &event {
+            let op = self.queue.pop_front().expect("front exists");
+            // The stored answer is what the script said, not what chaos made of it:
+            // a duplicated chunk is not said twice.
+            if let Delivery::Send(Event::TextChunk { text }) = &op.delivery
+                && op.fault.as_ref().is_none_or(|f| f.kind != "duplicate")
+            {
                 self.answer.push_str(text);
             }
             self.sent += 1;
-            return Due::Event(event);
+            return Due::Op(op);
         }
         if let Some((at, _)) = &self.gate {
             if self.origin + *at <= now {
@@ -122,8 +159,8 @@ impl ActiveTurn {
         }
         if let Some((deadline, _)) = &self.waiting {
             if *deadline <= now {
-                self.answer_plan(None, now);
-                return self.pop_due(now);
+                self.answer_plan(None, now, chaos_rng);
+                return self.pop_due(now, chaos_rng);
             }
             return Due::Nothing;
         }
@@ -131,7 +168,7 @@ impl ActiveTurn {
     }
 
     /// Continues with the branch the answer chose (`None`: the wait timed out).
-    pub fn answer_plan(&mut self, answer: Option<PlanAnswer>, now: Instant) {
+    pub fn answer_plan(&mut self, answer: Option<PlanAnswer>, now: Instant, chaos_rng: &mut Rng) {
         let plan = match self.waiting.take() {
             Some((_, plan)) => plan,
             None => match self.gate.take() {
@@ -145,7 +182,7 @@ impl ActiveTurn {
             None => &plan.timeout,
         };
         let segment = expand_branch(steps, &self.timing, &mut self.rng);
-        self.load(segment, now);
+        self.load(segment, now, chaos_rng);
     }
 }
 
@@ -175,9 +212,14 @@ mod tests {
     ) -> Vec<(Duration, Event)> {
         let mut out = Vec::new();
         let mut now = start;
+        let mut chaos_rng = rng::derive(1, "chaos", 0);
         loop {
-            match turn.pop_due(now) {
-                Due::Event(e) => out.push((now - start, e)),
+            match turn.pop_due(now, &mut chaos_rng) {
+                Due::Op(Op {
+                    delivery: Delivery::Send(e),
+                    ..
+                }) => out.push((now - start, e)),
+                Due::Op(other) => panic!("no chaos here: {other:?}"),
                 Due::Finished => return out,
                 Due::Nothing => {
                     if let Some((at, answer)) = answer_at
@@ -186,7 +228,7 @@ mod tests {
                         && turn.next_due().is_some_and(|d| d > start + at)
                     {
                         now = start + at;
-                        turn.answer_plan(Some(answer), now);
+                        turn.answer_plan(Some(answer), now, &mut chaos_rng);
                         continue;
                     }
                     now = turn
@@ -206,12 +248,24 @@ mod tests {
             .iter()
             .map(|e| (e.at, e.event.clone()))
             .collect();
+        let chaos = TurnChaos {
+            faults: Vec::new(),
+            state: TurnState::default(),
+            context: Context {
+                turn: 1,
+                attempt: 1,
+                since_connect: Duration::ZERO,
+            },
+            connected_at: Instant::now(),
+        };
         let turn = ActiveTurn::new(
             name.into(),
             "s".into(),
             timing,
             rng::derive(1, name, 1),
             segment,
+            chaos,
+            &mut rng::derive(1, "chaos", 0),
         );
         let origin = turn.origin;
         (turn, origin, planned)

@@ -38,6 +38,10 @@ pub struct ScenarioFile {
     pub session_id: Option<String>,
     /// The replies, tried in order: the first turn whose `when` matches plays.
     pub turns: Vec<TurnSpec>,
+    /// Faults applied to every turn of this scenario (same form as a chaos profile's
+    /// `faults`); `reject` and `refuse_first` apply when the URL pins the scenario.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chaos: Option<Vec<crate::chaos::format::FaultSpec>>,
 }
 
 /// One reply and the condition that selects it.

@@ -73,6 +73,7 @@ pub fn scenario_name(rel: &Path) -> String {
 #[derive(Debug, Clone)]
 pub enum Entry {
     Scenario(Arc<Scenario>),
+    Chaos(Arc<crate::chaos::Profile>),
 }
 
 /// Reads and compiles one file; `None` for files pawmock does not read (by [`classify`]).
@@ -81,7 +82,10 @@ pub fn load_file(dir: &Path, rel: &Path) -> Option<Result<Entry, Vec<Problem>>> 
         FileKind::Scenario | FileKind::Recording => {
             Some(load_scenario(dir, rel).map(|s| Entry::Scenario(Arc::new(s))))
         }
-        FileKind::ChaosProfile | FileKind::Backend | FileKind::Ignored => None,
+        FileKind::ChaosProfile => {
+            Some(crate::chaos::load_profile(dir, rel).map(|p| Entry::Chaos(Arc::new(p))))
+        }
+        FileKind::Backend | FileKind::Ignored => None,
     }
 }
 
@@ -145,6 +149,7 @@ pub struct Library {
     dir: PathBuf,
     scenarios: Vec<Arc<Scenario>>,
     by_name: HashMap<String, usize>,
+    chaos: std::collections::BTreeMap<String, Arc<crate::chaos::Profile>>,
 }
 
 /// What loading a directory found: the library of every good file, and the problems.
@@ -192,8 +197,12 @@ impl Library {
         let mut by_name = HashMap::new();
         let mut kept: Vec<Arc<Scenario>> = Vec::new();
         let mut problems = Vec::new();
+        let mut chaos = std::collections::BTreeMap::new();
         for entry in entries {
             match entry {
+                Entry::Chaos(p) => {
+                    chaos.insert(p.name.clone(), p);
+                }
                 Entry::Scenario(s) => {
                     if let Some(&first) = by_name.get(&s.name) {
                         let first: &Arc<Scenario> = &kept[first];
@@ -221,6 +230,7 @@ impl Library {
                 dir: dir.to_owned(),
                 scenarios: kept,
                 by_name,
+                chaos,
             },
             problems,
         )
@@ -241,6 +251,21 @@ impl Library {
 
     pub fn names(&self) -> Vec<&str> {
         self.scenarios.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    /// The chaos profile `name` (`chaos/<name>.json`).
+    pub fn chaos_profile(&self, name: &str) -> Option<&Arc<crate::chaos::Profile>> {
+        self.chaos.get(name)
+    }
+
+    /// Names of all chaos profiles, sorted.
+    pub fn chaos_names(&self) -> Vec<&str> {
+        self.chaos.keys().map(String::as_str).collect()
+    }
+
+    /// All chaos profiles, by name.
+    pub fn chaos_profiles(&self) -> impl Iterator<Item = &Arc<crate::chaos::Profile>> {
+        self.chaos.values()
     }
 }
 

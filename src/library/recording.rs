@@ -136,6 +136,7 @@ pub fn compile(name: &str, file: &Path, text: &str) -> Result<Scenario, Vec<Prob
             .collect(),
         selector,
         kind: ScenarioKind::Recorded,
+        chaos: Vec::new(),
     })
 }
 

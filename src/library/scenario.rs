@@ -31,6 +31,8 @@ pub struct Scenario {
     /// For recordings: what selects it when unpinned (scripted scenarios use their turns).
     pub selector: Option<When>,
     pub kind: ScenarioKind,
+    /// Faults applied to this scenario's turns.
+    pub chaos: Vec<crate::chaos::Fault>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +147,12 @@ pub fn compile(name: &str, src: &Source, file: ScenarioFile) -> Result<Scenario,
             Some(r#"add {"when": "any", "reply": [{"say": "Hello!"}]}"#.into()),
         ));
     }
+    let chaos = crate::chaos::compile_all(
+        src,
+        &JsonPath::root().key("chaos"),
+        file.chaos.unwrap_or_default(),
+        &mut problems,
+    );
     let turns: Vec<Turn> = file
         .turns
         .into_iter()
@@ -174,6 +182,7 @@ pub fn compile(name: &str, src: &Source, file: ScenarioFile) -> Result<Scenario,
         turns,
         selector: None,
         kind: ScenarioKind::Scripted,
+        chaos,
     })
 }
 

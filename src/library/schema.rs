@@ -15,6 +15,11 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
             "recording-header.schema.json",
             serde_json::to_value(schemars::schema_for!(RecordingHeader)).expect("schema is JSON"),
         ),
+        (
+            "chaos.schema.json",
+            serde_json::to_value(schemars::schema_for!(crate::chaos::format::ProfileFile))
+                .expect("schema is JSON"),
+        ),
     ]
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tracing::debug;
+use tracing::{debug, info};
 use warp::Filter;
 use warp::http::{Response, StatusCode};
 use warp::hyper::upgrade::OnUpgrade;
@@ -101,6 +101,19 @@ fn handshake(app: Arc<App>, h: Handshake) -> Reply {
             "missing Sec-WebSocket-Key, or the request cannot be upgraded (HTTP/1.1 is required)",
         );
     };
+    let setup = crate::connection::Setup::new(&app, &h.query);
+    if let Some(refusal) = &setup.refusal {
+        info!(
+            query = %h.query,
+            attempt = setup.attempt,
+            fault = refusal.fault,
+            status = refusal.status,
+            "fault injected: handshake refused"
+        );
+        let status =
+            StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        return plain(status, &refusal.body);
+    }
     // Echo exactly one of the offered subprotocols (browsers fail the handshake if
     // they offered some and none comes back).
     let protocol = h
@@ -112,7 +125,6 @@ fn handshake(app: Arc<App>, h: Handshake) -> Reply {
         .read_buffer_size(READ_BUFFER)
         .max_frame_size(Some(app.config.max_frame_size))
         .max_message_size(Some(app.config.max_frame_size));
-    let query = h.query;
     let tracker = app.tracker.clone();
     tracker.spawn(async move {
         let upgraded = match on_upgrade.await {
@@ -124,7 +136,7 @@ fn handshake(app: Arc<App>, h: Handshake) -> Reply {
         };
         let io = hyper_util::rt::TokioIo::new(upgraded);
         let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-        crate::connection::serve(app, ws, &query).await;
+        crate::connection::serve(app, ws, setup).await;
     });
     let mut response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)

@@ -169,3 +169,78 @@ pub fn answer_text(frames: &[Value]) -> String {
         .map(|f| f["content"].as_str().unwrap())
         .collect()
 }
+
+/// What a client saw when the server ended the connection.
+#[derive(Debug, PartialEq)]
+pub enum Ending {
+    /// A close frame with this code and reason.
+    Closed(u16, String),
+    /// The TCP connection ended without a close frame (a browser reports 1006).
+    Abnormal,
+}
+
+impl Client {
+    /// The next message of any kind (raw text included), or `None` when the stream ended.
+    pub async fn raw(&mut self) -> Option<Message> {
+        self.raw_within(PATIENCE).await
+    }
+
+    /// Like [`Client::raw`], waiting up to `patience` for each message.
+    pub async fn raw_within(&mut self, patience: Duration) -> Option<Message> {
+        loop {
+            match tokio::time::timeout(patience, self.ws.next())
+                .await
+                .expect("timed out waiting for a message")
+            {
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(m)) => return Some(m),
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
+    /// Reads until the connection ends; returns the text frames seen and how it ended.
+    pub async fn until_closed(&mut self) -> (Vec<String>, Ending) {
+        let mut texts = Vec::new();
+        loop {
+            match self.raw().await {
+                Some(Message::Text(t)) => texts.push(t.to_string()),
+                Some(Message::Close(frame)) => {
+                    let (code, reason) = frame.map_or((1005, String::new()), |f| {
+                        (u16::from(f.code), f.reason.to_string())
+                    });
+                    return (texts, Ending::Closed(code, reason));
+                }
+                Some(other) => panic!("unexpected message {other:?}"),
+                None => return (texts, Ending::Abnormal),
+            }
+        }
+    }
+}
+
+/// Connects and returns the HTTP status of a refused handshake (or `None` if accepted).
+pub async fn handshake_status(url: &str) -> Option<(u16, String)> {
+    match tokio_tungstenite::connect_async(url).await {
+        Ok(_) => None,
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            let body = response
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            Some((response.status().as_u16(), body))
+        }
+        Err(e) => panic!("unexpected handshake error {e}"),
+    }
+}
+
+/// A child process that is killed when the test ends, even when it panics (a leftover
+/// server would hold the test's output pipe open).
+pub struct ChildGuard(pub std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -1,0 +1,348 @@
+//! `apply`: a segment's schedule becomes a list of deliveries with faults applied.
+//!
+//! Pure, like `expand`: the same schedule, faults, state and RNG give the same
+//! deliveries. Delays a fault adds are not scaled by the speed (they stand for the
+//! network, not the script), so `?speed=0&chaos=slow-tools` is instant but for the tools.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use rand::RngExt;
+
+use super::fault::{Effect, Fault, Position};
+use crate::playback::Scheduled;
+use crate::playback::rng::Rng;
+use crate::protocol::Event;
+
+/// What the connection does at one moment of a turn.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    Send(Event),
+    /// Send the event's frame cut in half: a text frame that is not valid JSON.
+    Corrupt(Event),
+    /// Send the event's frame as a fragmented message of this many frames.
+    Fragmented(Event, u32),
+    Close {
+        code: u16,
+        reason: String,
+    },
+    Abort,
+    /// Stop the turn for good, without `stream_end`; the socket stays open.
+    Halt,
+    /// Nothing is sent (a dropped event); only the log sees it.
+    Nothing,
+}
+
+/// One delivery at its offset from the segment start, and the fault behind it, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Op {
+    pub at: Duration,
+    pub delivery: Delivery,
+    pub fault: Option<Injected>,
+}
+
+/// A fault that acted, for the log: its kind and the turn's event number it acted at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Injected {
+    pub kind: &'static str,
+    pub event_index: u64,
+}
+
+/// Per-turn counters, kept across the segments of one turn (a plan splits a turn).
+#[derive(Debug, Default)]
+pub struct TurnState {
+    /// Events seen this turn (markers not counted), 1-based after the first.
+    events: u64,
+    /// Matching events seen per fault.
+    matched: Vec<u64>,
+    /// Once-triggers that already fired, per fault.
+    fired: Vec<bool>,
+    markers: HashSet<String>,
+    halted: bool,
+}
+
+/// Facts about the turn the triggers look at.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    /// 1-based turn number on the connection.
+    pub turn: u32,
+    /// 1-based connection attempt to the same URL.
+    pub attempt: u32,
+    /// How long after connect this segment starts (for `from: connect`).
+    pub since_connect: Duration,
+}
+
+/// Applies `faults` (in order) to a segment's events.
+pub fn apply(
+    events: Vec<Scheduled>,
+    faults: &[Fault],
+    state: &mut TurnState,
+    ctx: Context,
+    rng: &mut Rng,
+) -> Vec<Op> {
+    state.matched.resize(faults.len(), 0);
+    state.fired.resize(faults.len(), false);
+    let mut out = Vec::with_capacity(events.len());
+    let mut shift = Duration::ZERO;
+    // Frames leave in order (one TCP stream): nothing goes out before what went before.
+    let mut floor = Duration::ZERO;
+    // An event held back by `reorder`, sent after the next one.
+    let mut held: Option<Vec<Op>> = None;
+    for Scheduled { at, event } in events {
+        if state.halted {
+            break;
+        }
+        if let Event::Marker { name } = &event {
+            state.markers.insert(name.clone());
+            out.push(plain(at + shift, event));
+            continue;
+        }
+        state.events += 1;
+        let index = state.events;
+        let kind = event.kind();
+        let mut at = at + shift;
+        let mut before: Vec<Op> = Vec::new();
+        let mut after: Vec<Op> = Vec::new();
+        let mut main = vec![plain(at, event.clone())];
+        let mut reorder = false;
+        for (i, fault) in faults.iter().enumerate() {
+            if fault.is_handshake() || fault.is_connect_timer() || !fault.touches(kind) {
+                continue;
+            }
+            state.matched[i] += 1;
+            if !fires(
+                fault,
+                state.matched[i],
+                at,
+                &state.markers,
+                &mut state.fired[i],
+                ctx,
+                rng,
+            ) {
+                continue;
+            }
+            let note = Some(Injected {
+                kind: fault.name(),
+                event_index: index,
+            });
+            let op = |at: Duration, delivery: Delivery| Op {
+                at,
+                delivery,
+                fault: note.clone(),
+            };
+            let placed =
+                |ops: &mut Vec<Op>, after_ops: &mut Vec<Op>, o: Op| match fault.trigger.position {
+                    Position::Before => ops.push(o),
+                    Position::After => after_ops.push(o),
+                };
+            match &fault.effect {
+                Effect::Error {
+                    message,
+                    end_turn,
+                    stream_end,
+                } => {
+                    let error = op(
+                        at,
+                        Delivery::Send(Event::Error {
+                            message: message.clone(),
+                        }),
+                    );
+                    if *end_turn {
+                        let mut tail = vec![error];
+                        if *stream_end {
+                            tail.push(op(at, Delivery::Send(Event::StreamEnd)));
+                        }
+                        tail.push(op(at, Delivery::Halt));
+                        match fault.trigger.position {
+                            Position::Before => {
+                                main = tail;
+                            }
+                            Position::After => after.extend(tail),
+                        }
+                        state.halted = true;
+                    } else {
+                        placed(&mut before, &mut after, error);
+                    }
+                }
+                Effect::Drop => main = vec![op(at, Delivery::Nothing)],
+                Effect::Duplicate => {
+                    let copy = main.iter().find_map(|o| match &o.delivery {
+                        Delivery::Send(e) => Some(e.clone()),
+                        _ => None,
+                    });
+                    if let Some(e) = copy {
+                        main.push(op(at, Delivery::Send(e)));
+                    }
+                }
+                Effect::Reorder => reorder = true,
+                Effect::Corrupt => map_send(&mut main, Delivery::Corrupt, &note),
+                Effect::Fragment { pieces } => {
+                    map_send(&mut main, |e| Delivery::Fragmented(e, *pieces), &note)
+                }
+                Effect::Latency(delay) => {
+                    // This event is late; later ones keep their schedule but cannot
+                    // overtake it (in-order delivery), so latency does not accumulate.
+                    let d = delay.sample(rng);
+                    match fault.trigger.position {
+                        Position::Before => {
+                            at += d;
+                            for o in before.iter_mut().chain(main.iter_mut()) {
+                                o.at += d;
+                            }
+                            main[0].fault = note.clone();
+                        }
+                        Position::After => shift += d,
+                    }
+                }
+                Effect::Slice { pieces, interval } => {
+                    if let [
+                        Op {
+                            delivery: Delivery::Send(Event::TextChunk { text }),
+                            ..
+                        },
+                    ] = main.as_slice()
+                    {
+                        let parts = slice(text, *pieces);
+                        let n = parts.len() as u32;
+                        main = parts
+                            .into_iter()
+                            .enumerate()
+                            .map(|(k, p)| {
+                                op(
+                                    at + *interval * k as u32,
+                                    Delivery::Send(Event::TextChunk { text: p }),
+                                )
+                            })
+                            .collect();
+                        shift += *interval * n.saturating_sub(1);
+                    }
+                }
+                Effect::Stall(Some(d)) => match fault.trigger.position {
+                    Position::Before => {
+                        at += *d;
+                        shift += *d;
+                        for o in before.iter_mut().chain(main.iter_mut()) {
+                            o.at += *d;
+                        }
+                        main[0].fault = note.clone();
+                    }
+                    Position::After => shift += *d,
+                },
+                Effect::Stall(None) | Effect::Close { .. } | Effect::Abort => {
+                    let delivery = match &fault.effect {
+                        Effect::Close { code, reason } => Delivery::Close {
+                            code: *code,
+                            reason: reason.clone(),
+                        },
+                        Effect::Abort => Delivery::Abort,
+                        _ => Delivery::Halt,
+                    };
+                    match fault.trigger.position {
+                        Position::Before => main = vec![op(at, delivery)],
+                        Position::After => after.push(op(at, delivery)),
+                    }
+                    state.halted = true;
+                }
+                Effect::Reject { .. } | Effect::RefuseFirst { .. } => {}
+            }
+            if state.halted {
+                break;
+            }
+        }
+        let mut ops = before;
+        ops.extend(main);
+        ops.extend(after);
+        for o in &mut ops {
+            o.at = o.at.max(floor);
+            floor = o.at;
+        }
+        if let Some(mut previous) = held.take() {
+            // The held event goes out right after this one, at this one's time.
+            for o in &mut previous {
+                o.at = o.at.max(at);
+            }
+            ops.extend(previous);
+        }
+        if reorder && !state.halted {
+            held = Some(ops);
+        } else {
+            out.extend(ops);
+        }
+    }
+    if let Some(previous) = held {
+        out.extend(previous);
+    }
+    out
+}
+
+fn plain(at: Duration, event: Event) -> Op {
+    Op {
+        at,
+        delivery: Delivery::Send(event),
+        fault: None,
+    }
+}
+
+fn map_send(ops: &mut [Op], f: impl Fn(Event) -> Delivery, note: &Option<Injected>) {
+    for o in ops.iter_mut() {
+        if let Delivery::Send(e) = &o.delivery {
+            o.delivery = f(e.clone());
+            o.fault = note.clone();
+        }
+    }
+}
+
+/// Splits text into at most `pieces` parts of about equal length (in characters).
+fn slice(text: &str, pieces: u32) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() < 2 {
+        return vec![text.to_owned()];
+    }
+    let size = chars.len().div_ceil(pieces as usize).max(1);
+    chars.chunks(size).map(|c| c.iter().collect()).collect()
+}
+
+fn fires(
+    fault: &Fault,
+    count: u64,
+    at: Duration,
+    markers: &HashSet<String>,
+    fired: &mut bool,
+    ctx: Context,
+    rng: &mut Rng,
+) -> bool {
+    let t = &fault.trigger;
+    if t.turn.is_some_and(|n| n != ctx.turn)
+        || t.attempt.is_some_and(|n| n != ctx.attempt)
+        || t.step.is_some_and(|n| u64::from(n) != count)
+        || t.every.is_some_and(|n| !count.is_multiple_of(u64::from(n)))
+        || t.after_marker
+            .as_ref()
+            .is_some_and(|m| !markers.contains(m))
+    {
+        return false;
+    }
+    if let Some(after) = t.after {
+        let now = match t.from {
+            super::format::From::Turn => at,
+            super::format::From::Connect => ctx.since_connect + at,
+        };
+        if now < after {
+            return false;
+        }
+    }
+    if t.is_once() && *fired {
+        return false;
+    }
+    // Draw only when everything else holds: which draws happen then depends only on the
+    // events and the seed, never on time or on other connections.
+    if let Some(p) = t.probability
+        && !rng.random_bool(p)
+    {
+        return false;
+    }
+    if t.is_once() {
+        *fired = true;
+    }
+    true
+}

@@ -1,0 +1,111 @@
+//! Chaos: faults injected into whole protocol events and into the connection, chosen
+//! per connection from its URL and replayed identically from a seed.
+//!
+//! Faults come from profiles (`recordings/chaos/NAME.json`), from a scenario's own
+//! `chaos` list, or inline in the URL (`?fault=drop:events=text_chunk:probability=0.1`).
+//! `apply` turns a schedule into deliveries (pure); `handshake` decides refusals before
+//! a socket exists; the connection executes the rest and logs every fault.
+
+pub mod apply;
+pub mod fault;
+pub mod format;
+pub mod handshake;
+pub mod inline;
+
+use std::path::{Path, PathBuf};
+
+pub use apply::{Context, Delivery, Injected, Op, TurnState, apply};
+pub use fault::Fault;
+
+use crate::library::problem::{JsonPath, Problem};
+use crate::library::source::Source;
+use crate::library::{Library, read_text};
+
+/// A named chaos profile.
+#[derive(Debug)]
+pub struct Profile {
+    /// The file's path under `chaos/`, without `.json` (`chaos/flaky.json` → `flaky`).
+    pub name: String,
+    pub description: Option<String>,
+    pub file: PathBuf,
+    pub faults: Vec<Fault>,
+}
+
+/// Reads and validates `chaos/<rel>`.
+pub fn load_profile(dir: &Path, rel: &Path) -> Result<Profile, Vec<Problem>> {
+    let path = dir.join(rel);
+    let text = read_text(&path)?;
+    let src = Source::new(&path, &text);
+    let value = src.parse().map_err(|p| vec![p])?;
+    let file: format::ProfileFile = src.deserialize(value).map_err(|p| vec![p])?;
+    let mut problems = Vec::new();
+    let faults = compile_all(
+        &src,
+        &JsonPath::root().key("faults"),
+        file.faults,
+        &mut problems,
+    );
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let name = rel
+        .strip_prefix("chaos")
+        .unwrap_or(rel)
+        .with_extension("")
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/");
+    Ok(Profile {
+        name,
+        description: file.description,
+        file: path,
+        faults,
+    })
+}
+
+/// Compiles a list of fault specs found at `path`.
+pub fn compile_all(
+    src: &Source,
+    path: &JsonPath,
+    specs: Vec<format::FaultSpec>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Fault> {
+    specs
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, spec)| fault::compile(src, &path.index(i), spec, problems))
+        .collect()
+}
+
+/// The faults of one connection: the named profiles (the URL's `?chaos=`, else the
+/// server's `--chaos`), then the URL's inline faults. Unknown names and bad inline
+/// faults are returned as messages for the client, and left out.
+pub fn resolve(
+    library: &Library,
+    names: &[String],
+    inline: &[String],
+) -> (Vec<Fault>, Vec<String>) {
+    let mut faults = Vec::new();
+    let mut errors = Vec::new();
+    for name in names
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty() && *n != "none")
+    {
+        match library.chaos_profile(name) {
+            Some(p) => faults.extend(p.faults.iter().cloned()),
+            None => errors.push(format!(
+                "unknown chaos profile `{name}`; known profiles: {}",
+                library.chaos_names().join(", ")
+            )),
+        }
+    }
+    for spec in inline {
+        match inline::parse(spec) {
+            Ok(f) => faults.push(f),
+            Err(e) => errors.push(e),
+        }
+    }
+    (faults, errors)
+}
