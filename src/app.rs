@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::backend::RunState;
 use crate::library::Library;
 use crate::protocol::DialectChoice;
 use crate::sessions::Sessions;
@@ -36,6 +37,9 @@ impl Default for ServeConfig {
 pub struct App {
     library: RwLock<Arc<Library>>,
     pub sessions: Sessions,
+    /// Reminders, intentions and settings the dashboard changed during this run; they
+    /// outlive reloads of `backend.json` (the canned data lives in the library).
+    pub backend: RunState,
     pub config: ServeConfig,
     /// Cancelled on shutdown; connections close with 1001.
     pub shutdown: CancellationToken,
@@ -50,6 +54,7 @@ impl App {
         Arc::new(App {
             library: RwLock::new(Arc::new(library)),
             sessions,
+            backend: RunState::default(),
             config,
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),

@@ -81,6 +81,31 @@ fn check_reports_every_problem_with_file_line_column_and_path() {
 }
 
 #[test]
+fn check_reports_backend_json_problems_with_file_line_column_and_path() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("backend.json"),
+        "{\n  \"reminders\": [ { \"text\": \"x\", \"in\": \"soon\" } ]\n}\n",
+    )
+    .unwrap();
+    let out = cargo_bin_cmd!("pawmock")
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let expected = format!(
+        "{}/backend.json:2:39: reminders[0].in: invalid duration \"soon\"",
+        dir.path().display()
+    );
+    assert!(out.contains(&expected), "missing `{expected}` in:\n{out}");
+    assert!(out.contains("1 files, 1 problem(s)"), "{out}");
+}
+
+#[test]
 fn check_on_a_missing_directory_fails_clearly() {
     cargo_bin_cmd!("pawmock")
         .args(["check", "/no/such/dir"])
@@ -108,7 +133,11 @@ fn the_committed_schemas_match_the_types() {
         .assert()
         .success();
     let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
-    for name in ["scenario.schema.json", "recording-header.schema.json"] {
+    for name in [
+        "scenario.schema.json",
+        "recording-header.schema.json",
+        "backend.schema.json",
+    ] {
         let fresh = std::fs::read_to_string(dir.path().join(name)).unwrap();
         let old = std::fs::read_to_string(committed.join(name)).unwrap_or_default();
         assert_eq!(

@@ -308,8 +308,19 @@ impl Connection {
             }
             Action::Plan { answer, .. } => self.answer_plan(ws, answer).await,
             Action::Authenticate => Ok(()),
-            Action::Legacy { name, .. } => {
-                debug!(conn = %self.id, action = %name, "legacy dashboard action ignored");
+            Action::Legacy { name, frame } => {
+                let library = self.app.library();
+                let data = library.backend();
+                let ctx = crate::backend::Ctx {
+                    data: &data,
+                    state: &self.app.backend,
+                    now: std::time::SystemTime::now(),
+                };
+                let replies = crate::backend::answer(&ctx, &name, &frame);
+                debug!(conn = %self.id, action = %name, replies = replies.len(), "dashboard action answered");
+                for reply in replies {
+                    self.send_frame(ws, &reply).await?;
+                }
                 Ok(())
             }
         }
@@ -468,6 +479,19 @@ impl Connection {
                 .sessions
                 .append(&turn.session_id, "assistant", &text);
         }
+    }
+
+    /// Sends a frame as it is (the replies to dashboard actions have one shape only).
+    async fn send_frame<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        frame: &serde_json::Value,
+    ) -> Result {
+        ws.send(Message::text(frame.to_string()))
+            .await
+            .map_err(|e| End::Gone(e.to_string()))?;
+        self.frames_sent += 1;
+        Ok(())
     }
 
     /// Renders and sends one event in this connection's dialect (events the dialect has

@@ -16,6 +16,8 @@ use std::sync::Arc;
 pub use problem::{JsonPath, Problem};
 pub use scenario::{Scenario, ScenarioKind};
 
+use crate::backend::BackendData;
+
 use format::ScenarioFile;
 use source::Source;
 
@@ -73,6 +75,8 @@ pub fn scenario_name(rel: &Path) -> String {
 #[derive(Debug, Clone)]
 pub enum Entry {
     Scenario(Arc<Scenario>),
+    /// `backend.json`: what the dashboard shows besides chat.
+    Backend(Arc<BackendData>),
 }
 
 /// Reads and compiles one file; `None` for files pawmock does not read (by [`classify`]).
@@ -81,7 +85,10 @@ pub fn load_file(dir: &Path, rel: &Path) -> Option<Result<Entry, Vec<Problem>>> 
         FileKind::Scenario | FileKind::Recording => {
             Some(load_scenario(dir, rel).map(|s| Entry::Scenario(Arc::new(s))))
         }
-        FileKind::ChaosProfile | FileKind::Backend | FileKind::Ignored => None,
+        FileKind::Backend => {
+            Some(crate::backend::data::load(dir, rel).map(|b| Entry::Backend(Arc::new(b))))
+        }
+        FileKind::ChaosProfile | FileKind::Ignored => None,
     }
 }
 
@@ -145,6 +152,8 @@ pub struct Library {
     dir: PathBuf,
     scenarios: Vec<Arc<Scenario>>,
     by_name: HashMap<String, usize>,
+    /// `backend.json`, or `None` for the built-in data.
+    backend: Option<Arc<BackendData>>,
 }
 
 /// What loading a directory found: the library of every good file, and the problems.
@@ -192,8 +201,10 @@ impl Library {
         let mut by_name = HashMap::new();
         let mut kept: Vec<Arc<Scenario>> = Vec::new();
         let mut problems = Vec::new();
+        let mut backend = None;
         for entry in entries {
             match entry {
+                Entry::Backend(b) => backend = Some(b),
                 Entry::Scenario(s) => {
                     if let Some(&first) = by_name.get(&s.name) {
                         let first: &Arc<Scenario> = &kept[first];
@@ -221,6 +232,7 @@ impl Library {
                 dir: dir.to_owned(),
                 scenarios: kept,
                 by_name,
+                backend,
             },
             problems,
         )
@@ -241,6 +253,11 @@ impl Library {
 
     pub fn names(&self) -> Vec<&str> {
         self.scenarios.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    /// The canned backend data: the directory's `backend.json`, else the built-in data.
+    pub fn backend(&self) -> Arc<BackendData> {
+        self.backend.clone().unwrap_or_else(BackendData::builtin)
     }
 }
 

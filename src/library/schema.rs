@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::format::{RecordingHeader, ScenarioFile};
+use crate::backend::data::BackendFile;
 
 /// `(file name, schema)` for every format.
 pub fn all() -> Vec<(&'static str, serde_json::Value)> {
@@ -14,6 +15,10 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         (
             "recording-header.schema.json",
             serde_json::to_value(schemars::schema_for!(RecordingHeader)).expect("schema is JSON"),
+        ),
+        (
+            "backend.schema.json",
+            serde_json::to_value(schemars::schema_for!(BackendFile)).expect("schema is JSON"),
         ),
     ]
 }
