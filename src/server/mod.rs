@@ -1,5 +1,6 @@
 //! The HTTP side: binding, routes, and graceful shutdown.
 
+pub mod rest;
 mod upgrade;
 
 use std::net::SocketAddr;
@@ -46,20 +47,23 @@ pub async fn bind(host: &str, port: u16) -> Result<TcpListener, BindError> {
     })
 }
 
-/// Every route pawmock serves.
+/// Every route pawmock serves, tried in order: the `/ws` upgrade, the dashboard's
+/// `/api` calls; anything left is a JSON 404 naming the path.
 pub fn routes(
     app: Arc<App>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
-    upgrade::route(app).or(warp::path::full().map(|path: warp::path::FullPath| {
-        warp::reply::with_status(
-            warp::reply::json(&serde_json::json!({
-                "error": "not found",
-                "path": path.as_str(),
-                "hint": "pawmock serves the WebSocket at /ws",
-            })),
-            warp::http::StatusCode::NOT_FOUND,
-        )
-    }))
+    upgrade::route(app.clone())
+        .or(rest::route(app))
+        .or(warp::path::full().map(|path: warp::path::FullPath| {
+            warp::reply::with_status(
+                warp::reply::json(&serde_json::json!({
+                    "error": "not found",
+                    "path": path.as_str(),
+                    "hint": "pawmock serves the WebSocket at /ws and the dashboard's /api calls",
+                })),
+                warp::http::StatusCode::NOT_FOUND,
+            )
+        }))
 }
 
 /// Serves until `app.shutdown` is cancelled, then closes every WebSocket with 1001 and
