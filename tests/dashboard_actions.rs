@@ -72,7 +72,12 @@ async fn status_text_fills_the_cpu_ram_disk_and_battery_widgets() {
     assert_eq!(f["type"], "status");
     let text = f["content"].as_str().unwrap();
     // The dashboard's own patterns (tools.js parseStatus).
-    let grab = |re: &str| Regex::new(re).unwrap().captures(text).map(|c| c[1].to_owned());
+    let grab = |re: &str| {
+        Regex::new(re)
+            .unwrap()
+            .captures(text)
+            .map(|c| c[1].to_owned())
+    };
     assert_eq!(grab(r"CPU:\s*([\d.]+)%").as_deref(), Some("12.0"));
     assert_eq!(grab(r"RAM:.*\((\d+)%\)").as_deref(), Some("32"));
     assert_eq!(grab(r"Disk:.*\((\d+)%\)").as_deref(), Some("20"));
@@ -97,11 +102,21 @@ async fn the_other_tools_answer_like_the_real_backend() {
     );
     let shot = ask(&mut c, json!({"action": "tool", "tool": "screenshot"})).await;
     assert_eq!(shot["type"], "screenshot");
-    assert!(shot["image"].as_str().unwrap().starts_with("iVBORw0KGgo"), "a base64 PNG");
-    let listing = ask(&mut c, json!({"action": "tool", "tool": "fetch", "path": "~/Documents"})).await;
+    assert!(
+        shot["image"].as_str().unwrap().starts_with("iVBORw0KGgo"),
+        "a base64 PNG"
+    );
+    let listing = ask(
+        &mut c,
+        json!({"action": "tool", "tool": "fetch", "path": "~/Documents"}),
+    )
+    .await;
     assert_eq!(listing["type"], "message");
     let text = listing["content"].as_str().unwrap();
-    assert!(text.contains("📁 Recipes/") && text.contains("📄 notes.md (2.0 KB)"), "{text}");
+    assert!(
+        text.contains("📁 Recipes/") && text.contains("📄 notes.md (2.0 KB)"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -115,7 +130,10 @@ async fn settings_report_a_configured_provider_and_keep_what_is_saved() {
     assert_eq!(s["agentBackend"], "claude_agent_sdk");
     assert_eq!(s["claudeSdkProvider"], "anthropic");
     assert_eq!(s["hasAnthropicKey"], true);
-    assert_eq!(s["agentStatus"], json!({"status": "running", "backend": "AgentLoop"}));
+    assert_eq!(
+        s["agentStatus"],
+        json!({"status": "running", "backend": "AgentLoop"})
+    );
 
     let saved = ask(
         &mut c,
@@ -123,7 +141,10 @@ async fn settings_report_a_configured_provider_and_keep_what_is_saved() {
                "claude_sdk_max_turns": 7, "plan_mode": true, "web_host": "0.0.0.0", "web_port": 9}),
     )
     .await;
-    assert_eq!(saved, json!({"type": "message", "content": "⚙️ Settings updated"}));
+    assert_eq!(
+        saved,
+        json!({"type": "message", "content": "⚙️ Settings updated"})
+    );
     let s = ask(&mut c, json!({"action": "get_settings"})).await["content"].clone();
     assert_eq!(s["agentBackend"], "openai_agents");
     assert_eq!(s["llmProvider"], "ollama");
@@ -137,7 +158,10 @@ async fn settings_report_a_configured_provider_and_keep_what_is_saved() {
         json!({"action": "save_api_key", "provider": "openai", "key": "sk-test"}),
     )
     .await;
-    assert_eq!(ok, json!({"type": "message", "content": "✅ OpenAI API key saved!"}));
+    assert_eq!(
+        ok,
+        json!({"type": "message", "content": "✅ OpenAI API key saved!"})
+    );
     let s = ask(&mut c, json!({"action": "get_settings"})).await["content"].clone();
     assert_eq!(s["hasOpenaiKey"], true);
     for bad in [
@@ -175,7 +199,14 @@ async fn reminders_added_during_the_run_are_listed_afterwards_on_every_connectio
     let canned = list["reminders"].as_array().unwrap();
     assert_eq!(canned.len(), 2);
     let r = &canned[1];
-    for field in ["id", "text", "original", "trigger_at", "created_at", "time_remaining"] {
+    for field in [
+        "id",
+        "text",
+        "original",
+        "trigger_at",
+        "created_at",
+        "time_remaining",
+    ] {
         assert!(r.get(field).is_some(), "{field} in {r}");
     }
     assert_eq!(r["type"], "recurring");
@@ -216,13 +247,21 @@ async fn reminders_added_during_the_run_are_listed_afterwards_on_every_connectio
     );
     let canned_id = canned[0]["id"].as_str().unwrap();
     assert_eq!(
-        ask(&mut c, json!({"action": "delete_reminder", "id": canned_id})).await["type"],
+        ask(
+            &mut c,
+            json!({"action": "delete_reminder", "id": canned_id})
+        )
+        .await["type"],
         "reminder_deleted"
     );
     let list = ask(&mut c, json!({"action": "get_reminders"})).await;
     assert_eq!(list["reminders"].as_array().unwrap().len(), 1);
     assert_eq!(
-        ask(&mut c, json!({"action": "add_reminder", "message": "stretch sometime"})).await,
+        ask(
+            &mut c,
+            json!({"action": "add_reminder", "message": "stretch sometime"})
+        )
+        .await,
         json!({"type": "error", "content": "Could not parse time from message. Try 'in 5 minutes' or 'at 3pm'"})
     );
 }
@@ -234,7 +273,12 @@ async fn intentions_are_created_toggled_run_updated_and_deleted() {
     let list = ask(&mut c, json!({"action": "get_intentions"})).await;
     assert_eq!(list["type"], "intentions");
     let first = &list["intentions"][0];
-    let fields: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
+    let fields: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         fields,
         [
@@ -249,7 +293,10 @@ async fn intentions_are_created_toggled_run_updated_and_deleted() {
             "next_run"
         ]
     );
-    assert_eq!(first["trigger"], json!({"type": "cron", "schedule": "0 8 * * 1-5"}));
+    assert_eq!(
+        first["trigger"],
+        json!({"type": "cron", "schedule": "0 8 * * 1-5"})
+    );
 
     let created = ask(
         &mut c,
@@ -277,12 +324,18 @@ async fn intentions_are_created_toggled_run_updated_and_deleted() {
     .await;
     assert_eq!(updated["type"], "intention_updated");
     assert_eq!(updated["intention"]["name"], "Green tea");
-    assert!(is_iso(&updated["intention"]["last_run"]), "the run was recorded");
+    assert!(
+        is_iso(&updated["intention"]["last_run"]),
+        "the run was recorded"
+    );
 
     // A canned intention can be changed too, and the change is listed.
     let canned = first["id"].as_str().unwrap();
     let t = ask(&mut c, json!({"action": "toggle_intention", "id": canned})).await;
-    assert_eq!(t["intention"]["enabled"], !first["enabled"].as_bool().unwrap());
+    assert_eq!(
+        t["intention"]["enabled"],
+        !first["enabled"].as_bool().unwrap()
+    );
 
     let mut other = dashboard(&server).await;
     let list = ask(&mut other, json!({"action": "get_intentions"})).await;
@@ -341,10 +394,16 @@ async fn skills_are_listed_and_a_known_skill_runs_as_a_streamed_turn() {
     assert_eq!(frames[2]["args"], "https://example.org");
     assert!(is_iso(&frames[2]["timestamp"]));
     assert_eq!(frames[3]["is_stream_chunk"], true);
-    assert!(frames[3]["content"].as_str().unwrap().contains("French press"));
+    assert!(
+        frames[3]["content"]
+            .as_str()
+            .unwrap()
+            .contains("French press")
+    );
 
     // An unknown skill gets no answer at all, as with the real backend.
-    c.send(json!({"action": "run_skill", "name": "nope", "args": ""})).await;
+    c.send(json!({"action": "run_skill", "name": "nope", "args": ""}))
+        .await;
     assert!(c.silent_for(Duration::from_millis(200)).await);
 }
 
@@ -371,7 +430,11 @@ async fn health_is_reported_and_a_check_sets_last_check() {
 async fn browse_walks_a_made_up_home_and_echoes_the_context() {
     let server = Server::fixtures().await;
     let mut c = dashboard(&server).await;
-    let home = ask(&mut c, json!({"action": "browse", "path": "~", "context": "sidebar_root"})).await;
+    let home = ask(
+        &mut c,
+        json!({"action": "browse", "path": "~", "context": "sidebar_root"}),
+    )
+    .await;
     assert_eq!(home["type"], "files");
     assert_eq!(home["path"], "~");
     assert_eq!(home["context"], "sidebar_root");
@@ -386,7 +449,10 @@ async fn browse_walks_a_made_up_home_and_echoes_the_context() {
         ["Documents", "Downloads", "Pictures", "Projects", "todo.txt"],
         "folders first, hidden files skipped"
     );
-    assert_eq!(home["files"][0], json!({"name": "Documents", "isDir": true}));
+    assert_eq!(
+        home["files"][0],
+        json!({"name": "Documents", "isDir": true})
+    );
     assert_eq!(
         home["files"][4],
         json!({"name": "todo.txt", "isDir": false, "size": "120 B"})
@@ -407,9 +473,16 @@ async fn browse_walks_a_made_up_home_and_echoes_the_context() {
         ("~/Nowhere", "Path does not exist"),
         ("/etc", "Access denied: /etc is outside /home/paw"),
         ("../..", "Access denied: ../.. is outside /home/paw"),
-        ("/home/pawn", "Access denied: /home/pawn is outside /home/paw"),
+        (
+            "/home/pawn",
+            "Access denied: /home/pawn is outside /home/paw",
+        ),
     ] {
-        let f = ask(&mut c, json!({"action": "browse", "path": path, "context": "modal"})).await;
+        let f = ask(
+            &mut c,
+            json!({"action": "browse", "path": path, "context": "modal"}),
+        )
+        .await;
         assert_eq!(
             f,
             json!({"type": "files", "error": error, "context": "modal"}),
@@ -464,18 +537,34 @@ async fn a_backend_json_in_the_recordings_changes_the_replies() {
     let mut c = dashboard(&server).await;
     let status = ask(&mut c, json!({"action": "tool", "tool": "status"})).await;
     let text = status["content"].as_str().unwrap();
-    assert!(text.contains("Plan 9 (mips)") && text.contains("CPU: 99.5%"), "{text}");
-    assert!(!text.contains("Battery"), "no battery given, no battery line");
+    assert!(
+        text.contains("Plan 9 (mips)") && text.contains("CPU: 99.5%"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Battery"),
+        "no battery given, no battery line"
+    );
     let settings = ask(&mut c, json!({"action": "get_settings"})).await;
     assert_eq!(settings["content"]["llmProvider"], "ollama");
-    assert_eq!(settings["content"]["hasAnthropicKey"], true, "merged over built-in");
+    assert_eq!(
+        settings["content"]["hasAnthropicKey"], true,
+        "merged over built-in"
+    );
     let skills = ask(&mut c, json!({"action": "get_skills"})).await;
     assert_eq!(
         skills["skills"],
         json!([{"name": "joke", "description": "", "argument_hint": ""}])
     );
     let files = ask(&mut c, json!({"action": "browse", "path": "/Users/sam"})).await;
-    assert_eq!(files["files"], json!([{"name": "hello.txt", "isDir": false, "size": "5 B"}]));
+    assert_eq!(
+        files["files"],
+        json!([{"name": "hello.txt", "isDir": false, "size": "5 B"}])
+    );
     let reminders = ask(&mut c, json!({"action": "get_reminders"})).await;
-    assert_eq!(reminders["reminders"].as_array().unwrap().len(), 2, "built-in kept");
+    assert_eq!(
+        reminders["reminders"].as_array().unwrap().len(),
+        2,
+        "built-in kept"
+    );
 }

@@ -49,10 +49,19 @@ async fn channels_status_is_a_2xx_object_of_channels() {
 async fn sessions_list_has_the_reference_fields_newest_first_with_limit_and_total() {
     let server = Server::fixtures().await;
     // The fixtures seed one session from a scenario's history; add two by chatting.
-    server.app.sessions.append("websocket_a", "user", "first question");
-    server.app.sessions.append("websocket_a", "assistant", "first answer");
+    server
+        .app
+        .sessions
+        .append("websocket_a", "user", "first question");
+    server
+        .app
+        .sessions
+        .append("websocket_a", "assistant", "first answer");
     std::thread::sleep(std::time::Duration::from_millis(5));
-    server.app.sessions.append("websocket_b", "user", "second question");
+    server
+        .app
+        .sessions
+        .append("websocket_b", "user", "second question");
 
     let body = get_json(server.addr, "/api/sessions?limit=100", 200).await;
     assert_eq!(keys(&body), ["sessions", "total"]);
@@ -60,7 +69,10 @@ async fn sessions_list_has_the_reference_fields_newest_first_with_limit_and_tota
     let sessions = body["sessions"].as_array().unwrap();
     let ids: Vec<&str> = sessions.iter().map(|s| s["id"].as_str().unwrap()).collect();
     assert_eq!(ids[..2], ["websocket_b", "websocket_a"], "newest first");
-    assert!(ids.contains(&"websocket_weather"), "scenario history is a session");
+    assert!(
+        ids.contains(&"websocket_weather"),
+        "scenario history is a session"
+    );
     let a = &sessions[1];
     assert_eq!(
         keys(a),
@@ -105,12 +117,26 @@ async fn a_long_last_message_is_previewed_on_one_shortened_line() {
 async fn deleting_a_session_removes_it_and_a_second_delete_is_404() {
     let server = Server::fixtures().await;
     server.app.sessions.append("websocket_gone", "user", "bye");
-    let r = request(server.addr, "DELETE", "/api/sessions/websocket_gone", &[], b"").await;
+    let r = request(
+        server.addr,
+        "DELETE",
+        "/api/sessions/websocket_gone",
+        &[],
+        b"",
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json(), json!({"status": "ok"}));
     let list = get_json(server.addr, "/api/sessions", 200).await;
     assert!(!list.to_string().contains("websocket_gone"));
-    let again = request(server.addr, "DELETE", "/api/sessions/websocket_gone", &[], b"").await;
+    let again = request(
+        server.addr,
+        "DELETE",
+        "/api/sessions/websocket_gone",
+        &[],
+        b"",
+    )
+    .await;
     assert_eq!(again.status, 404);
     assert_eq!(again.json(), json!({"detail": "Session not found"}));
 }
@@ -118,7 +144,10 @@ async fn deleting_a_session_removes_it_and_a_second_delete_is_404() {
 #[tokio::test]
 async fn renaming_a_session_sets_title_and_user_title() {
     let server = Server::fixtures().await;
-    server.app.sessions.append("websocket_r", "user", "original words");
+    server
+        .app
+        .sessions
+        .append("websocket_r", "user", "original words");
     let r = request(
         server.addr,
         "POST",
@@ -136,7 +165,14 @@ async fn renaming_a_session_sets_title_and_user_title() {
     assert_eq!(s["user_title"], "Trip planning");
 
     for body in [&br#"{"title": ""}"#[..], b"{}", b"not json"] {
-        let r = request(server.addr, "POST", "/api/sessions/websocket_r/title", &[], body).await;
+        let r = request(
+            server.addr,
+            "POST",
+            "/api/sessions/websocket_r/title",
+            &[],
+            body,
+        )
+        .await;
         assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(body));
         assert!(r.json()["detail"].as_str().unwrap().contains("Title"));
     }
@@ -155,7 +191,9 @@ async fn renaming_a_session_sets_title_and_user_title() {
 async fn backends_is_a_json_array_the_settings_templates_can_filter() {
     let server = Server::fixtures().await;
     let body = get_json(server.addr, "/api/backends", 200).await;
-    let backends = body.as_array().expect("an array: the dashboard calls .filter on it");
+    let backends = body
+        .as_array()
+        .expect("an array: the dashboard calls .filter on it");
     assert!(!backends.is_empty());
     for b in backends {
         assert_eq!(
@@ -210,7 +248,10 @@ async fn identity_version_health_skills_memory_audit_mcp_and_remote_have_their_s
     let errors = get_json(addr, "/api/health/errors?limit=20", 200).await;
     assert_eq!(errors.as_array().unwrap().len(), 1);
     assert!(errors[0]["message"].as_str().unwrap().contains("Telegram"));
-    assert_eq!(get_json(addr, "/api/health/errors?limit=0", 200).await, json!([]));
+    assert_eq!(
+        get_json(addr, "/api/health/errors?limit=0", 200).await,
+        json!([])
+    );
     assert_eq!(
         get_json(addr, "/api/health/errors?search=discord", 200).await,
         json!([])
@@ -236,7 +277,14 @@ async fn identity_version_health_skills_memory_audit_mcp_and_remote_have_their_s
         assert_eq!(
             keys(a),
             [
-                "id", "timestamp", "severity", "actor", "action", "target", "status", "context"
+                "id",
+                "timestamp",
+                "severity",
+                "actor",
+                "action",
+                "target",
+                "status",
+                "context"
             ]
         );
     }
@@ -249,7 +297,10 @@ async fn identity_version_health_skills_memory_audit_mcp_and_remote_have_their_s
 async fn a_session_exports_as_json_or_markdown_attachments() {
     let server = Server::fixtures().await;
     server.app.sessions.append("websocket_x", "user", "hi");
-    server.app.sessions.append("websocket_x", "assistant", "Hello **you**");
+    server
+        .app
+        .sessions
+        .append("websocket_x", "assistant", "Hello **you**");
 
     let r = request(
         server.addr,
@@ -292,7 +343,10 @@ async fn a_session_exports_as_json_or_markdown_attachments() {
     )
     .await;
     assert_eq!(md.status, 200);
-    assert_eq!(md.header("content-type"), Some("text/markdown; charset=utf-8"));
+    assert_eq!(
+        md.header("content-type"),
+        Some("text/markdown; charset=utf-8")
+    );
     let text = md.text();
     assert!(text.starts_with("# hi\n"), "{text}");
     assert!(text.contains("### User") && text.contains("### PocketPaw"));
@@ -305,7 +359,12 @@ async fn a_session_exports_as_json_or_markdown_attachments() {
         400,
     )
     .await;
-    get_json(server.addr, "/api/memory/session/export?id=websocket_nobody", 404).await;
+    get_json(
+        server.addr,
+        "/api/memory/session/export?id=websocket_nobody",
+        404,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -350,11 +409,18 @@ async fn no_endpoint_ever_answers_401_or_403_even_with_a_bad_token() {
             server.addr,
             "GET",
             path,
-            &[("Authorization", "Bearer wrong"), ("Cookie", "pocketpaw_session=bad")],
+            &[
+                ("Authorization", "Bearer wrong"),
+                ("Cookie", "pocketpaw_session=bad"),
+            ],
             b"",
         )
         .await;
-        assert!(r.status != 401 && r.status != 403, "{path} gave {}", r.status);
+        assert!(
+            r.status != 401 && r.status != 403,
+            "{path} gave {}",
+            r.status
+        );
     }
 }
 

@@ -47,7 +47,8 @@ pub async fn request(
 ) -> HttpResponse {
     let run = async {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+        let mut head =
+            format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
         for (k, v) in headers {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
