@@ -1,6 +1,7 @@
 //! What every connection shares: the current library snapshot, the session store, the
 //! server's defaults, and the shutdown signal.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -20,6 +21,9 @@ pub struct ServeConfig {
     pub seed: u64,
     /// Largest client frame or message accepted; larger ones close the socket with 1009.
     pub max_frame_size: usize,
+    /// `--static DIR`: a built frontend served from the same origin as `/ws`
+    /// (canonicalized, so requests can be checked against it).
+    pub static_dir: Option<PathBuf>,
 }
 
 impl Default for ServeConfig {
@@ -29,6 +33,7 @@ impl Default for ServeConfig {
             speed: 1.0,
             seed: crate::playback::rng::DEFAULT_SEED,
             max_frame_size: 1 << 20,
+            static_dir: None,
         }
     }
 }

@@ -53,6 +53,14 @@ fn serve(args: ServeArgs) -> ExitCode {
         for p in &loaded.problems {
             warn!("{p}");
         }
+        let static_dir = match args.static_dir.as_deref().map(pawmock::server::static_root) {
+            None => None,
+            Some(Ok(dir)) => Some(dir),
+            Some(Err(e)) => {
+                eprintln!("pawmock: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let listener = match pawmock::server::bind(&args.host, args.port).await {
             Ok(l) => l,
             Err(e) => {
@@ -62,11 +70,13 @@ fn serve(args: ServeArgs) -> ExitCode {
         };
         let count = loaded.library.scenarios().len();
         let port = listener.local_addr().map_or(args.port, |a| a.port());
+        let dialect = args.dialect();
         let config = ServeConfig {
-            dialect: args.dialect,
+            dialect,
             speed: args.speed,
             seed: args.seed,
             max_frame_size: args.max_frame_size,
+            static_dir: static_dir.clone(),
         };
         let app = App::new(loaded.library, config);
         info!(
@@ -75,10 +85,23 @@ fn serve(args: ServeArgs) -> ExitCode {
             args.recordings.display(),
             display_host(&args.host),
             port,
-            args.dialect,
+            dialect,
             args.speed,
             args.seed
         );
+        match &static_dir {
+            Some(dir) => info!(
+                "serving the frontend in {} on http://{}:{}/",
+                dir.display(),
+                display_host(&args.host),
+                port
+            ),
+            None => info!(
+                "open http://{}:{}/ for the scenario list; --static DIR serves a frontend",
+                display_host(&args.host),
+                port
+            ),
+        }
         let shutdown = app.shutdown.clone();
         tokio::spawn(async move {
             let _ = tokio::signal::ctrl_c().await;
