@@ -398,6 +398,12 @@ impl Connection {
             match turn.pop_due(now) {
                 turn::Due::Event(event) => {
                     let sid = turn.session_id.clone();
+                    // The dashboard fetches /api/sessions as soon as it sees the final
+                    // stream_end, so the answer is stored before that frame goes out.
+                    if event == Event::StreamEnd && turn.is_over() {
+                        let turn = self.active.take().expect("checked above");
+                        self.finish(turn, false);
+                    }
                     self.send(ws, &event, Some(&sid)).await?;
                 }
                 turn::Due::Nothing => return Ok(()),
