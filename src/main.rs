@@ -90,12 +90,20 @@ fn serve(args: ServeArgs) -> ExitCode {
             args.seed
         );
         match &static_dir {
-            Some(dir) => info!(
-                "serving the frontend in {} on http://{}:{}/",
-                dir.display(),
-                display_host(&args.host),
-                port
-            ),
+            Some(dir) => {
+                info!(
+                    "serving the frontend in {} on http://{}:{}/",
+                    dir.display(),
+                    display_host(&args.host),
+                    port
+                );
+                if !dir.join("index.html").is_file() {
+                    warn!(
+                        "{} has no index.html, so GET / will be 404; --static wants the folder that holds the built frontend's index.html",
+                        dir.display()
+                    );
+                }
+            }
             None => info!(
                 "open http://{}:{}/ for the scenario list; --static DIR serves a frontend",
                 display_host(&args.host),
