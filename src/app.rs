@@ -1,12 +1,14 @@
 //! What every connection shares: the current library snapshot, the session store, the
 //! server's defaults, and the shutdown signal.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::backend::RunState;
 use crate::library::Library;
 use crate::protocol::DialectChoice;
 use crate::sessions::Sessions;
@@ -21,6 +23,9 @@ pub struct ServeConfig {
     pub max_frame_size: usize,
     /// Chaos profiles applied to connections whose URL names none (`--chaos`).
     pub chaos: Vec<String>,
+    /// `--static DIR`: a built frontend served from the same origin as `/ws`
+    /// (canonicalized, so requests can be checked against it).
+    pub static_dir: Option<PathBuf>,
 }
 
 impl Default for ServeConfig {
@@ -31,6 +36,7 @@ impl Default for ServeConfig {
             seed: crate::playback::rng::DEFAULT_SEED,
             max_frame_size: 1 << 20,
             chaos: Vec::new(),
+            static_dir: None,
         }
     }
 }
@@ -39,6 +45,9 @@ impl Default for ServeConfig {
 pub struct App {
     library: RwLock<Arc<Library>>,
     pub sessions: Sessions,
+    /// Reminders, intentions and settings the dashboard changed during this run; they
+    /// outlive reloads of `backend.json` (the canned data lives in the library).
+    pub backend: RunState,
     pub config: ServeConfig,
     /// Cancelled on shutdown; connections close with 1001.
     pub shutdown: CancellationToken,
@@ -55,6 +64,7 @@ impl App {
         Arc::new(App {
             library: RwLock::new(Arc::new(library)),
             sessions,
+            backend: RunState::default(),
             config,
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),

@@ -54,8 +54,9 @@ pub struct ServeArgs {
     pub recordings: PathBuf,
     /// Protocol dialect: `docs` (the published page), `dashboard` (the shipped
     /// dashboard), or `auto` (decided by the client's first dialect-specific action).
-    #[arg(long, env = "PAWMOCK_DIALECT", default_value = "auto")]
-    pub dialect: DialectChoice,
+    /// [default: auto; dashboard with --static]
+    #[arg(long, env = "PAWMOCK_DIALECT")]
+    pub dialect: Option<DialectChoice>,
     /// Pace multiplier for every connection: 2 is twice as fast, 0 plays without delays.
     #[arg(long, env = "PAWMOCK_SPEED", default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
@@ -77,6 +78,24 @@ pub struct ServeArgs {
     /// Largest client frame accepted, in bytes; larger frames close the socket with 1009.
     #[arg(long, env = "PAWMOCK_MAX_FRAME_SIZE", default_value_t = 1 << 20)]
     pub max_frame_size: usize,
+    /// Serve a built frontend (such as the PocketPaw dashboard) from DIR on the same
+    /// origin as /ws: `/` is DIR/index.html, `/static/js/app.js` is
+    /// DIR/static/js/app.js. The default dialect becomes `dashboard`.
+    #[arg(long = "static", env = "PAWMOCK_STATIC", value_name = "DIR")]
+    pub static_dir: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// The dialect in force: the flag, else `dashboard` when serving a frontend (the
+    /// page pawmock serves is the dashboard, which never says which dialect it speaks
+    /// before its first action), else `auto`.
+    pub fn dialect(&self) -> DialectChoice {
+        self.dialect.unwrap_or(if self.static_dir.is_some() {
+            DialectChoice::Dashboard
+        } else {
+            DialectChoice::Auto
+        })
+    }
 }
 
 #[derive(Debug, Clone, Args)]

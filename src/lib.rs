@@ -6,6 +6,7 @@
 //! with [`protocol`] rendering events in the connection's dialect.
 
 pub mod app;
+pub mod backend;
 pub mod chaos;
 pub mod choose;
 pub mod cli;
@@ -15,3 +16,4 @@ pub mod playback;
 pub mod protocol;
 pub mod server;
 pub mod sessions;
+pub mod timestamp;

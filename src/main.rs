@@ -53,6 +53,14 @@ fn serve(args: ServeArgs) -> ExitCode {
         for p in &loaded.problems {
             warn!("{p}");
         }
+        let static_dir = match args.static_dir.as_deref().map(pawmock::server::static_root) {
+            None => None,
+            Some(Ok(dir)) => Some(dir),
+            Some(Err(e)) => {
+                eprintln!("pawmock: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let listener = match pawmock::server::bind(&args.host, args.port).await {
             Ok(l) => l,
             Err(e) => {
@@ -62,12 +70,14 @@ fn serve(args: ServeArgs) -> ExitCode {
         };
         let count = loaded.library.scenarios().len();
         let port = listener.local_addr().map_or(args.port, |a| a.port());
+        let dialect = args.dialect();
         let config = ServeConfig {
-            dialect: args.dialect,
+            dialect,
             speed: args.speed,
             seed: args.seed,
             max_frame_size: args.max_frame_size,
             chaos: args.chaos.clone(),
+            static_dir: static_dir.clone(),
         };
         for name in &args.chaos {
             if loaded.library.chaos_profile(name).is_none() {
@@ -85,10 +95,31 @@ fn serve(args: ServeArgs) -> ExitCode {
             args.recordings.display(),
             display_host(&args.host),
             port,
-            args.dialect,
+            dialect,
             args.speed,
             args.seed
         );
+        match &static_dir {
+            Some(dir) => {
+                info!(
+                    "serving the frontend in {} on http://{}:{}/",
+                    dir.display(),
+                    display_host(&args.host),
+                    port
+                );
+                if !dir.join("index.html").is_file() {
+                    warn!(
+                        "{} has no index.html, so GET / will be 404; --static wants the folder that holds the built frontend's index.html",
+                        dir.display()
+                    );
+                }
+            }
+            None => info!(
+                "open http://{}:{}/ for the scenario list; --static DIR serves a frontend",
+                display_host(&args.host),
+                port
+            ),
+        }
         let shutdown = app.shutdown.clone();
         tokio::spawn(async move {
             let _ = tokio::signal::ctrl_c().await;

@@ -26,8 +26,10 @@ pub struct StoredMessage {
 #[derive(Debug, Clone)]
 pub struct Session {
     pub id: String,
-    /// Title: set by a rename, else taken from the first user message.
+    /// Title given by the file that seeded the session (a scenario's title).
     pub title: Option<String>,
+    /// Title given by a rename (`POST /api/sessions/{id}/title`); wins over the others.
+    pub user_title: Option<String>,
     pub channel: String,
     pub created: SystemTime,
     pub last_activity: SystemTime,
@@ -40,6 +42,7 @@ impl Session {
         Session {
             id: id.to_owned(),
             title: None,
+            user_title: None,
             channel: id.split('_').next().unwrap_or("websocket").to_owned(),
             created: now,
             last_activity: now,
@@ -47,9 +50,10 @@ impl Session {
         }
     }
 
-    /// The title shown in lists: the rename, else the first user message (shortened).
+    /// The title shown in lists: the rename, else the seeded title, else the first user
+    /// message (shortened).
     pub fn display_title(&self) -> String {
-        if let Some(t) = &self.title {
+        if let Some(t) = self.user_title.as_ref().or(self.title.as_ref()) {
             return t.clone();
         }
         self.messages
@@ -162,7 +166,7 @@ impl Sessions {
     pub fn rename(&self, id: &str, title: &str) -> bool {
         match self.lock().get_mut(id) {
             Some(s) => {
-                s.title = Some(title.to_owned());
+                s.user_title = Some(title.to_owned());
                 true
             }
             None => false,
@@ -192,6 +196,7 @@ mod tests {
         );
         assert!(s.rename("websocket_x", "Weather"));
         assert_eq!(s.list()[0].display_title(), "Weather");
+        assert_eq!(s.list()[0].user_title.as_deref(), Some("Weather"));
         assert!(s.delete("websocket_x"));
         assert!(!s.delete("websocket_x"));
     }

@@ -81,6 +81,31 @@ fn check_reports_every_problem_with_file_line_column_and_path() {
 }
 
 #[test]
+fn check_reports_backend_json_problems_with_file_line_column_and_path() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("backend.json"),
+        "{\n  \"reminders\": [ { \"text\": \"x\", \"in\": \"soon\" } ]\n}\n",
+    )
+    .unwrap();
+    let out = cargo_bin_cmd!("pawmock")
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let expected = format!(
+        "{}/backend.json:2:39: reminders[0].in: invalid duration \"soon\"",
+        dir.path().display()
+    );
+    assert!(out.contains(&expected), "missing `{expected}` in:\n{out}");
+    assert!(out.contains("1 files, 1 problem(s)"), "{out}");
+}
+
+#[test]
 fn check_on_a_missing_directory_fails_clearly() {
     cargo_bin_cmd!("pawmock")
         .args(["check", "/no/such/dir"])
@@ -112,6 +137,7 @@ fn the_committed_schemas_match_the_types() {
         "scenario.schema.json",
         "recording-header.schema.json",
         "chaos.schema.json",
+        "backend.schema.json",
     ] {
         let fresh = std::fs::read_to_string(dir.path().join(name)).unwrap();
         let old = std::fs::read_to_string(committed.join(name)).unwrap_or_default();
@@ -206,4 +232,67 @@ async fn serve_answers_on_the_port_it_announces() {
         common::answer_text(&frames),
         "It's **18°C** and cloudy in Paris."
     );
+}
+
+#[test]
+fn a_missing_static_directory_is_a_one_line_error() {
+    let out = cargo_bin_cmd!("pawmock")
+        .args(["--port", "0", "--static", "/no/such/site"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--static /no/such/site"), "{stderr}");
+    assert!(stderr.contains("index.html"), "{stderr}");
+}
+
+#[tokio::test]
+async fn serving_a_frontend_defaults_to_the_dashboard_dialect() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "<p>hi</p>").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pawmock"))
+        .args(["--port", "0", "--speed", "0", "--recordings"])
+        .arg(common::fixtures())
+        .arg("--static")
+        .arg(site.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
+            let done = line.contains("serving the frontend in");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        seen
+    })
+    .await
+    .unwrap();
+    let announce = lines
+        .iter()
+        .find(|l| l.contains("ws://localhost:"))
+        .unwrap_or_else(|| panic!("no URL announced in {lines:?}"));
+    assert!(announce.contains("dialect dashboard"), "{announce}");
+    assert!(
+        lines.iter().any(|l| l.contains("serving the frontend in")),
+        "{lines:?}"
+    );
+    let at = announce.find("ws://localhost:").unwrap();
+    let url = announce[at..].split_whitespace().next().unwrap().to_owned();
+    let mut c = common::Client::connect(&url).await;
+    assert_eq!(c.next().await["type"], "connection_info");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

@@ -367,8 +367,19 @@ impl Connection {
             }
             Action::Plan { answer, .. } => self.answer_plan(ws, answer).await,
             Action::Authenticate => Ok(()),
-            Action::Legacy { name, .. } => {
-                debug!(conn = %self.id, action = %name, "legacy dashboard action ignored");
+            Action::Legacy { name, frame } => {
+                let library = self.app.library();
+                let data = library.backend();
+                let ctx = crate::backend::Ctx {
+                    data: &data,
+                    state: &self.app.backend,
+                    now: std::time::SystemTime::now(),
+                };
+                let replies = crate::backend::answer(&ctx, &name, &frame);
+                debug!(conn = %self.id, action = %name, replies = replies.len(), "dashboard action answered");
+                for reply in replies {
+                    self.send_frame(ws, &reply).await?;
+                }
                 Ok(())
             }
         }
@@ -473,6 +484,12 @@ impl Connection {
             match turn.pop_due(now, &mut self.chaos_rng) {
                 turn::Due::Op(op) => {
                     let sid = turn.session_id.clone();
+                    // The dashboard fetches /api/sessions as soon as it sees the final
+                    // stream_end, so the answer is stored before that frame goes out.
+                    if matches!(op.delivery, Delivery::Send(Event::StreamEnd)) && turn.is_over() {
+                        let turn = self.active.take().expect("checked above");
+                        self.finish(turn, false);
+                    }
                     self.deliver(ws, op, &sid).await?;
                 }
                 turn::Due::Nothing => return Ok(()),
@@ -641,6 +658,19 @@ impl Connection {
             ws.feed(m).await.map_err(|e| End::Gone(e.to_string()))?;
         }
         ws.flush().await.map_err(|e| End::Gone(e.to_string()))?;
+        self.frames_sent += 1;
+        Ok(())
+    }
+
+    /// Sends a frame as it is (the replies to dashboard actions have one shape only).
+    async fn send_frame<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        frame: &serde_json::Value,
+    ) -> Result {
+        ws.send(Message::text(frame.to_string()))
+            .await
+            .map_err(|e| End::Gone(e.to_string()))?;
         self.frames_sent += 1;
         Ok(())
     }

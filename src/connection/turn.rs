@@ -133,6 +133,11 @@ impl ActiveTurn {
         self.waiting.is_some() || (self.queue.is_empty() && self.gate.is_some())
     }
 
+    /// True once nothing is left to send or wait for.
+    pub fn is_over(&self) -> bool {
+        self.queue.is_empty() && self.gate.is_none() && self.waiting.is_none()
+    }
+
     /// The next thing due at `now`.
     pub fn pop_due(&mut self, now: Instant, chaos_rng: &mut Rng) -> Due {
         if let Some(next) = self.queue.front() {

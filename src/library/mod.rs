@@ -16,6 +16,8 @@ use std::sync::Arc;
 pub use problem::{JsonPath, Problem};
 pub use scenario::{Scenario, ScenarioKind};
 
+use crate::backend::BackendData;
+
 use format::ScenarioFile;
 use source::Source;
 
@@ -74,6 +76,8 @@ pub fn scenario_name(rel: &Path) -> String {
 pub enum Entry {
     Scenario(Arc<Scenario>),
     Chaos(Arc<crate::chaos::Profile>),
+    /// `backend.json`: what the dashboard shows besides chat.
+    Backend(Arc<BackendData>),
 }
 
 /// Reads and compiles one file; `None` for files pawmock does not read (by [`classify`]).
@@ -85,7 +89,10 @@ pub fn load_file(dir: &Path, rel: &Path) -> Option<Result<Entry, Vec<Problem>>> 
         FileKind::ChaosProfile => {
             Some(crate::chaos::load_profile(dir, rel).map(|p| Entry::Chaos(Arc::new(p))))
         }
-        FileKind::Backend | FileKind::Ignored => None,
+        FileKind::Backend => {
+            Some(crate::backend::data::load(dir, rel).map(|b| Entry::Backend(Arc::new(b))))
+        }
+        FileKind::Ignored => None,
     }
 }
 
@@ -150,6 +157,8 @@ pub struct Library {
     scenarios: Vec<Arc<Scenario>>,
     by_name: HashMap<String, usize>,
     chaos: std::collections::BTreeMap<String, Arc<crate::chaos::Profile>>,
+    /// `backend.json`, or `None` for the built-in data.
+    backend: Option<Arc<BackendData>>,
 }
 
 /// What loading a directory found: the library of every good file, and the problems.
@@ -198,11 +207,13 @@ impl Library {
         let mut kept: Vec<Arc<Scenario>> = Vec::new();
         let mut problems = Vec::new();
         let mut chaos = std::collections::BTreeMap::new();
+        let mut backend = None;
         for entry in entries {
             match entry {
                 Entry::Chaos(p) => {
                     chaos.insert(p.name.clone(), p);
                 }
+                Entry::Backend(b) => backend = Some(b),
                 Entry::Scenario(s) => {
                     if let Some(&first) = by_name.get(&s.name) {
                         let first: &Arc<Scenario> = &kept[first];
@@ -231,6 +242,7 @@ impl Library {
                 scenarios: kept,
                 by_name,
                 chaos,
+                backend,
             },
             problems,
         )
@@ -266,6 +278,11 @@ impl Library {
     /// All chaos profiles, by name.
     pub fn chaos_profiles(&self) -> impl Iterator<Item = &Arc<crate::chaos::Profile>> {
         self.chaos.values()
+    }
+
+    /// The canned backend data: the directory's `backend.json`, else the built-in data.
+    pub fn backend(&self) -> Arc<BackendData> {
+        self.backend.clone().unwrap_or_else(BackendData::builtin)
     }
 }
 

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::format::{RecordingHeader, ScenarioFile};
+use crate::backend::data::BackendFile;
 
 /// `(file name, schema)` for every format.
 pub fn all() -> Vec<(&'static str, serde_json::Value)> {
@@ -19,6 +20,10 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
             "chaos.schema.json",
             serde_json::to_value(schemars::schema_for!(crate::chaos::format::ProfileFile))
                 .expect("schema is JSON"),
+        ),
+        (
+            "backend.schema.json",
+            serde_json::to_value(schemars::schema_for!(BackendFile)).expect("schema is JSON"),
         ),
     ]
 }

@@ -1,6 +1,11 @@
 //! The HTTP side: binding, routes, and graceful shutdown.
 
+mod index;
+pub mod rest;
+pub mod static_files;
 mod upgrade;
+
+pub use static_files::static_root;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,20 +51,26 @@ pub async fn bind(host: &str, port: u16) -> Result<TcpListener, BindError> {
     })
 }
 
-/// Every route pawmock serves.
+/// Every route pawmock serves, tried in order: the `/ws` upgrade, the dashboard's
+/// `/api` calls, the `--static` frontend (GET and HEAD of any other path) or, without
+/// one, the index page at `/`; anything left is a JSON 404 naming the path.
 pub fn routes(
     app: Arc<App>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
-    upgrade::route(app).or(warp::path::full().map(|path: warp::path::FullPath| {
-        warp::reply::with_status(
-            warp::reply::json(&serde_json::json!({
-                "error": "not found",
-                "path": path.as_str(),
-                "hint": "pawmock serves the WebSocket at /ws",
-            })),
-            warp::http::StatusCode::NOT_FOUND,
-        )
-    }))
+    upgrade::route(app.clone())
+        .or(rest::route(app.clone()))
+        .or(static_files::route(app.clone()))
+        .or(index::route(app))
+        .or(warp::path::full().map(|path: warp::path::FullPath| {
+            warp::reply::with_status(
+                warp::reply::json(&serde_json::json!({
+                    "error": "not found",
+                    "path": path.as_str(),
+                    "hint": "pawmock serves the WebSocket at /ws, the dashboard's /api calls, and a frontend with --static DIR",
+                })),
+                warp::http::StatusCode::NOT_FOUND,
+            )
+        }))
 }
 
 /// Serves until `app.shutdown` is cancelled, then closes every WebSocket with 1001 and

@@ -2,6 +2,8 @@
 //! WebSocket client (tokio-tungstenite) that reads JSON frames.
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;

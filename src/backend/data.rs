@@ -1,0 +1,768 @@
+//! The canned backend data: the file format of `recordings/backend.json`, its
+//! validation, and [`BackendData`], the checked snapshot the replies read.
+//!
+//! Every top-level section is optional: a file that gives only `status` keeps the
+//! built-in reminders, skills and so on. The built-in values are the bundled
+//! `recordings/backend.json` itself, compiled into the binary, so the file users copy
+//! and the defaults they fall back to can never disagree. `settings` is merged key by
+//! key (a file may change one setting); every other section replaces the built-in one.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tracing::error;
+
+use crate::library::duration::Dur;
+use crate::library::problem::{JsonPath, Problem};
+use crate::library::source::Source;
+
+/// The bundled file, which is also the built-in default of every section.
+const BUILTIN: &str = include_str!("../../recordings/backend.json");
+
+/// Canned data for the PocketPaw dashboard's REST calls and legacy WebSocket actions
+/// (`recordings/backend.json`). Every section is optional; a missing one keeps the
+/// built-in value.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackendFile {
+    /// Path of the JSON Schema, for editors: `../schema/backend.schema.json`.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// The machine shown in the sidebar widgets (reply to `{"action":"tool","tool":"status"}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusSpec>,
+    /// The `settings` frame's `content` (camelCase keys, as the real backend sends them).
+    /// Merged key by key over the built-in settings. Keep a `has…Key` flag true (or
+    /// `llmProvider: "ollama"`) or the dashboard opens its welcome wizard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Map<String, Value>>,
+    /// Reminders listed by `get_reminders` (those added while pawmock runs come after).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminders: Option<Vec<ReminderSpec>>,
+    /// Intentions (scheduled prompts) listed by `get_intentions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intentions: Option<Vec<IntentionSpec>>,
+    /// Installed skills (`get_skills`, `GET /api/skills`, and `/name` in the chat box).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skills: Option<Vec<SkillSpec>>,
+    /// The health summary (`get_health`, `GET /api/health`) and its error log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthSpec>,
+    /// A made-up home directory for the file browser (`browse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<HomeSpec>,
+    /// The screenshot tool's image: a base64-encoded PNG.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screenshot: Option<String>,
+    /// `GET /api/channels/status`: channel name → its state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<BTreeMap<String, ChannelSpec>>,
+    /// `GET /api/backends`: the agent backends offered in settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backends: Option<Vec<AgentBackendSpec>>,
+    /// `GET /api/identity`: the texts of the agent's identity files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentitySpec>,
+    /// `GET /api/version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<VersionSpec>,
+    /// `GET /api/memory/long_term`: long-term memories.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Vec<MemorySpec>>,
+    /// `GET /api/audit`: the audit log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<Vec<AuditSpec>>,
+    /// `GET /api/mcp/status`, sent as is (any JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_status: Option<Value>,
+    /// `GET /api/remote/status`, sent as is (any JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_status: Option<Value>,
+}
+
+/// The numbers behind the status text. The dashboard reads CPU, RAM, disk and battery
+/// out of that text with regular expressions, so pawmock writes the text itself.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusSpec {
+    /// Operating system line, e.g. `Linux (x86_64)`.
+    pub os: String,
+    /// CPU load, 0–100.
+    pub cpu_percent: f64,
+    pub cpu_cores: u32,
+    pub ram_used_gb: f64,
+    pub ram_total_gb: f64,
+    pub disk_used_gb: f64,
+    pub disk_total_gb: f64,
+    /// Battery charge, 0–100; leave it out for a machine without a battery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub battery_percent: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub battery_charging: Option<bool>,
+    /// Uptime as shown, e.g. `3:12:45`.
+    pub uptime: String,
+}
+
+/// A reminder that exists when pawmock starts.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderSpec {
+    /// Id used by `delete_reminder` (default `reminder-N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// What to be reminded of.
+    pub text: String,
+    /// The message the reminder was made from (default: the text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<String>,
+    /// When it goes off, counted from when pawmock loaded this file: `"45m"`, `"2h"`.
+    #[serde(rename = "in")]
+    pub due_in: Dur,
+    /// `recurring` for a repeating reminder (sent as the reminder's `type`).
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Cron schedule of a recurring reminder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+}
+
+/// An intention (a prompt the agent runs on a schedule).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntentionSpec {
+    /// Id used by the toggle, run and delete actions (default `intention-N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: String,
+    pub prompt: String,
+    /// Cron schedule, sent as `trigger: {"type": "cron", "schedule": …}`.
+    pub schedule: String,
+    /// Where the agent looks for context, e.g. `["calendar", "email"]`.
+    #[serde(default)]
+    pub context_sources: Vec<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Shown as the next run (free text, ISO 8601 by convention); absent is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An installed skill.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SkillSpec {
+    /// Name without spaces; typing `/name` in the chat runs it.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Shown after the name in the skill list, e.g. `<url or path>`.
+    #[serde(default)]
+    pub argument_hint: String,
+    /// Markdown streamed as the skill's answer by `run_skill` (default: a line naming
+    /// the skill and its arguments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+}
+
+/// The health engine's summary.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthSpec {
+    /// Drives the sidebar's health dot.
+    pub status: HealthStatus,
+    /// How many checks the engine runs.
+    #[serde(default)]
+    pub check_count: u32,
+    /// Failing checks, sent as they are written here.
+    #[serde(default)]
+    pub issues: Vec<Value>,
+    /// The error log (`GET /api/health/errors`, `get_health_errors`), newest first.
+    #[serde(default)]
+    pub errors: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Healthy,
+    Degraded,
+    Unhealthy,
+    Unknown,
+}
+
+/// The made-up home directory the file browser shows.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HomeSpec {
+    /// Absolute path of the home directory, e.g. `/home/paw`.
+    pub path: String,
+    /// Name → a folder (an object of the same shape) or a file (its size in bytes).
+    /// Names starting with `.` are hidden, as in the real backend.
+    #[schemars(with = "BTreeMap<String, FileTreeSchema>")]
+    pub files: Map<String, Value>,
+}
+
+/// Schema-only shape of a file tree node (the loader reads it by hand for clear errors).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+enum FileTreeSchema {
+    /// A file: its size in bytes.
+    File(u64),
+    /// A folder: name → file or folder.
+    Folder(BTreeMap<String, FileTreeSchema>),
+}
+
+/// One channel in `GET /api/channels/status`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSpec {
+    #[serde(default)]
+    pub configured: bool,
+    #[serde(default)]
+    pub running: bool,
+    #[serde(default)]
+    pub autostart: bool,
+    /// WhatsApp only: `personal` or `business`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+/// One entry of `GET /api/backends` (field names as the dashboard reads them).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AgentBackendSpec {
+    pub name: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub available: bool,
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    #[serde(default)]
+    pub builtin_tools: Vec<String>,
+    #[serde(default)]
+    pub required_keys: Vec<String>,
+    #[serde(default)]
+    pub supported_providers: Vec<String>,
+    #[serde(default)]
+    pub install_hint: Map<String, Value>,
+    #[serde(default)]
+    pub beta: bool,
+}
+
+/// `GET /api/identity`: each field is the text of one identity file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySpec {
+    #[serde(default)]
+    pub identity_file: String,
+    #[serde(default)]
+    pub soul_file: String,
+    #[serde(default)]
+    pub style_file: String,
+    #[serde(default)]
+    pub instructions_file: String,
+    #[serde(default)]
+    pub user_file: String,
+}
+
+/// `GET /api/version`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VersionSpec {
+    pub current: String,
+    pub latest: String,
+    #[serde(default)]
+    pub update_available: bool,
+}
+
+/// One long-term memory.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemorySpec {
+    pub id: String,
+    pub content: String,
+    /// ISO 8601.
+    pub timestamp: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// One audit log entry.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSpec {
+    pub id: String,
+    /// ISO 8601.
+    pub timestamp: String,
+    /// `info`, `warning`, `critical`, …
+    pub severity: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub status: String,
+    #[serde(default)]
+    pub context: Value,
+}
+
+impl BackendFile {
+    /// This file's sections over `base`'s: settings key by key, the rest whole.
+    pub fn over(self, base: &BackendFile) -> BackendFile {
+        let settings = match (self.settings, &base.settings) {
+            (Some(mine), Some(theirs)) => {
+                let mut merged = theirs.clone();
+                merged.extend(mine);
+                Some(merged)
+            }
+            (mine, theirs) => mine.or_else(|| theirs.clone()),
+        };
+        BackendFile {
+            schema: self.schema,
+            status: self.status.or_else(|| base.status.clone()),
+            settings,
+            reminders: self.reminders.or_else(|| base.reminders.clone()),
+            intentions: self.intentions.or_else(|| base.intentions.clone()),
+            skills: self.skills.or_else(|| base.skills.clone()),
+            health: self.health.or_else(|| base.health.clone()),
+            home: self.home.or_else(|| base.home.clone()),
+            screenshot: self.screenshot.or_else(|| base.screenshot.clone()),
+            channels: self.channels.or_else(|| base.channels.clone()),
+            backends: self.backends.or_else(|| base.backends.clone()),
+            identity: self.identity.or_else(|| base.identity.clone()),
+            version: self.version.or_else(|| base.version.clone()),
+            memory: self.memory.or_else(|| base.memory.clone()),
+            audit: self.audit.or_else(|| base.audit.clone()),
+            mcp_status: self.mcp_status.or_else(|| base.mcp_status.clone()),
+            remote_status: self.remote_status.or_else(|| base.remote_status.clone()),
+        }
+    }
+}
+
+/// A reminder as the replies list it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reminder {
+    pub id: String,
+    pub text: String,
+    pub original: String,
+    pub trigger_at: SystemTime,
+    pub created_at: SystemTime,
+    pub kind: Option<String>,
+    pub schedule: Option<String>,
+}
+
+/// An intention as the replies list it. `trigger` and `context_sources` stay JSON:
+/// the dashboard sends them back in whatever shape it likes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intention {
+    pub id: String,
+    pub name: String,
+    pub prompt: String,
+    pub trigger: Value,
+    pub context_sources: Value,
+    pub enabled: bool,
+    pub created_at: SystemTime,
+    pub last_run: Option<SystemTime>,
+    pub next_run: Option<String>,
+}
+
+/// A node of the made-up home directory.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileNode {
+    File { size: u64 },
+    Folder(BTreeMap<String, FileNode>),
+}
+
+/// The checked canned data of one library snapshot.
+#[derive(Debug, Clone)]
+pub struct BackendData {
+    /// When the file was loaded: canned reminders are due relative to it.
+    pub loaded_at: SystemTime,
+    pub status: Option<StatusSpec>,
+    pub settings: Map<String, Value>,
+    pub reminders: Vec<Reminder>,
+    pub intentions: Vec<Intention>,
+    pub skills: Vec<SkillSpec>,
+    pub health: HealthSpec,
+    pub home_path: String,
+    pub home: BTreeMap<String, FileNode>,
+    pub screenshot: String,
+    /// The REST answers that are sent as they are written.
+    pub channels: Value,
+    pub backends: Value,
+    pub identity: Value,
+    pub version: Value,
+    pub memory: Value,
+    pub audit: Value,
+    pub mcp_status: Value,
+    pub remote_status: Value,
+}
+
+/// A 1×1 grey PNG: the screenshot when a file gives none.
+const BLANK_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+fn builtin_file() -> &'static BackendFile {
+    static FILE: OnceLock<BackendFile> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let src = Source::new(Path::new("<built-in backend.json>"), BUILTIN);
+        let parsed = src.parse().and_then(|v| src.deserialize::<BackendFile>(v));
+        parsed.unwrap_or_else(|p| {
+            // Only a broken build can get here (a test compiles the bundled file).
+            error!("the built-in backend data is invalid, using empty data: {p}");
+            BackendFile::default()
+        })
+    })
+}
+
+impl BackendData {
+    /// The built-in data (the bundled `recordings/backend.json`), for a recordings
+    /// directory without a `backend.json`. Compiled once; cheap to call.
+    pub fn builtin() -> Arc<BackendData> {
+        static DATA: OnceLock<Arc<BackendData>> = OnceLock::new();
+        DATA.get_or_init(|| {
+            let src = Source::new(Path::new("<built-in backend.json>"), BUILTIN);
+            let data = compile(&src, builtin_file().clone()).unwrap_or_else(|p| {
+                error!("the built-in backend data is invalid: {p:?}");
+                compile(&src, BackendFile::default()).expect("empty data always compiles")
+            });
+            Arc::new(data)
+        })
+        .clone()
+    }
+}
+
+/// Reads, checks and compiles `dir/rel` over the built-in data.
+pub fn load(dir: &Path, rel: &Path) -> Result<BackendData, Vec<Problem>> {
+    let path = dir.join(rel);
+    let text = crate::library::read_text(&path)?;
+    let src = Source::new(&path, &text);
+    let value = src.parse().map_err(|p| vec![p])?;
+    let file: BackendFile = src.deserialize(value).map_err(|p| vec![p])?;
+    compile(&src, file.over(builtin_file()))
+}
+
+/// Checks what serde cannot (ranges, unique ids, the file tree) and resolves relative
+/// times, reporting every problem at its JSON path in `src`.
+pub fn compile(src: &Source, file: BackendFile) -> Result<BackendData, Vec<Problem>> {
+    let now = SystemTime::now();
+    let mut problems = Vec::new();
+    let mut problem = |path: JsonPath, message: String, hint: &str| {
+        problems.push(src.problem(path, message, Some(hint.to_owned())));
+    };
+    let root = JsonPath::root();
+
+    if let Some(s) = &file.status {
+        let path = root.key("status");
+        for (key, value) in [
+            ("cpu_percent", Some(s.cpu_percent)),
+            ("battery_percent", s.battery_percent),
+        ] {
+            if let Some(v) = value
+                && !(0.0..=100.0).contains(&v)
+            {
+                problem(
+                    path.key(key),
+                    format!("`{key}` is a percentage between 0 and 100, got {v}"),
+                    "write a number such as 42.5",
+                );
+            }
+        }
+        for (used_key, used, total_key, total) in [
+            ("ram_used_gb", s.ram_used_gb, "ram_total_gb", s.ram_total_gb),
+            (
+                "disk_used_gb",
+                s.disk_used_gb,
+                "disk_total_gb",
+                s.disk_total_gb,
+            ),
+        ] {
+            if !(total > 0.0 && total.is_finite()) {
+                problem(
+                    path.key(total_key),
+                    format!("`{total_key}` must be more than 0, got {total}"),
+                    "the dashboard shows used / total and a percentage",
+                );
+            } else if !(0.0..=total).contains(&used) {
+                problem(
+                    path.key(used_key),
+                    format!(
+                        "`{used_key}` must be between 0 and `{total_key}` ({total}), got {used}"
+                    ),
+                    "the dashboard shows used / total and a percentage",
+                );
+            }
+        }
+    }
+
+    let mut reminders = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, r) in file.reminders.unwrap_or_default().into_iter().enumerate() {
+        let path = root.key("reminders").index(i);
+        let id = r.id.unwrap_or_else(|| format!("reminder-{}", i + 1));
+        if !seen.insert(id.clone()) {
+            problem(
+                path.key("id"),
+                format!("reminder id `{id}` is used twice"),
+                "give every reminder its own id",
+            );
+        }
+        if r.text.trim().is_empty() {
+            problem(
+                path.key("text"),
+                "a reminder needs a text".into(),
+                "say what to be reminded of",
+            );
+        }
+        reminders.push(Reminder {
+            original: r.original.unwrap_or_else(|| r.text.clone()),
+            id,
+            text: r.text,
+            trigger_at: now + r.due_in.0,
+            created_at: now,
+            kind: r.kind,
+            schedule: r.schedule,
+        });
+    }
+
+    let mut intentions = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, it) in file.intentions.unwrap_or_default().into_iter().enumerate() {
+        let path = root.key("intentions").index(i);
+        let id = it.id.unwrap_or_else(|| format!("intention-{}", i + 1));
+        if !seen.insert(id.clone()) {
+            problem(
+                path.key("id"),
+                format!("intention id `{id}` is used twice"),
+                "give every intention its own id",
+            );
+        }
+        if it.name.trim().is_empty() {
+            problem(
+                path.key("name"),
+                "an intention needs a name".into(),
+                "name it as the dashboard should list it",
+            );
+        }
+        intentions.push(Intention {
+            id,
+            name: it.name,
+            prompt: it.prompt,
+            trigger: serde_json::json!({"type": "cron", "schedule": it.schedule}),
+            context_sources: Value::from(it.context_sources),
+            enabled: it.enabled,
+            created_at: now,
+            last_run: None,
+            next_run: it.next_run,
+        });
+    }
+
+    let skills = file.skills.unwrap_or_default();
+    let mut seen = HashSet::new();
+    for (i, s) in skills.iter().enumerate() {
+        let path = root.key("skills").index(i).key("name");
+        if s.name.is_empty() || s.name.chars().any(char::is_whitespace) || s.name.contains('/') {
+            problem(
+                path,
+                format!("skill name `{}` must be one word without `/`", s.name),
+                "the dashboard runs a skill when a message starts with /name",
+            );
+        } else if !seen.insert(s.name.as_str()) {
+            problem(
+                path,
+                format!("skill `{}` is listed twice", s.name),
+                "remove one of the two",
+            );
+        }
+    }
+
+    let (home_path, home) = match file.home {
+        Some(h) => {
+            let path = root.key("home");
+            if !h.path.starts_with('/') {
+                problem(
+                    path.key("path"),
+                    format!("`path` must be absolute, got `{}`", h.path),
+                    "write it like /home/paw",
+                );
+            }
+            let tree = file_tree(&h.files, &path.key("files"), &mut problem);
+            (h.path.trim_end_matches('/').to_owned(), tree)
+        }
+        None => ("/home/paw".to_owned(), BTreeMap::new()),
+    };
+
+    let screenshot = file.screenshot.unwrap_or_else(|| BLANK_PNG.to_owned());
+    if screenshot.is_empty()
+        || !screenshot
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+    {
+        problem(
+            root.key("screenshot"),
+            "`screenshot` must be a base64-encoded PNG".into(),
+            "encode one with `base64 -w0 shot.png`",
+        );
+    }
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let json = |v: Option<Value>, default: Value| v.unwrap_or(default);
+    Ok(BackendData {
+        loaded_at: now,
+        status: file.status,
+        settings: file.settings.unwrap_or_default(),
+        reminders,
+        intentions,
+        skills,
+        health: file.health.unwrap_or(HealthSpec {
+            status: HealthStatus::Healthy,
+            check_count: 0,
+            issues: Vec::new(),
+            errors: Vec::new(),
+        }),
+        home_path,
+        home,
+        screenshot,
+        channels: json(to_json(file.channels), Value::Object(Map::new())),
+        backends: json(to_json(file.backends), Value::Array(Vec::new())),
+        identity: json(
+            to_json(file.identity),
+            to_json(Some(IdentitySpec::default())).unwrap_or_default(),
+        ),
+        version: json(
+            to_json(file.version),
+            serde_json::json!({"current": env!("CARGO_PKG_VERSION"), "latest": env!("CARGO_PKG_VERSION"), "update_available": false}),
+        ),
+        memory: json(to_json(file.memory), Value::Array(Vec::new())),
+        audit: json(to_json(file.audit), Value::Array(Vec::new())),
+        mcp_status: json(file.mcp_status, Value::Object(Map::new())),
+        remote_status: json(file.remote_status, Value::Object(Map::new())),
+    })
+}
+
+fn to_json<T: Serialize>(v: Option<T>) -> Option<Value> {
+    v.and_then(|v| serde_json::to_value(v).ok())
+}
+
+/// Reads a file tree written as name → size (a file) or name → object (a folder).
+fn file_tree(
+    files: &Map<String, Value>,
+    path: &JsonPath,
+    problem: &mut impl FnMut(JsonPath, String, &str),
+) -> BTreeMap<String, FileNode> {
+    let mut out = BTreeMap::new();
+    for (name, value) in files {
+        let here = path.key(name);
+        if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
+            problem(
+                here,
+                format!("`{name}` is not a file name"),
+                "a name is one path segment, without / or \\",
+            );
+            continue;
+        }
+        let node = match value {
+            Value::Object(children) => FileNode::Folder(file_tree(children, &here, problem)),
+            Value::Number(n) if n.as_u64().is_some() => FileNode::File {
+                size: n.as_u64().unwrap_or(0),
+            },
+            _ => {
+                problem(
+                    here,
+                    format!("`{name}` must be a folder (an object) or a file (its size in bytes)"),
+                    "write e.g. \"notes.md\": 2048 or \"Documents\": {}",
+                );
+                continue;
+            }
+        };
+        out.insert(name.clone(), node);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile_text(text: &str) -> Result<BackendData, Vec<Problem>> {
+        let src = Source::new(Path::new("backend.json"), text);
+        let file: BackendFile = src
+            .deserialize(src.parse().map_err(|p| vec![p])?)
+            .map_err(|p| vec![p])?;
+        compile(&src, file.over(builtin_file()))
+    }
+
+    #[test]
+    fn the_bundled_file_is_the_builtin_data_and_is_complete() {
+        let data = BackendData::builtin();
+        assert!(data.status.is_some());
+        assert_eq!(data.settings["hasAnthropicKey"], true);
+        assert_eq!(data.reminders.len(), 2);
+        assert_eq!(data.intentions.len(), 2);
+        assert!(data.skills.len() >= 2);
+        assert!(data.home.contains_key("Documents"));
+        assert!(data.backends.as_array().is_some_and(|b| !b.is_empty()));
+    }
+
+    #[test]
+    fn a_file_changes_only_the_sections_it_gives_and_settings_key_by_key() {
+        let data =
+            compile_text(r#"{"settings": {"llmProvider": "ollama"}, "skills": []}"#).unwrap();
+        assert_eq!(data.settings["llmProvider"], "ollama");
+        assert_eq!(
+            data.settings["hasAnthropicKey"], true,
+            "other settings kept"
+        );
+        assert!(
+            data.skills.is_empty(),
+            "a given section replaces the built-in one"
+        );
+        assert_eq!(
+            data.reminders.len(),
+            2,
+            "a missing section keeps the built-in one"
+        );
+    }
+
+    #[test]
+    fn problems_are_reported_at_their_path() {
+        let text = "{\n  \"status\": {\"os\": \"x\", \"cpu_percent\": 140, \"cpu_cores\": 1, \"ram_used_gb\": 9, \"ram_total_gb\": 8,\n    \"disk_used_gb\": 1, \"disk_total_gb\": 2, \"uptime\": \"1:00\"},\n  \"reminders\": [{\"id\": \"a\", \"text\": \"x\", \"in\": \"1m\"}, {\"id\": \"a\", \"text\": \"y\", \"in\": \"2m\"}],\n  \"skills\": [{\"name\": \"two words\"}],\n  \"home\": {\"path\": \"/h\", \"files\": {\"a\": {\"b\": \"big\"}}}\n}";
+        let problems = compile_text(text).unwrap_err();
+        let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let expect = [
+            "backend.json:2:40: status.cpu_percent: `cpu_percent` is a percentage between 0 and 100, got 140",
+            "status.ram_used_gb: `ram_used_gb` must be between 0 and `ram_total_gb` (8), got 9",
+            "backend.json:4:62: reminders[1].id: reminder id `a` is used twice",
+            "skills[0].name: skill name `two words` must be one word",
+            "home.files.a.b: `b` must be a folder (an object) or a file",
+        ];
+        for e in expect {
+            assert!(
+                shown.iter().any(|s| s.contains(e)),
+                "missing `{e}` in {shown:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn serde_errors_name_the_field() {
+        let problems =
+            compile_text("{\"reminders\": [{\"text\": \"x\", \"in\": \"soon\"}]}").unwrap_err();
+        assert!(
+            problems[0].to_string().contains("reminders[0].in"),
+            "{}",
+            problems[0]
+        );
+        let problems = compile_text("{\"colour\": 1}").unwrap_err();
+        assert!(problems[0].message.contains("unknown field `colour`"));
+    }
+}

@@ -1,0 +1,160 @@
+//! What the dashboard changes while pawmock runs: reminders and intentions added,
+//! edited or deleted, settings saved, API keys stored, the last health check.
+//!
+//! Kept as a layer over the canned data rather than a copy of it: the canned lists
+//! come from the current library snapshot at every read, so a reload of
+//! `backend.json` shows at once, and what the user did during the run stays on top.
+//! One mutex for all of it; every operation is a short copy in or out.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use serde_json::{Map, Value};
+
+use super::data::{BackendData, Intention, Reminder};
+
+/// The run's changes, shared by every connection (the real backend has one store too).
+#[derive(Debug, Default)]
+pub struct RunState(Mutex<Changes>);
+
+#[derive(Debug, Default)]
+struct Changes {
+    reminders_added: Vec<Reminder>,
+    /// Ids of deleted reminders, canned or added.
+    reminders_deleted: HashSet<String>,
+    intentions_added: Vec<Intention>,
+    /// Canned intentions as the run changed them (toggled, updated, run).
+    intentions_changed: HashMap<String, Intention>,
+    intentions_deleted: HashSet<String>,
+    /// Settings saved by the `settings` and `save_api_key` actions (camelCase keys).
+    settings: Map<String, Value>,
+    last_health_check: Option<SystemTime>,
+}
+
+impl RunState {
+    fn lock(&self) -> MutexGuard<'_, Changes> {
+        // A panic elsewhere must not take the dashboard's data down with it.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Canned reminders (less the deleted), then those added during the run.
+    pub fn reminders(&self, data: &BackendData) -> Vec<Reminder> {
+        let c = self.lock();
+        data.reminders
+            .iter()
+            .chain(&c.reminders_added)
+            .filter(|r| !c.reminders_deleted.contains(&r.id))
+            .cloned()
+            .collect()
+    }
+
+    pub fn add_reminder(&self, reminder: Reminder) {
+        self.lock().reminders_added.push(reminder);
+    }
+
+    /// Deletes a listed reminder; false when there is none with that id.
+    pub fn delete_reminder(&self, data: &BackendData, id: &str) -> bool {
+        if !self.reminders(data).iter().any(|r| r.id == id) {
+            return false;
+        }
+        self.lock().reminders_deleted.insert(id.to_owned());
+        true
+    }
+
+    /// Canned intentions as changed by the run (less the deleted), then the added ones.
+    pub fn intentions(&self, data: &BackendData) -> Vec<Intention> {
+        let c = self.lock();
+        data.intentions
+            .iter()
+            .map(|i| c.intentions_changed.get(&i.id).unwrap_or(i))
+            .chain(&c.intentions_added)
+            .filter(|i| !c.intentions_deleted.contains(&i.id))
+            .cloned()
+            .collect()
+    }
+
+    pub fn add_intention(&self, intention: Intention) {
+        self.lock().intentions_added.push(intention);
+    }
+
+    /// Applies `change` to the listed intention `id` and returns it as changed, or
+    /// `None` when there is no such intention.
+    pub fn change_intention(
+        &self,
+        data: &BackendData,
+        id: &str,
+        change: impl FnOnce(&mut Intention),
+    ) -> Option<Intention> {
+        let mut current = self.intentions(data).into_iter().find(|i| i.id == id)?;
+        change(&mut current);
+        let mut c = self.lock();
+        match c.intentions_added.iter_mut().find(|i| i.id == id) {
+            Some(added) => *added = current.clone(),
+            None => {
+                c.intentions_changed.insert(id.to_owned(), current.clone());
+            }
+        }
+        Some(current)
+    }
+
+    /// Deletes a listed intention; false when there is none with that id.
+    pub fn delete_intention(&self, data: &BackendData, id: &str) -> bool {
+        if !self.intentions(data).iter().any(|i| i.id == id) {
+            return false;
+        }
+        self.lock().intentions_deleted.insert(id.to_owned());
+        true
+    }
+
+    /// The canned settings with the run's changes on top.
+    pub fn settings(&self, data: &BackendData) -> Map<String, Value> {
+        let mut settings = data.settings.clone();
+        settings.extend(self.lock().settings.clone());
+        settings
+    }
+
+    /// Stores settings (camelCase keys) for the rest of the run.
+    pub fn save_settings(&self, changes: Map<String, Value>) {
+        self.lock().settings.extend(changes);
+    }
+
+    pub fn last_health_check(&self) -> Option<SystemTime> {
+        self.lock().last_health_check
+    }
+
+    pub fn record_health_check(&self, at: SystemTime) {
+        self.lock().last_health_check = Some(at);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_layer_over_the_canned_lists() {
+        let data = BackendData::builtin();
+        let state = RunState::default();
+        let canned = state.reminders(&data);
+        let first = canned[0].id.clone();
+        let mut added = canned[0].clone();
+        added.id = "new".into();
+        state.add_reminder(added);
+        assert!(state.delete_reminder(&data, &first));
+        assert!(!state.delete_reminder(&data, &first), "already gone");
+        let ids: Vec<String> = state.reminders(&data).into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, [canned[1].id.clone(), "new".to_owned()]);
+
+        let id = data.intentions[0].id.clone();
+        let was = data.intentions[0].enabled;
+        let toggled = state
+            .change_intention(&data, &id, |i| i.enabled = !i.enabled)
+            .unwrap();
+        assert_eq!(toggled.enabled, !was);
+        assert_eq!(state.intentions(&data)[0].enabled, !was);
+        assert!(state.change_intention(&data, "nope", |_| {}).is_none());
+        assert!(state.delete_intention(&data, &id));
+        assert!(state.intentions(&data).iter().all(|i| i.id != id));
+    }
+}

@@ -1,0 +1,292 @@
+//! The `/api/...` calls the PocketPaw dashboard makes at load, after every answer and
+//! when its modals open, answered from the session store and the canned backend data.
+//!
+//! One filter takes every `/api` request and [`handle`] dispatches on (method, path):
+//! a plain function of the request, so each endpoint is one match arm and one small
+//! function. Any other `/api` path is a JSON 404 that names it. Nothing here answers
+//! 401 or 403: the dashboard logs the user out on those.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use warp::Filter;
+use warp::http::{Method, Response, StatusCode};
+
+use crate::app::App;
+use crate::backend::{Ctx, health, skills};
+use crate::sessions::Session;
+use crate::timestamp::iso8601;
+
+pub type Reply = Response<Vec<u8>>;
+
+/// How many sessions `GET /api/sessions` lists without `?limit=` (the dashboard sends 100).
+const DEFAULT_LIMIT: usize = 100;
+
+/// Endpoints answered, for the 404's hint.
+const ENDPOINTS: &str = "GET /api/channels/status, GET /api/sessions?limit=N, DELETE /api/sessions/{id}, \
+POST /api/sessions/{id}/title, GET /api/backends, GET /api/identity, GET /api/version, \
+GET /api/memory/session/export?id=ID&format=json|md, GET /api/health, GET /api/health/errors, \
+GET /api/skills, GET /api/memory/long_term, GET /api/audit, GET /api/mcp/status, GET /api/remote/status";
+
+/// Every request under `/api`.
+pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rejection> + Clone {
+    warp::path("api")
+        .and(warp::method())
+        .and(warp::path::full())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::body::bytes())
+        .map(
+            move |method: Method,
+                  path: warp::path::FullPath,
+                  query: String,
+                  body: warp::hyper::body::Bytes| {
+                handle(&app, &method, path.as_str(), &query, &body)
+            },
+        )
+}
+
+/// Answers one `/api` request.
+pub fn handle(app: &App, method: &Method, path: &str, query: &str, body: &[u8]) -> Reply {
+    let segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let library = app.library();
+    let data = library.backend();
+    let ctx = Ctx {
+        data: &data,
+        state: &app.backend,
+        now: std::time::SystemTime::now(),
+    };
+    match (method, segments.as_slice()) {
+        (&Method::GET, ["api", "channels", "status"]) => ok(&data.channels),
+        (&Method::GET, ["api", "sessions"]) => list_sessions(app, param("limit")),
+        (&Method::DELETE, ["api", "sessions", id]) => delete_session(app, id),
+        (&Method::POST, ["api", "sessions", id, "title"]) => rename_session(app, id, body),
+        (&Method::GET, ["api", "backends"]) => ok(&data.backends),
+        (&Method::GET, ["api", "identity"]) => ok(&data.identity),
+        (&Method::GET, ["api", "version"]) => ok(&data.version),
+        (&Method::GET, ["api", "memory", "session", "export"]) => {
+            export_session(app, param("id"), param("format"))
+        }
+        (&Method::GET, ["api", "health"]) => ok(&health::summary(&ctx)),
+        (&Method::GET, ["api", "health", "errors"]) => match param("limit").map(str::parse) {
+            Some(Err(_)) => detail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "limit must be a whole number",
+            ),
+            limit => ok(&Value::from(health::errors(
+                &ctx,
+                limit.and_then(Result::ok).unwrap_or(20),
+                param("search"),
+            ))),
+        },
+        (&Method::GET, ["api", "skills"]) => ok(&Value::from(skills::summaries(&data.skills))),
+        (&Method::GET, ["api", "memory", "long_term"]) => ok(&data.memory),
+        (&Method::GET, ["api", "audit"]) => ok(&data.audit),
+        (&Method::GET, ["api", "mcp", "status"]) => ok(&data.mcp_status),
+        (&Method::GET, ["api", "remote", "status"]) => ok(&data.remote_status),
+        _ => json_reply(
+            StatusCode::NOT_FOUND,
+            &json!({
+                "detail": "Not Found",
+                "path": path,
+                "method": method.as_str(),
+                "hint": format!("pawmock answers {ENDPOINTS}"),
+            }),
+        ),
+    }
+}
+
+/// `{"sessions": [...], "total": n}`, most recent activity first; `total` counts all
+/// sessions, `limit` only how many are listed.
+fn list_sessions(app: &App, limit: Option<&str>) -> Reply {
+    let limit = match limit.map(str::parse::<usize>) {
+        None => DEFAULT_LIMIT,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => {
+            return detail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "limit must be a whole number",
+            );
+        }
+    };
+    let all = app.sessions.list();
+    let listed: Vec<Value> = all.iter().take(limit).map(session_json).collect();
+    ok(&json!({"sessions": listed, "total": all.len()}))
+}
+
+/// One session as the sidebar reads it.
+pub fn session_json(s: &Session) -> Value {
+    let mut v = json!({
+        "id": s.id,
+        "title": s.display_title(),
+        "channel": s.channel,
+        "created": iso8601(s.created),
+        "last_activity": iso8601(s.last_activity),
+        "message_count": s.messages.len(),
+        "preview": preview(s),
+    });
+    if let Some(t) = &s.user_title {
+        v["user_title"] = Value::from(t.as_str());
+    }
+    v
+}
+
+/// The last message, on one line, shortened to 100 characters.
+fn preview(s: &Session) -> String {
+    let text = s.messages.last().map_or("", |m| m.content.as_str());
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= 100 {
+        line
+    } else {
+        format!("{}…", line.chars().take(99).collect::<String>())
+    }
+}
+
+fn delete_session(app: &App, id: &str) -> Reply {
+    if app.sessions.delete(id) {
+        ok(&json!({"status": "ok"}))
+    } else {
+        detail(StatusCode::NOT_FOUND, "Session not found")
+    }
+}
+
+fn rename_session(app: &App, id: &str, body: &[u8]) -> Reply {
+    let title = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("title")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .map(str::to_owned)
+        })
+        .filter(|t| !t.is_empty());
+    let Some(title) = title else {
+        return detail(
+            StatusCode::BAD_REQUEST,
+            "Title is required: send {\"title\": \"…\"}",
+        );
+    };
+    if app.sessions.rename(id, &title) {
+        ok(&json!({"status": "ok"}))
+    } else {
+        detail(StatusCode::NOT_FOUND, "Session not found")
+    }
+}
+
+/// The export menu's download: JSON or markdown, as an attachment.
+fn export_session(app: &App, id: Option<&str>, format: Option<&str>) -> Reply {
+    let Some(id) = id.filter(|i| !i.is_empty()) else {
+        return detail(StatusCode::BAD_REQUEST, "id is required");
+    };
+    let format = format.unwrap_or("json");
+    if format != "json" && format != "md" {
+        return detail(StatusCode::BAD_REQUEST, "format must be json or md");
+    }
+    let Some(session) = app.sessions.get(id) else {
+        return detail(StatusCode::NOT_FOUND, "Session not found");
+    };
+    let now = iso8601(std::time::SystemTime::now());
+    let messages = &session.messages;
+    let (body, content_type) = if format == "json" {
+        let listed: Vec<Value> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                json!({
+                    "id": format!("{}-{}", session.id, i + 1),
+                    "role": m.role,
+                    "content": m.content,
+                    "timestamp": iso8601(m.at),
+                    "metadata": {},
+                })
+            })
+            .collect();
+        let doc = json!({
+            "export_version": 1,
+            "exported_at": now,
+            "session_id": session.id,
+            "message_count": listed.len(),
+            "messages": listed,
+        });
+        (
+            serde_json::to_vec_pretty(&doc).unwrap_or_default(),
+            "application/json",
+        )
+    } else {
+        let mut md = format!(
+            "# {}\n\n- Session: `{}`\n- Exported: {now}\n- Messages: {}\n",
+            session.display_title(),
+            session.id,
+            messages.len()
+        );
+        for m in messages {
+            let who = if m.role == "user" {
+                "User"
+            } else {
+                "PocketPaw"
+            };
+            md.push_str(&format!(
+                "\n---\n\n### {who} · {}\n\n{}\n",
+                iso8601(m.at),
+                m.content
+            ));
+        }
+        (md.into_bytes(), "text/markdown; charset=utf-8")
+    };
+    let file_name: String = session
+        .id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", content_type)
+        .header(
+            "content-disposition",
+            format!("attachment; filename=\"pocketpaw-{file_name}.{format}\""),
+        )
+        .body(body)
+        .unwrap_or_else(|_| detail(StatusCode::INTERNAL_SERVER_ERROR, "bad response"))
+}
+
+fn ok(value: &Value) -> Reply {
+    json_reply(StatusCode::OK, value)
+}
+
+/// An error in FastAPI's shape, `{"detail": "..."}`, which the dashboard shows as is.
+fn detail(status: StatusCode, message: &str) -> Reply {
+    json_reply(status, &json!({"detail": message}))
+}
+
+fn json_reply(status: StatusCode, value: &Value) -> Reply {
+    let mut r = Response::new(serde_json::to_vec(value).unwrap_or_default());
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        "content-type",
+        warp::http::HeaderValue::from_static("application/json"),
+    );
+    r
+}
