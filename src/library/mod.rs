@@ -5,6 +5,7 @@ pub mod duration;
 pub mod format;
 pub mod problem;
 pub mod recording;
+pub mod reload;
 pub mod scenario;
 pub mod schema;
 pub mod source;
