@@ -9,6 +9,7 @@ pub mod reload;
 pub mod scenario;
 pub mod schema;
 pub mod source;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
