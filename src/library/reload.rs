@@ -177,32 +177,21 @@ impl Reloader {
             duplicates: Vec::new(),
         };
         let mut problems = Vec::new();
-        for rel in list_files(dir)? {
-            let stamp = stamp(&dir.join(&rel));
-            match load_file(dir, &rel) {
-                None => {}
-                Some(Ok(entry)) => {
-                    reloader.files.insert(
-                        rel,
-                        FileState {
-                            good: Some(entry),
-                            problems: Vec::new(),
-                            stamp,
-                        },
-                    );
-                }
-                Some(Err(p)) => {
-                    problems.extend(p.iter().cloned());
-                    reloader.files.insert(
-                        rel,
-                        FileState {
-                            good: None,
-                            problems: p,
-                            stamp,
-                        },
-                    );
-                }
-            }
+        for (rel, stamp, loaded) in load_all(dir, list_files(dir)?) {
+            let (good, p) = match loaded {
+                None => continue,
+                Some(Ok(entry)) => (Some(entry), Vec::new()),
+                Some(Err(p)) => (None, p),
+            };
+            problems.extend(p.iter().cloned());
+            reloader.files.insert(
+                rel,
+                FileState {
+                    good,
+                    problems: p,
+                    stamp,
+                },
+            );
         }
         let files = reloader.files.len();
         let (library, duplicates) = reloader.build();
@@ -251,6 +240,10 @@ impl Reloader {
         let mut pass = Pass::default();
         for rel in &rels {
             self.visit(rel, &mut pass);
+        }
+        let to_read = std::mem::take(&mut pass.to_read);
+        for (rel, stamp, loaded) in load_all(&self.root, to_read.into_iter().collect()) {
+            self.record(&rel, stamp, loaded, &mut pass);
         }
         let mut report = pass.report;
         let library = if self.good_set() != before || !report.changed.is_empty() {
@@ -303,7 +296,7 @@ impl Reloader {
             Ok(m) if m.is_dir() => self.reconcile(rel, pass),
             Ok(_) => {
                 if classify(rel) != FileKind::Ignored {
-                    self.read(rel, pass);
+                    pass.to_read.insert(rel.to_owned());
                 }
             }
             Err(e) if gone(&e) => self.forget(rel, pass),
@@ -311,7 +304,7 @@ impl Reloader {
             // last good version stays.
             Err(_) => {
                 if classify(rel) != FileKind::Ignored {
-                    self.read(rel, pass);
+                    pass.to_read.insert(rel.to_owned());
                 }
             }
         }
@@ -344,25 +337,31 @@ impl Reloader {
                 state.stamp.is_some() && state.stamp == stamp(&self.root.join(&file))
             });
             if !unchanged {
-                self.read(&file, pass);
+                pass.to_read.insert(file);
             }
         }
     }
 
-    /// Re-reads one file; a broken version keeps the last good entry.
-    fn read(&mut self, rel: &Path, pass: &mut Pass) {
-        if !pass.read.insert(rel.to_owned()) {
-            return; // already read in this batch (its directory was reconciled)
-        }
-        let report = &mut pass.report;
-        let stamp = stamp(&self.root.join(rel));
-        let Some(loaded) = load_file(&self.root, rel) else {
+    /// Records what reading one file gave; a broken version keeps the last good entry.
+    fn record(
+        &mut self,
+        rel: &Path,
+        stamp: Option<Stamp>,
+        loaded: Option<Result<Entry, Vec<Problem>>>,
+        pass: &mut Pass,
+    ) {
+        let Some(loaded) = loaded else {
             // Not a file pawmock reads (any more).
             if self.files.remove(rel).is_some() {
-                report.removed.push(rel.to_owned());
+                pass.report.removed.push(rel.to_owned());
             }
             return;
         };
+        if loaded.is_err() && matches!(std::fs::metadata(self.root.join(rel)), Err(e) if gone(&e)) {
+            // It vanished between the event and the read: a deletion, not an error.
+            return self.forget(rel, pass);
+        }
+        let report = &mut pass.report;
         let previous = self.files.remove(rel);
         let (had_good, had_problems) = previous.as_ref().map_or((false, false), |s| {
             (s.good.is_some(), !s.problems.is_empty())
@@ -407,6 +406,7 @@ impl Reloader {
     /// Drops `rel` and everything under it: the file or directory is gone. A file
     /// deleted while broken goes too, with its last good version.
     fn forget(&mut self, rel: &Path, pass: &mut Pass) {
+        pass.to_read.retain(|queued| !queued.starts_with(rel));
         let gone: Vec<PathBuf> = self.under(rel).cloned().collect();
         for file in gone {
             self.files.remove(&file);
@@ -441,9 +441,47 @@ impl Reloader {
 #[derive(Default)]
 struct Pass {
     report: Report,
-    /// Files read in this batch: a file named in the batch and found again in its
-    /// reconciled directory is read once.
-    read: BTreeSet<PathBuf>,
+    /// Files to read once every path of the batch has been looked at (all together, in
+    /// parallel); a file named in the batch and found again in its reconciled directory
+    /// is read once.
+    to_read: BTreeSet<PathBuf>,
+}
+
+/// What reading one file gave: its stamp taken just before, and [`load_file`]'s answer.
+type Read = (PathBuf, Option<Stamp>, Option<Result<Entry, Vec<Problem>>>);
+
+/// Below this many files one thread reads them all: starting threads costs more.
+const PARALLEL_FROM: usize = 64;
+
+/// Reads and compiles `rels` (relative to `root`), on every core when there are many
+/// (compiling `regex` rules dominates a full reload). Results keep the order of `rels`.
+fn load_all(root: &Path, rels: Vec<PathBuf>) -> Vec<Read> {
+    let read = |rel: PathBuf| -> Read {
+        // Stamp first: a write after it makes the stamp stale, so a rescan reads again.
+        let stamp = stamp(&root.join(&rel));
+        let loaded = load_file(root, &rel);
+        (rel, stamp, loaded)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if threads == 1 || rels.len() < PARALLEL_FROM {
+        return rels.into_iter().map(read).collect();
+    }
+    let per_thread = rels.len().div_ceil(threads);
+    let chunks: Vec<Vec<PathBuf>> = rels.chunks(per_thread).map(<[PathBuf]>::to_vec).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| scope.spawn(move || chunk.into_iter().map(read).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| match w.join() {
+                Ok(reads) => reads,
+                // As if it happened on this thread: the reload task reports it.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 /// The path no longer exists (or a parent stopped being a directory).
@@ -655,6 +693,26 @@ mod tests {
             paths(&["team/deep/y.json", "team/x.json"])
         );
         assert_eq!(removed.library.unwrap().names(), ["a"]);
+    }
+
+    #[test]
+    fn a_large_batch_read_on_several_threads_gives_the_same_library() {
+        let names: Vec<String> = (0..150)
+            .map(|i| format!("g{}/s{i:03}.json", i % 7))
+            .collect();
+        let files: Vec<(&str, String)> = names.iter().map(|n| (n.as_str(), scenario(n))).collect();
+        let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        let dir = Dir::new(&refs);
+        let (mut reloader, loaded) = Reloader::scan(dir.0.path()).unwrap();
+        let reference = Library::load(dir.0.path()).unwrap().library;
+        assert_eq!(loaded.library.names(), reference.names());
+        let applied = reloader
+            .apply(names.iter().map(|n| dir.path(n)), false)
+            .unwrap();
+        assert_eq!(applied.report.changed.len(), 150);
+        let library = applied.library.unwrap();
+        assert_eq!(library.names(), reference.names());
+        assert_eq!(says(&library, "g3/s010").as_deref(), Some("g3/s010.json"));
     }
 
     #[test]
