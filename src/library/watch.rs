@@ -325,6 +325,13 @@ fn publish(app: &App, root: &Path, applied: Applied, reports: &broadcast::Sender
         app.replace_library(library);
     }
     info!("{report}");
+    if !report.removed.is_empty() && !root.is_dir() {
+        // The OS watch went with the directory: nothing more will be seen.
+        warn!(
+            "the recordings directory {} is gone; hot reload stops until pawmock is restarted",
+            root.display()
+        );
+    }
     // No subscriber is the normal case outside tests.
     let _ = reports.send(Arc::new(report));
 }
@@ -370,6 +377,15 @@ mod tests {
                 EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
                 &["/r/old.json", "/r/renamed.json"],
             ),
+            // A rename the debouncer could not pair arrives as its two halves.
+            event(
+                EventKind::Modify(ModifyKind::Name(RenameMode::From)),
+                &["/r/moved-out.json"],
+            ),
+            event(
+                EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+                &["/r/moved-in.json"],
+            ),
             event(EventKind::Remove(RemoveKind::File), &["/r/gone.json"]),
         ]);
         let expected: BTreeSet<PathBuf> = [
@@ -378,6 +394,8 @@ mod tests {
             "/r/closed.json",
             "/r/old.json",
             "/r/renamed.json",
+            "/r/moved-out.json",
+            "/r/moved-in.json",
             "/r/gone.json",
         ]
         .iter()
