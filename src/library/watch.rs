@@ -151,7 +151,7 @@ pub fn spawn(
         Some(interval) => {
             // Modification times are compared in whole seconds by the poll watcher, so
             // two saves in one second would look alike: compare contents as well.
-            let config_ = notify::Config::default()
+            let poll_config = notify::Config::default()
                 .with_poll_interval(interval)
                 .with_compare_contents(true);
             let mut debouncer = new_debouncer_opt::<_, PollWatcher, NoCache>(
@@ -159,7 +159,7 @@ pub fn spawn(
                 None,
                 handler,
                 NoCache,
-                config_,
+                poll_config,
             )
             .map_err(failed)?;
             debouncer
@@ -301,6 +301,10 @@ fn take(result: DebounceEventResult, batch: &mut Batch, errors_seen: &mut HashSe
         Err(errors) => {
             for e in errors {
                 let text = e.to_string();
+                if errors_seen.len() >= 256 {
+                    // Errors naming ever new paths must not grow this forever.
+                    errors_seen.clear();
+                }
                 if errors_seen.insert(text.clone()) {
                     warn!("file watching: {text}; {}", hint(&e));
                 } else {
