@@ -2,8 +2,10 @@
 //! Every flag can also be set with a `PAWMOCK_*` environment variable.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::protocol::DialectChoice;
 
@@ -83,6 +85,29 @@ pub struct ServeArgs {
     /// DIR/static/js/app.js. The default dialect becomes `dashboard`.
     #[arg(long = "static", env = "PAWMOCK_STATIC", value_name = "DIR")]
     pub static_dir: Option<PathBuf>,
+    /// Hot reload reads a changed file this long after the change, so the several writes
+    /// of one save become one reload.
+    #[arg(
+        long,
+        env = "PAWMOCK_DEBOUNCE",
+        default_value = "100ms",
+        value_name = "DURATION",
+        value_parser = parse_interval
+    )]
+    pub debounce: Duration,
+    /// Do not watch the recordings directory: edits take effect after a restart.
+    #[arg(
+        long,
+        env = "PAWMOCK_NO_WATCH",
+        action = ArgAction::SetTrue,
+        value_parser = BoolishValueParser::new(),
+        conflicts_with = "poll"
+    )]
+    pub no_watch: bool,
+    /// Look for changes every DURATION instead of waiting for change events, for file
+    /// systems that send none (network mounts, some containers).
+    #[arg(long, env = "PAWMOCK_POLL", value_name = "DURATION", value_parser = parse_interval)]
+    pub poll: Option<Duration>,
 }
 
 impl ServeArgs {
@@ -142,10 +167,57 @@ fn parse_speed(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A debounce or poll interval: a duration such as `100ms` or `1s`, at least 10 ms.
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let d = crate::library::duration::parse(s)?;
+    let min = crate::library::watch::MIN_INTERVAL;
+    if d < min {
+        return Err(format!(
+            "`{s}` is too short: give at least {}ms, e.g. 100ms",
+            min.as_millis()
+        ));
+    }
+    Ok(d)
+}
+
 /// The host name to show in URLs: loopback addresses read better as `localhost`.
 pub fn display_host(host: &str) -> &str {
     match host {
         "127.0.0.1" | "::1" | "0.0.0.0" | "::" => "localhost",
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("pawmock").chain(args.iter().copied()))
+            .map(|cli| cli.serve)
+    }
+
+    #[test]
+    fn hot_reload_flags_have_the_documented_defaults_and_forms() {
+        let default = serve(&[]).unwrap();
+        assert_eq!(default.debounce, Duration::from_millis(100));
+        assert!(!default.no_watch);
+        assert_eq!(default.poll, None);
+        let set = serve(&["--debounce", "250ms", "--poll", "1.5s"]).unwrap();
+        assert_eq!(set.debounce, Duration::from_millis(250));
+        assert_eq!(set.poll, Some(Duration::from_millis(1500)));
+        assert!(serve(&["--no-watch"]).unwrap().no_watch);
+    }
+
+    #[test]
+    fn hot_reload_flags_refuse_bad_values_with_a_reason() {
+        let short = serve(&["--debounce", "1ms"]).unwrap_err().to_string();
+        assert!(short.contains("too short"), "{short}");
+        let bad = serve(&["--poll", "soon"]).unwrap_err().to_string();
+        assert!(bad.contains("invalid duration"), "{bad}");
+        let both = serve(&["--no-watch", "--poll", "1s"])
+            .unwrap_err()
+            .to_string();
+        assert!(both.contains("cannot be used with"), "{both}");
     }
 }

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use pawmock::app::{App, ServeConfig};
 use pawmock::cli::{Cli, Command, DirArgs, ListArgs, SchemaArgs, ServeArgs, display_host};
+use pawmock::library::reload::Reloader;
+use pawmock::library::watch::{self, WatchConfig};
 use pawmock::library::{self, Library};
 use tracing::{info, warn};
 
@@ -28,6 +30,12 @@ fn serve(args: ServeArgs) -> ExitCode {
         );
         tracing_subscriber::EnvFilter::new("info")
     });
+    // notify logs routine watch bookkeeping at info ("unable to remove watch descriptor"
+    // when a watched directory is deleted); keep it out unless asked for by name.
+    let filter = match "notify=warn".parse() {
+        Ok(quiet) if !args.log_level.contains("notify") => filter.add_directive(quiet),
+        _ => filter,
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -40,7 +48,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let loaded = match Library::load(&args.recordings) {
+        // The reloader's scan is the start-up load: hot reload continues from its state.
+        let (reloader, loaded) = match Reloader::scan(&args.recordings) {
             Ok(l) => l,
             Err(e) => {
                 eprintln!(
@@ -120,6 +129,26 @@ fn serve(args: ServeArgs) -> ExitCode {
                 port
             ),
         }
+        // Kept alive while the server runs; stopped when it returns.
+        let watching = if args.no_watch {
+            info!(
+                "not watching {} (--no-watch): edits take effect after a restart",
+                args.recordings.display()
+            );
+            None
+        } else {
+            let config = WatchConfig {
+                debounce: args.debounce,
+                poll: args.poll,
+            };
+            match watch::spawn(app.clone(), reloader, config) {
+                Ok(handle) => Some(handle),
+                Err(e) => {
+                    warn!("{e}; serving without hot reload");
+                    None
+                }
+            }
+        };
         let shutdown = app.shutdown.clone();
         tokio::spawn(async move {
             let _ = tokio::signal::ctrl_c().await;
@@ -127,6 +156,9 @@ fn serve(args: ServeArgs) -> ExitCode {
             shutdown.cancel();
         });
         pawmock::server::run(app, listener).await;
+        if let Some(handle) = watching {
+            handle.stop();
+        }
         ExitCode::SUCCESS
     })
 }

@@ -5,9 +5,11 @@ pub mod duration;
 pub mod format;
 pub mod problem;
 pub mod recording;
+pub mod reload;
 pub mod scenario;
 pub mod schema;
 pub mod source;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
