@@ -557,3 +557,82 @@ fn no_watch_from_the_environment_turns_hot_reload_off() {
             .contains("edits take effect after a restart")
     );
 }
+
+#[tokio::test]
+async fn an_edited_chaos_profile_applies_from_the_next_turn_of_an_open_connection() {
+    let drop_tool_start = r#"{"faults": [{"kind": "drop", "events": ["tool_start"]}]}"#;
+    let drop_tool_result = r#"{"faults": [{"kind": "drop", "events": ["tool_result"]}]}"#;
+    let scenario = r#"{"turns": [{"reply": [{"tool": "t", "result": "r"}, {"say": "done"}]}]}"#;
+    let mut live = Live::start(
+        &[
+            ("tools.json", scenario),
+            ("chaos/flaky.json", drop_tool_start),
+        ],
+        WatchConfig::default(),
+    )
+    .await;
+    let mut c = live
+        .connect("dialect=docs&scenario=tools&chaos=flaky")
+        .await;
+    let kinds = |f: &[Value]| {
+        f.iter()
+            .map(|x| x["type"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds(&c.ask("x").await),
+        ["tool_result", "response_chunk", "stream_end"]
+    );
+    live.save_atomically("chaos/flaky.json", drop_tool_result);
+    live.report(|r| lists(&r.changed, "chaos/flaky.json")).await;
+    let frames = eventually(&mut c, "x", |f| kinds(f)[0] == "tool_start").await;
+    assert_eq!(
+        kinds(&frames),
+        ["tool_start", "response_chunk", "stream_end"]
+    );
+    // Deleted: the next turn plays without it, and the connection stays open.
+    std::fs::remove_file(live.path("chaos/flaky.json")).unwrap();
+    live.report(|r| lists(&r.removed, "chaos/flaky.json")).await;
+    let frames = eventually(&mut c, "x", |f| kinds(f).len() == 4).await;
+    assert_eq!(
+        kinds(&frames),
+        ["tool_start", "tool_result", "response_chunk", "stream_end"]
+    );
+}
+
+#[tokio::test]
+async fn an_edited_backend_json_changes_what_the_dashboard_is_told() {
+    let mut live = Live::start(
+        &[
+            ("a.json", &says("hi")),
+            (
+                "backend.json",
+                r#"{"settings": {"ollamaModel": "first-model"}}"#,
+            ),
+        ],
+        WatchConfig::default(),
+    )
+    .await;
+    let mut c = live.connect("dialect=dashboard").await;
+    c.next().await; // connection_info
+    assert_eq!(model(&mut c).await, "first-model");
+    live.save_atomically(
+        "backend.json",
+        r#"{"settings": {"ollamaModel": "second-model"}}"#,
+    );
+    live.report(|r| lists(&r.changed, "backend.json")).await;
+    let deadline = Instant::now() + PATIENCE;
+    while model(&mut c).await != "second-model" {
+        assert!(Instant::now() < deadline, "backend.json was not reloaded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The `ollamaModel` the dashboard is told by `get_settings`.
+async fn model(c: &mut Client) -> String {
+    c.send(serde_json::json!({"action": "get_settings"})).await;
+    c.next().await["content"]["ollamaModel"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -86,21 +86,13 @@ pub fn resolve(
     names: &[String],
     inline: &[String],
 ) -> (Vec<Fault>, Vec<String>) {
-    let mut faults = Vec::new();
     let mut errors = Vec::new();
-    for name in names
-        .iter()
-        .map(|n| n.trim())
-        .filter(|n| !n.is_empty() && *n != "none")
-    {
-        match library.chaos_profile(name) {
-            Some(p) => faults.extend(p.faults.iter().cloned()),
-            None => errors.push(format!(
-                "unknown chaos profile `{name}`; known profiles: {}",
-                library.chaos_names().join(", ")
-            )),
-        }
-    }
+    let mut faults = profile_faults(library, names, |name| {
+        errors.push(format!(
+            "unknown chaos profile `{name}`; known profiles: {}",
+            library.chaos_names().join(", ")
+        ))
+    });
     for spec in inline {
         match inline::parse(spec) {
             Ok(f) => faults.push(f),
@@ -108,4 +100,26 @@ pub fn resolve(
         }
     }
     (faults, errors)
+}
+
+/// The faults of the named profiles in `library`, in order; `missing` hears of names it
+/// does not have. Connections call this at every turn, so an edited profile takes effect
+/// on the next turn.
+pub fn profile_faults(
+    library: &Library,
+    names: &[String],
+    mut missing: impl FnMut(&str),
+) -> Vec<Fault> {
+    let mut faults = Vec::new();
+    for name in names
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty() && *n != "none")
+    {
+        match library.chaos_profile(name) {
+            Some(p) => faults.extend(p.faults.iter().cloned()),
+            None => missing(name),
+        }
+    }
+    faults
 }

@@ -81,8 +81,9 @@ pub struct Connection {
     active: Option<ActiveTurn>,
     /// The code of the client's close frame, once it sent one.
     close_code: Option<u16>,
-    /// Faults for every turn (handshake faults were already decided).
-    faults: Vec<Fault>,
+    /// Chaos profiles looked up at each turn, and the URL's inline faults.
+    profiles: Vec<String>,
+    inline: Vec<Fault>,
     chaos_rng: Rng,
     attempt: u32,
     connected_at: tokio::time::Instant,
@@ -99,16 +100,14 @@ impl Connection {
         let Setup {
             params,
             faults,
+            profiles,
+            inline,
             mut rng,
             attempt,
             ..
         } = setup;
         let connected_at = tokio::time::Instant::now();
         let connect_fault = connect_timer(&faults, attempt, &mut rng, connected_at);
-        let faults = faults
-            .into_iter()
-            .filter(|f| !f.is_handshake() && !f.is_connect_timer())
-            .collect();
         let choice = params.dialect.unwrap_or(app.config.dialect);
         let dialect = match choice {
             DialectChoice::Dashboard => Dialect::Dashboard,
@@ -128,7 +127,8 @@ impl Connection {
             frames_sent: 0,
             active: None,
             close_code: None,
-            faults,
+            profiles,
+            inline,
             chaos_rng: rng,
             attempt,
             connected_at,
@@ -429,7 +429,11 @@ impl Connection {
         );
         let segment = expand_turn(body_owner.body(), &timing, &mut rng);
         info!(conn = %self.id, scenario = %name, turn = turn_index + 1, session = %session_id, events = segment.events.len(), "turn started");
-        let mut faults = self.faults.clone();
+        let mut faults = chaos::profile_faults(&library, &self.profiles, |name| {
+            debug!(conn = %self.id, "chaos profile `{name}` is gone; the turn plays without it");
+        });
+        faults.extend(self.inline.iter().cloned());
+        faults.retain(|f| !f.is_handshake() && !f.is_connect_timer());
         if let turn::BodyRef::Scenario(s, _) = &body_owner {
             faults.extend(
                 s.chaos

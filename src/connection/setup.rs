@@ -14,8 +14,14 @@ pub struct Setup {
     pub params: Params,
     /// Problems with the URL, sent to the client as `error` frames once it is connected.
     pub errors: Vec<String>,
-    /// The connection's faults: profiles, inline faults, and a pinned scenario's own.
+    /// The connection's faults at the handshake: profiles, inline faults, and a pinned
+    /// scenario's connection faults. Handshake and connect-timer faults are taken from here.
     pub faults: Vec<Fault>,
+    /// The profile names in force (`?chaos=`, else `--chaos`): turns look them up in the
+    /// library they start with, so an edited profile applies from the next turn.
+    pub profiles: Vec<String>,
+    /// The URL's inline faults, parsed once.
+    pub inline: Vec<Fault>,
     /// The connection's chaos RNG, seeded from the seed and the URL alone, so the same
     /// URL and seed give the same faults however many other connections run.
     pub rng: Rng,
@@ -35,6 +41,11 @@ impl Setup {
             .unwrap_or_else(|| app.config.chaos.clone());
         let (mut faults, chaos_errors) = chaos::resolve(&library, &names, &params.faults);
         errors.extend(chaos_errors);
+        let inline = params
+            .faults
+            .iter()
+            .filter_map(|f| chaos::inline::parse(f).ok())
+            .collect();
         if let Some(s) = params.scenario.as_deref().and_then(|n| library.get(n)) {
             // A pinned scenario's connection faults belong to the connection; its other
             // faults are added turn by turn (and apply when the scenario is chosen by text too).
@@ -54,6 +65,8 @@ impl Setup {
             params,
             errors,
             faults,
+            profiles: names,
+            inline,
             rng,
             attempt,
             refusal,
