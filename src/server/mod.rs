@@ -33,8 +33,13 @@ pub enum BindError {
 }
 
 /// Binds the listening socket (before anything else, so a taken port fails fast).
+///
+/// The socket is made with `TCP_NODELAY`, which accepted connections inherit: a replay
+/// server writes many small frames, and with Nagle's algorithm a frame written right
+/// after another waits for the client's delayed ACK (about 40 ms on Linux), which would
+/// distort exactly the timing pawmock is there to reproduce.
 pub async fn bind(host: &str, port: u16) -> Result<TcpListener, BindError> {
-    TcpListener::bind((host, port)).await.map_err(|source| {
+    let other = |source: std::io::Error| {
         if source.kind() == std::io::ErrorKind::AddrInUse {
             BindError::InUse {
                 host: host.to_owned(),
@@ -48,7 +53,29 @@ pub async fn bind(host: &str, port: u16) -> Result<TcpListener, BindError> {
                 source,
             }
         }
-    })
+    };
+    let addr = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(other)?
+        .next()
+        .ok_or_else(|| {
+            other(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the host name has no address",
+            ))
+        })?;
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(other)?;
+    // As std's TcpListener does on Unix: a restart can bind while old sockets linger in
+    // TIME_WAIT (a live listener on the port still makes the bind fail).
+    socket.set_reuseaddr(true).map_err(other)?;
+    socket.set_nodelay(true).map_err(other)?;
+    socket.bind(addr).map_err(other)?;
+    socket.listen(1024).map_err(other)
 }
 
 /// Every route pawmock serves, tried in order: the `/ws` upgrade, the dashboard's
@@ -93,4 +120,31 @@ pub async fn run(app: Arc<App>, listener: TcpListener) {
 /// Starts a server on `listener` in the background (for tests and benchmarks).
 pub fn spawn(app: Arc<App>, listener: TcpListener) -> tokio::task::JoinHandle<()> {
     tokio::spawn(run(app, listener))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_have_nagle_turned_off() {
+        let listener = bind("127.0.0.1", 0).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        assert!(
+            accepted.nodelay().unwrap(),
+            "TCP_NODELAY is inherited from the listener"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_taken_port_is_reported_as_in_use() {
+        let first = bind("127.0.0.1", 0).await.unwrap();
+        let port = first.local_addr().unwrap().port();
+        assert!(matches!(
+            bind("127.0.0.1", port).await,
+            Err(BindError::InUse { .. })
+        ));
+    }
 }
