@@ -5,7 +5,6 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use common::{Ending, Server, types};
 use pawmock::app::ServeConfig;
 use pawmock::chaos::{Context, Delivery, TurnState, apply};
@@ -236,15 +235,7 @@ fn check_reports_a_broken_profile_with_file_line_and_column() {
         "{\n  \"faults\": [\n    { \"kind\": \"close\", \"code\": 1006 },\n    { \"kind\": \"drop\", \"trigger\": { \"probability\": 7 } },\n    { \"kind\": \"latency\" }\n  ]\n}\n",
     )
     .unwrap();
-    let out = cargo_bin_cmd!("pawmock")
-        .arg("check")
-        .arg(dir.path())
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let out = common::failed_check(dir.path());
     let d = dir.path().display();
     for expected in [
         format!("{d}/chaos/bad.json:3:32: faults[0].code: close code 1006 cannot be sent"),

@@ -51,15 +51,7 @@ fn check_reports_every_problem_with_file_line_column_and_path() {
         "good.json",
         "{\"turns\": [{\"reply\": [{\"say\": \"fine\"}]}]}",
     );
-    let out = cargo_bin_cmd!("pawmock")
-        .arg("check")
-        .arg(dir.path())
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let out = common::failed_check(dir.path());
     let d = dir.path().display();
     for expected in [
         format!("{d}/syntax.json:5:1: $: invalid JSON: Unexpected close brace"),
@@ -88,15 +80,7 @@ fn check_reports_backend_json_problems_with_file_line_column_and_path() {
         "{\n  \"reminders\": [ { \"text\": \"x\", \"in\": \"soon\" } ]\n}\n",
     )
     .unwrap();
-    let out = cargo_bin_cmd!("pawmock")
-        .arg("check")
-        .arg(dir.path())
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let out = common::failed_check(dir.path());
     let expected = format!(
         "{}/backend.json:2:39: reminders[0].in: invalid duration \"soon\"",
         dir.path().display()

@@ -246,3 +246,16 @@ impl Drop for ChildGuard {
         let _ = self.0.wait();
     }
 }
+
+/// Runs `pawmock check DIR`, which must fail (exit 1), and returns what it printed.
+pub fn failed_check(dir: &Path) -> String {
+    let out = assert_cmd::cargo::cargo_bin_cmd!("pawmock")
+        .arg("check")
+        .arg(dir)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).expect("check prints UTF-8")
+}
