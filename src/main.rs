@@ -62,6 +62,15 @@ fn serve(args: ServeArgs) -> ExitCode {
         for p in &loaded.problems {
             warn!("{p}");
         }
+        for name in &args.chaos {
+            if loaded.library.chaos_profile(name).is_none() {
+                eprintln!(
+                    "pawmock: unknown chaos profile `{name}` in --chaos; known profiles: {}",
+                    loaded.library.chaos_names().join(", ")
+                );
+                return ExitCode::FAILURE;
+            }
+        }
         let static_dir = match args.static_dir.as_deref().map(pawmock::server::static_root) {
             None => None,
             Some(Ok(dir)) => Some(dir),
@@ -88,15 +97,6 @@ fn serve(args: ServeArgs) -> ExitCode {
             chaos: args.chaos.clone(),
             static_dir: static_dir.clone(),
         };
-        for name in &args.chaos {
-            if loaded.library.chaos_profile(name).is_none() {
-                eprintln!(
-                    "pawmock: unknown chaos profile `{name}` in --chaos; known profiles: {}",
-                    loaded.library.chaos_names().join(", ")
-                );
-                return ExitCode::FAILURE;
-            }
-        }
         let app = App::new(loaded.library, config);
         info!(
             "pawmock {} serving {count} scenarios from {} on ws://{}:{}/ws (dialect {}, speed {}, seed {})",

@@ -280,3 +280,16 @@ async fn serving_a_frontend_defaults_to_the_dashboard_dialect() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn an_unknown_chaos_profile_in_the_flag_refuses_to_start_and_names_the_known_ones() {
+    cargo_bin_cmd!("pawmock")
+        .args(["--port", "0", "--chaos", "flakey", "--recordings"])
+        .arg(common::bundled())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "unknown chaos profile `flakey` in --chaos",
+        ))
+        .stderr(predicate::str::contains("flaky-network"));
+}
