@@ -160,9 +160,9 @@ pub struct SchemaArgs {
 
 fn parse_speed(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        Ok(v) if crate::playback::timing::valid_speed(v) => Ok(v),
         _ => Err(format!(
-            "`{s}` is not a speed: give a number ≥ 0 (1 = recorded pace, 0 = no delays)"
+            "`{s}` is not a speed: give 0 (no delays) or a number from 0.001 up (1 = recorded pace)"
         )),
     }
 }

@@ -148,7 +148,7 @@ async fn latency_delays_the_event_even_at_speed_zero() {
 }
 
 #[tokio::test]
-async fn latency_from_a_distribution_stays_within_its_bounds() {
+async fn latency_from_a_distribution_delays_by_at_least_its_minimum() {
     let server = Server::fixtures().await;
     let started = Instant::now();
     frames(
@@ -323,4 +323,75 @@ async fn speed_does_not_shorten_the_delays_faults_add() {
     .await;
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert!(f.len() > 5);
+}
+
+/// Reads one WebSocket frame sent by the server (unmasked): (FIN, opcode, payload).
+async fn read_frame(s: &mut tokio::net::TcpStream) -> (bool, u8, Vec<u8>) {
+    use tokio::io::AsyncReadExt;
+    let mut head = [0u8; 2];
+    s.read_exact(&mut head).await.unwrap();
+    let len = match head[1] & 0x7f {
+        126 => {
+            let mut ext = [0u8; 2];
+            s.read_exact(&mut ext).await.unwrap();
+            u64::from(u16::from_be_bytes(ext))
+        }
+        127 => {
+            let mut ext = [0u8; 8];
+            s.read_exact(&mut ext).await.unwrap();
+            u64::from_be_bytes(ext)
+        }
+        n => u64::from(n),
+    };
+    let mut payload = vec![0u8; len as usize];
+    s.read_exact(&mut payload).await.unwrap();
+    (head[0] & 0x80 != 0, head[0] & 0x0f, payload)
+}
+
+#[tokio::test]
+async fn fragment_really_sends_continuation_frames_on_the_wire() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Server::fixtures().await;
+    let mut s = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(
+        b"GET /ws?dialect=docs&scenario=weather&fault=fragment:pieces=4:events=tool_result HTTP/1.1\r\n\
+          Host: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut response = Vec::new();
+    while !response.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        s.read_exact(&mut byte).await.unwrap();
+        response.push(byte[0]);
+    }
+    assert!(response.starts_with(b"HTTP/1.1 101"));
+    // A client frame must be masked; a zero mask leaves the payload as it is.
+    let chat = br#"{"action":"message","content":"weather"}"#;
+    let mut frame = vec![0x81, 0x80 | chat.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(chat);
+    s.write_all(&frame).await.unwrap();
+    let mut frames = Vec::new();
+    loop {
+        let f = tokio::time::timeout(common::PATIENCE, read_frame(&mut s))
+            .await
+            .expect("a frame in time");
+        let end = String::from_utf8_lossy(&f.2).contains("stream_end");
+        frames.push(f);
+        if end {
+            break;
+        }
+    }
+    // thinking, tool_start, then the tool_result in 4 frames: text without FIN, 2
+    // continuations without FIN, a continuation with FIN.
+    let shape: Vec<(bool, u8)> = frames.iter().map(|(fin, op, _)| (*fin, *op)).collect();
+    assert_eq!(
+        shape[2..6],
+        [(false, 1), (false, 0), (false, 0), (true, 0)],
+        "{shape:?}"
+    );
+    let joined: Vec<u8> = frames[2..6].iter().flat_map(|f| f.2.clone()).collect();
+    let message: Value = serde_json::from_slice(&joined).unwrap();
+    assert_eq!(message["type"], "tool_result");
 }

@@ -180,3 +180,20 @@ async fn resume_session_sends_that_sessions_history_first() {
         json!({"type": "session_switched", "session_id": "session_nobody", "messages": []})
     );
 }
+
+#[tokio::test]
+async fn plan_response_reject_plays_the_reject_branch() {
+    let server = Server::fixtures().await;
+    let mut c = server.connect("dialect=docs&scenario=plan").await;
+    c.send(json!({"action": "message", "content": "refactor app.py"}))
+        .await;
+    while c.next().await["type"] != "plan_created" {}
+    c.send(json!({"action": "plan_response", "response": "reject"}))
+        .await;
+    let rest = c.until_stream_end().await;
+    assert_eq!(answer_text(&rest), "Understood, I changed nothing.");
+    assert!(
+        rest.iter().all(|f| f["type"] != "tool_start"),
+        "the approve branch did not play"
+    );
+}

@@ -94,7 +94,7 @@ pub fn apply(
         }
         if let Event::Marker { name } = &event {
             state.markers.insert(name.clone());
-            out.push(plain(at + shift, event));
+            out.push(plain((at + shift).max(floor), event));
             continue;
         }
         state.events += 1;
@@ -174,7 +174,10 @@ pub fn apply(
                         main.push(op(at, Delivery::Send(e)));
                     }
                 }
-                Effect::Reorder => reorder = true,
+                Effect::Reorder => {
+                    reorder = true;
+                    before.push(op(at, Delivery::Nothing));
+                }
                 Effect::Corrupt => map_send(&mut main, Delivery::Corrupt, &note),
                 Effect::Fragment { pieces } => {
                     map_send(&mut main, |e| Delivery::Fragmented(e, *pieces), &note)
@@ -189,9 +192,12 @@ pub fn apply(
                             for o in before.iter_mut().chain(main.iter_mut()) {
                                 o.at += d;
                             }
-                            main[0].fault = note.clone();
+                            before.push(op(at, Delivery::Nothing));
                         }
-                        Position::After => shift += d,
+                        Position::After => {
+                            shift += d;
+                            after.push(op(at, Delivery::Nothing));
+                        }
                     }
                 }
                 Effect::Slice { pieces, interval } => {
@@ -224,9 +230,12 @@ pub fn apply(
                         for o in before.iter_mut().chain(main.iter_mut()) {
                             o.at += *d;
                         }
-                        main[0].fault = note.clone();
+                        before.push(op(at, Delivery::Nothing));
                     }
-                    Position::After => shift += *d,
+                    Position::After => {
+                        shift += *d;
+                        after.push(op(at, Delivery::Nothing));
+                    }
                 },
                 Effect::Stall(None) | Effect::Close { .. } | Effect::Abort => {
                     let delivery = match &fault.effect {
@@ -322,6 +331,14 @@ fn fires(
     {
         return false;
     }
+    // Draw before looking at time: the conditions above depend only on the events, so
+    // which draws happen (and so every later draw) depends only on the events and the
+    // seed. `after` with `from: connect` depends on wall time and must come after.
+    if let Some(p) = t.probability
+        && !rng.random_bool(p)
+    {
+        return false;
+    }
     if let Some(after) = t.after {
         let now = match t.from {
             super::format::From::Turn => at,
@@ -334,15 +351,252 @@ fn fires(
     if t.is_once() && *fired {
         return false;
     }
-    // Draw only when everything else holds: which draws happen then depends only on the
-    // events and the seed, never on time or on other connections.
-    if let Some(p) = t.probability
-        && !rng.random_bool(p)
-    {
-        return false;
-    }
     if t.is_once() {
         *fired = true;
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chaos::inline::parse;
+    use crate::playback::rng::derive;
+
+    fn events() -> Vec<Scheduled> {
+        let at = |ms: u64| Duration::from_millis(ms);
+        let chunk = |t: &str| Event::TextChunk { text: t.into() };
+        vec![
+            Scheduled {
+                at: at(0),
+                event: Event::StreamStart,
+            },
+            Scheduled {
+                at: at(10),
+                event: chunk("one "),
+            },
+            Scheduled {
+                at: at(20),
+                event: chunk("two "),
+            },
+            Scheduled {
+                at: at(30),
+                event: Event::Marker { name: "m".into() },
+            },
+            Scheduled {
+                at: at(30),
+                event: chunk("three"),
+            },
+            Scheduled {
+                at: at(40),
+                event: Event::StreamEnd,
+            },
+        ]
+    }
+
+    fn run(spec: &str) -> Vec<Op> {
+        let ctx = Context {
+            turn: 1,
+            attempt: 1,
+            since_connect: Duration::ZERO,
+        };
+        apply(
+            events(),
+            &[parse(spec).unwrap()],
+            &mut TurnState::default(),
+            ctx,
+            &mut derive(1, spec, 0),
+        )
+    }
+
+    fn sent(ops: &[Op]) -> Vec<String> {
+        ops.iter()
+            .filter_map(|o| match &o.delivery {
+                Delivery::Send(Event::TextChunk { text }) => Some(text.clone()),
+                Delivery::Send(Event::Marker { .. }) => None,
+                Delivery::Send(e) => Some(e.kind().to_owned()),
+                Delivery::Corrupt(_) => Some("corrupt".into()),
+                Delivery::Fragmented(..) => Some("fragmented".into()),
+                Delivery::Close { code, .. } => Some(format!("close {code}")),
+                Delivery::Abort => Some("abort".into()),
+                Delivery::Halt => Some("halt".into()),
+                Delivery::Nothing => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_fault_kind_that_acts_is_noted_for_the_log() {
+        for spec in [
+            "error:events=text_chunk:at_step=1",
+            "drop:events=text_chunk:at_step=1",
+            "duplicate:events=text_chunk:at_step=1",
+            "reorder:events=text_chunk:at_step=1",
+            "corrupt:events=text_chunk:at_step=1",
+            "latency:delay=5ms:events=text_chunk:at_step=1",
+            "latency:delay=5ms:events=text_chunk:after_step=1",
+            "latency:distribution=normal:mean=5ms:stddev=1ms",
+            "latency:distribution=lognormal:median=5ms:sigma=0.5",
+            "slice:events=text_chunk:at_step=1",
+            "stall:duration=5ms:events=text_chunk:at_step=1",
+            "stall:duration=5ms:events=text_chunk:after_step=1",
+            "stall:events=text_chunk:at_step=2",
+            "fragment:events=text_chunk:at_step=1",
+            "close:code=4000:events=text_chunk:at_step=1",
+            "abort:events=text_chunk:at_step=1",
+        ] {
+            let kind = spec.split(':').next().unwrap();
+            let ops = run(spec);
+            assert!(
+                ops.iter()
+                    .any(|o| o.fault.as_ref().is_some_and(|f| f.kind == kind)),
+                "{spec}: no op notes the fault"
+            );
+        }
+    }
+
+    #[test]
+    fn each_kind_changes_the_deliveries_as_documented() {
+        assert_eq!(
+            sent(&run("drop:events=text_chunk:at_step=2")),
+            ["stream_start", "one ", "three", "stream_end"]
+        );
+        assert_eq!(
+            sent(&run("duplicate:events=text_chunk:at_step=2")),
+            [
+                "stream_start",
+                "one ",
+                "two ",
+                "two ",
+                "three",
+                "stream_end"
+            ]
+        );
+        assert_eq!(
+            sent(&run("reorder:events=text_chunk:at_step=1")),
+            ["stream_start", "two ", "one ", "three", "stream_end"]
+        );
+        assert_eq!(
+            sent(&run("corrupt:events=text_chunk:at_step=3")),
+            ["stream_start", "one ", "two ", "corrupt", "stream_end"]
+        );
+        assert_eq!(
+            sent(&run("slice:pieces=2:events=text_chunk:at_step=3")),
+            ["stream_start", "one ", "two ", "thr", "ee", "stream_end"]
+        );
+        assert_eq!(
+            sent(&run("stall:events=text_chunk:after_step=2")),
+            ["stream_start", "one ", "two ", "halt"]
+        );
+        assert_eq!(
+            sent(&run("abort:events=text_chunk:at_step=2")),
+            ["stream_start", "one ", "abort"]
+        );
+        assert_eq!(
+            sent(&run("close:code=4000:events=text_chunk:after_step=3")),
+            ["stream_start", "one ", "two ", "three", "close 4000"]
+        );
+        assert_eq!(
+            sent(&run(
+                "error:message=x:end_turn=true:events=text_chunk:at_step=2"
+            )),
+            ["stream_start", "one ", "error", "stream_end", "halt"]
+        );
+        assert_eq!(
+            sent(&run("error:message=x:after_marker=m")),
+            [
+                "stream_start",
+                "one ",
+                "two ",
+                "error",
+                "three",
+                "stream_end"
+            ]
+        );
+    }
+
+    #[test]
+    fn latency_delays_one_event_and_later_ones_never_overtake_it() {
+        let ops = run("latency:delay=25ms:events=text_chunk:at_step=1");
+        let times: Vec<u128> = ops
+            .iter()
+            .filter(|o| o.fault.is_none())
+            .map(|o| o.at.as_millis())
+            .collect();
+        // stream_start 0; "one " 10+25=35; "two " 20 → held to 35; marker; "three" 35 (30 < 35); end 40.
+        assert_eq!(times, [0, 35, 35, 35, 35, 40]);
+        let stalled = run("stall:duration=25ms:events=text_chunk:at_step=1");
+        let times: Vec<u128> = stalled
+            .iter()
+            .filter(|o| o.fault.is_none())
+            .map(|o| o.at.as_millis())
+            .collect();
+        // A stall shifts everything after it.
+        assert_eq!(times, [0, 35, 45, 55, 55, 65]);
+    }
+
+    #[test]
+    fn latency_distributions_stay_in_their_bounds() {
+        use crate::chaos::fault::Delay;
+        let ms = Duration::from_millis;
+        let mut rng = derive(3, "latency", 0);
+        let uniform = Delay::Uniform(ms(100), ms(200));
+        assert!(
+            (0..2000)
+                .map(|_| uniform.sample(&mut rng))
+                .all(|d| d >= ms(100) && d < ms(200))
+        );
+        let normal = Delay::Normal {
+            mean: ms(100),
+            stddev: ms(10),
+        };
+        let mean = (0..5000)
+            .map(|_| normal.sample(&mut rng).as_secs_f64())
+            .sum::<f64>()
+            / 5000.0;
+        assert!((mean - 0.1).abs() < 0.002, "mean {mean}");
+        let lognormal = Delay::LogNormal {
+            median: ms(100),
+            sigma: 0.5,
+        };
+        let mut draws: Vec<Duration> = (0..5001).map(|_| lognormal.sample(&mut rng)).collect();
+        draws.sort();
+        let median = draws[2500].as_secs_f64();
+        assert!((median - 0.1).abs() < 0.01, "median {median}");
+    }
+
+    #[test]
+    fn probability_draws_do_not_depend_on_time_conditions() {
+        // The same events and seed make the same draws whether or not a time condition
+        // (which may depend on wall time) lets the fault act.
+        let fault = parse("drop:events=text_chunk:probability=0.5:after=15ms").unwrap();
+        let later = Context {
+            turn: 1,
+            attempt: 1,
+            since_connect: Duration::ZERO,
+        };
+        let mut a = derive(9, "x", 0);
+        let mut b = derive(9, "x", 0);
+        apply(
+            events(),
+            std::slice::from_ref(&fault),
+            &mut TurnState::default(),
+            later,
+            &mut a,
+        );
+        let no_time = parse("drop:events=text_chunk:probability=0.5").unwrap();
+        apply(
+            events(),
+            &[no_time],
+            &mut TurnState::default(),
+            later,
+            &mut b,
+        );
+        use rand::RngExt;
+        assert_eq!(
+            a.random_range(0..u64::MAX),
+            b.random_range(0..u64::MAX),
+            "both consumed the same draws"
+        );
+    }
 }

@@ -10,7 +10,8 @@ use crate::library::problem::{JsonPath, Problem};
 use crate::library::source::Source;
 use crate::playback::rng::Rng;
 
-/// Event kinds a fault can be limited to (the names of `Event::kind`).
+/// Event kinds a fault can be limited to: the `Event::kind` names of the events a turn
+/// plays (greetings and session replies never pass through chaos).
 pub const EVENT_KINDS: &[&str] = &[
     "stream_start",
     "text_chunk",
@@ -22,10 +23,6 @@ pub const EVENT_KINDS: &[&str] = &[
     "inbox",
     "frame",
     "stream_end",
-    "session_switched",
-    "new_session",
-    "connection_info",
-    "notification",
 ];
 
 /// One fault, ready to apply.
@@ -324,10 +321,24 @@ pub fn compile(
                     Some("use 1000–4999 except 1004, 1005, 1006 and 1015 (e.g. 1000, 1001, 1011, 4003, 4029)".into()),
                 ));
             }
-            Effect::Close {
-                code,
-                reason: spec.reason.clone().unwrap_or_default(),
+            let reason = spec.reason.clone().unwrap_or_default();
+            // A close frame's payload is at most 125 bytes: the 2-byte code and the reason.
+            if reason.len() > 123 {
+                problems.push(
+                    src.problem(
+                        path.key("reason"),
+                        format!(
+                            "the close reason is {} bytes; a close frame holds at most 123",
+                            reason.len()
+                        ),
+                        Some(
+                            "shorten it (browsers fail a connection whose close frame is too long)"
+                                .into(),
+                        ),
+                    ),
+                );
             }
+            Effect::Close { code, reason }
         }
         FaultKind::Abort => Effect::Abort,
         FaultKind::Reject | FaultKind::RefuseFirst => {

@@ -73,8 +73,8 @@ pub fn parse(query: &str) -> (Params, Vec<String>) {
                 Err(_) => bad("a dialect (auto, docs or dashboard)"),
             },
             "speed" => match value.parse::<f64>() {
-                Ok(s) if s.is_finite() && s >= 0.0 => p.speed = Some(s),
-                _ => bad("a speed (a number ≥ 0; 0 plays without delays)"),
+                Ok(s) if crate::playback::timing::valid_speed(s) => p.speed = Some(s),
+                _ => bad("a speed (0 for no delays, or a number from 0.001 up)"),
             },
             "seed" => match value.parse::<u64>() {
                 Ok(s) => p.seed = Some(s),

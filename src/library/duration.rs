@@ -8,6 +8,21 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
+/// The longest duration pawmock accepts anywhere (files, URLs, flags): a day. Longer
+/// values are surely mistakes, and bounding them keeps every offset sum far from overflow.
+pub const MAX: Duration = Duration::from_secs(24 * 3600);
+
+/// Refuses durations above [`MAX`].
+pub fn bounded(d: Duration, written: &str) -> Result<Duration, String> {
+    if d > MAX {
+        Err(format!(
+            "duration {written} is longer than the 24h pawmock accepts"
+        ))
+    } else {
+        Ok(d)
+    }
+}
+
 /// A duration read from a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Dur(pub Duration);
@@ -69,6 +84,10 @@ impl JsonSchema for Dur {
 /// Parses `"150ms"`, `"1.5s"`, `"2m 30s"`; humantime does not take fractions, so a
 /// decimal number with one unit is handled here.
 pub fn parse(s: &str) -> Result<Duration, String> {
+    parse_unbounded(s).and_then(|d| bounded(d, &format!("\"{s}\"")))
+}
+
+fn parse_unbounded(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let err = || format!("invalid duration \"{s}\": write it like \"150ms\", \"1.5s\" or \"2m\"");
     if let Some(split) = t.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
@@ -106,5 +125,8 @@ mod tests {
         let d: Dur = serde_json::from_str("0.5").unwrap();
         assert_eq!(d.0, Duration::from_millis(500));
         assert!(serde_json::from_str::<Dur>("-1").is_err());
+        assert!(parse("25h").unwrap_err().contains("24h"));
+        assert!(parse("10000000000000000000s").is_err());
+        assert!(serde_json::from_str::<Dur>("1e300").is_err());
     }
 }

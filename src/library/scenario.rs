@@ -446,12 +446,13 @@ pub fn check_timing(src: &Source, path: &JsonPath, t: &TimingSpec, problems: &mu
     if t.chunk_size == Some(0) {
         bad("chunk_size", "`chunk_size` must be at least 1");
     }
+    // 1/86400 is one chunk a day: the longest gap any duration may be.
     if t.chunks_per_second
-        .is_some_and(|c| !(c.is_finite() && c > 0.0))
+        .is_some_and(|c| !(c.is_finite() && (1.0 / 86_400.0..=1e6).contains(&c)))
     {
         bad(
             "chunks_per_second",
-            "`chunks_per_second` must be a number above 0",
+            "`chunks_per_second` must be between one a day (0.0000116) and 1000000",
         );
     }
     if t.chunks_per_second.is_some() && t.chunk_delay.is_some() {
@@ -460,10 +461,12 @@ pub fn check_timing(src: &Source, path: &JsonPath, t: &TimingSpec, problems: &mu
             "give `chunk_delay` or `chunks_per_second`, not both",
         );
     }
-    if t.speed.is_some_and(|s| !(s.is_finite() && s >= 0.0)) {
+    if t.speed
+        .is_some_and(|s| !crate::playback::timing::valid_speed(s))
+    {
         bad(
             "speed",
-            "`speed` must be a number ≥ 0 (0 plays without delays)",
+            "`speed` must be 0 (no delays) or a number from 0.001 up",
         );
     }
 }

@@ -181,7 +181,8 @@ pub fn spawn(
         ),
     }
     let (reports, _) = broadcast::channel(64);
-    let task = runtime.spawn(run(app, reloader, rx, reports.clone()));
+    let settle = (config.debounce * 3).max(std::time::Duration::from_millis(300));
+    let task = runtime.spawn(run(app, reloader, rx, reports.clone(), settle));
     Ok(WatchHandle {
         guard: Some(guard),
         task,
@@ -241,12 +242,19 @@ impl Batch {
 }
 
 /// The reload task: one batch at a time, until the channel closes or the app shuts down.
+///
+/// `settle`: some time after every reload, the directory is rescanned once (cheap: only
+/// files whose size or time changed are read). The debouncer can swallow an event that
+/// follows another closely on the same file (a file deleted right after an editor's
+/// atomic save stayed served without this), and the rescan catches what it lost.
 async fn run(
     app: Arc<App>,
     mut reloader: Reloader,
     mut rx: mpsc::UnboundedReceiver<DebounceEventResult>,
     reports: broadcast::Sender<Arc<Report>>,
+    settle: std::time::Duration,
 ) {
+    let mut settle_at: Option<tokio::time::Instant> = None;
     let root = reloader.root().to_owned();
     let mut errors_seen = HashSet::new();
     // Catch up with edits made between the initial scan and the watch starting.
@@ -257,6 +265,8 @@ async fn run(
     loop {
         if !batch.is_empty() {
             let todo = std::mem::take(&mut batch);
+            // A settling rescan after an event-driven reload; none after a rescan alone.
+            settle_at = (!todo.paths.is_empty()).then(|| tokio::time::Instant::now() + settle);
             debug!(paths = ?todo.paths, rescan = todo.rescan, "reloading");
             // Reading and parsing is blocking work: keep it off the async workers.
             let done = tokio::task::spawn_blocking(move || {
@@ -285,12 +295,24 @@ async fn run(
                 Some(result) => result,
                 None => return,
             },
+            _ = sleep_until(settle_at), if settle_at.is_some() => {
+                settle_at = None;
+                batch.rescan = true;
+                continue;
+            }
         };
         take(first, &mut batch, &mut errors_seen);
         // Batches that queued while the last reload ran become one reload.
         while let Ok(more) = rx.try_recv() {
             take(more, &mut batch, &mut errors_seen);
         }
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -7,6 +7,15 @@ use rand::RngExt;
 use super::rng::Rng;
 use crate::library::format::{ChunkUnit, TimingSpec};
 
+/// The slowest pace accepted besides 0 (which means no delays): slower ones would
+/// stretch a one-day pause past anything a test could wait for.
+pub const MIN_SPEED: f64 = 0.001;
+
+/// Whether `s` is a speed pawmock accepts: 0, or a finite number from [`MIN_SPEED`] up.
+pub fn valid_speed(s: f64) -> bool {
+    s == 0.0 || (s.is_finite() && s >= MIN_SPEED)
+}
+
 /// Resolved pace of one turn. Durations are script time; `speed` divides them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Timing {
