@@ -11,6 +11,12 @@ use std::time::SystemTime;
 use crate::library::Library;
 use crate::protocol::HistoryMessage;
 
+/// Sessions kept at most; beyond it the least recently active is forgotten.
+pub const MAX_SESSIONS: usize = 10_000;
+
+/// Messages kept per session at most; the oldest go first.
+pub const MAX_MESSAGES: usize = 1_000;
+
 /// How many messages a history reply carries, as the real backend does.
 pub const HISTORY_LIMIT: usize = 100;
 
@@ -34,6 +40,9 @@ pub struct Session {
     pub created: SystemTime,
     pub last_activity: SystemTime,
     pub messages: Vec<StoredMessage>,
+    /// True while the session holds exactly a scenario's `history`: a reload may then
+    /// replace it with the edited history. Any chat in it makes it the user's.
+    pub seeded: bool,
 }
 
 impl Session {
@@ -47,6 +56,7 @@ impl Session {
             created: now,
             last_activity: now,
             messages: Vec::new(),
+            seeded: false,
         }
     }
 
@@ -73,9 +83,17 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// The sessions, and the seeded ones the user deleted (so a reload does not bring
+/// them back).
+#[derive(Debug, Default)]
+struct Store {
+    sessions: HashMap<String, Session>,
+    deleted: std::collections::HashSet<String>,
+}
+
 /// Shared handle to the store.
 #[derive(Debug, Clone, Default)]
-pub struct Sessions(Arc<Mutex<HashMap<String, Session>>>);
+pub struct Sessions(Arc<Mutex<Store>>);
 
 impl Sessions {
     /// A store holding every scenario's `history` under its session id.
@@ -85,15 +103,24 @@ impl Sessions {
         store
     }
 
-    /// Adds the history of scenarios whose session is not in the store yet (a session
-    /// that already exists keeps what was chatted in it).
+    /// Adds each scenario's `history` as its session. A session still exactly as seeded
+    /// takes the (possibly edited) history again; one that was chatted in, renamed or
+    /// deleted over REST keeps what the user did.
     pub fn seed(&self, library: &Library) {
-        let mut map = self.lock();
+        let mut store = self.lock();
+        let Store {
+            sessions: map,
+            deleted,
+        } = &mut *store;
         for s in library.scenarios() {
-            if s.history.is_empty() || map.contains_key(&s.session_id) {
+            if s.history.is_empty()
+                || deleted.contains(&s.session_id)
+                || map.get(&s.session_id).is_some_and(|old| !old.seeded)
+            {
                 continue;
             }
             let mut session = Session::new(&s.session_id);
+            session.seeded = true;
             session.title = Some(s.title.clone());
             session.messages = s
                 .history
@@ -108,15 +135,15 @@ impl Sessions {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Session>> {
+    fn lock(&self) -> MutexGuard<'_, Store> {
         // A panic elsewhere must not take the store down with it.
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The last [`HISTORY_LIMIT`] messages of a session; unknown ids have none.
     pub fn history(&self, id: &str) -> Vec<HistoryMessage> {
-        let map = self.lock();
-        let Some(s) = map.get(id) else {
+        let store = self.lock();
+        let Some(s) = store.sessions.get(id) else {
             return Vec::new();
         };
         let skip = s.messages.len().saturating_sub(HISTORY_LIMIT);
@@ -131,24 +158,42 @@ impl Sessions {
 
     /// Appends a message, creating the session on its first message.
     pub fn append(&self, id: &str, role: &str, content: &str) {
-        let mut map = self.lock();
+        let mut store = self.lock();
+        store.deleted.remove(id);
+        let map = &mut store.sessions;
+        if !map.contains_key(id) && map.len() >= MAX_SESSIONS {
+            // Forget the least recently active session: a long run (a test suite opening
+            // sessions all day) must not grow without bound.
+            if let Some(oldest) = map
+                .values()
+                .min_by_key(|s| s.last_activity)
+                .map(|s| s.id.clone())
+            {
+                map.remove(&oldest);
+            }
+        }
         let s = map.entry(id.to_owned()).or_insert_with(|| Session::new(id));
         let now = SystemTime::now();
+        s.seeded = false;
         s.messages.push(StoredMessage {
             role: role.to_owned(),
             content: content.to_owned(),
             at: now,
         });
+        if s.messages.len() > MAX_MESSAGES {
+            let excess = s.messages.len() - MAX_MESSAGES;
+            s.messages.drain(..excess);
+        }
         s.last_activity = now;
     }
 
     pub fn get(&self, id: &str) -> Option<Session> {
-        self.lock().get(id).cloned()
+        self.lock().sessions.get(id).cloned()
     }
 
     /// All sessions, most recent activity first.
     pub fn list(&self) -> Vec<Session> {
-        let mut all: Vec<Session> = self.lock().values().cloned().collect();
+        let mut all: Vec<Session> = self.lock().sessions.values().cloned().collect();
         all.sort_by(|a, b| {
             b.last_activity
                 .cmp(&a.last_activity)
@@ -159,14 +204,20 @@ impl Sessions {
 
     /// Removes a session; false when there was none.
     pub fn delete(&self, id: &str) -> bool {
-        self.lock().remove(id).is_some()
+        let mut store = self.lock();
+        let removed = store.sessions.remove(id).is_some();
+        if removed {
+            store.deleted.insert(id.to_owned());
+        }
+        removed
     }
 
     /// Renames a session; false when there is none.
     pub fn rename(&self, id: &str, title: &str) -> bool {
-        match self.lock().get_mut(id) {
+        match self.lock().sessions.get_mut(id) {
             Some(s) => {
                 s.user_title = Some(title.to_owned());
+                s.seeded = false;
                 true
             }
             None => false,
@@ -199,6 +250,55 @@ mod tests {
         assert_eq!(s.list()[0].user_title.as_deref(), Some("Weather"));
         assert!(s.delete("websocket_x"));
         assert!(!s.delete("websocket_x"));
+    }
+
+    fn library_with_history(dir: &std::path::Path, reply: &str) -> Library {
+        std::fs::write(
+            dir.join("h.json"),
+            format!(r#"{{"history": [{{"role": "user", "content": "hi"}}, {{"role": "assistant", "content": "{reply}"}}],
+                "turns": [{{"reply": [{{"say": "x"}}]}}]}}"#),
+        )
+        .unwrap();
+        Library::load(dir).unwrap().library
+    }
+
+    #[test]
+    fn an_edited_history_replaces_a_seeded_session_only_while_it_is_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Sessions::seeded_from(&library_with_history(dir.path(), "one"));
+        s.seed(&library_with_history(dir.path(), "two"));
+        assert_eq!(
+            s.history("websocket_h")[1].content,
+            "two",
+            "untouched: takes the edit"
+        );
+        s.append("websocket_h", "user", "mine now");
+        s.seed(&library_with_history(dir.path(), "three"));
+        assert_eq!(
+            s.history("websocket_h")[1].content,
+            "two",
+            "chatted in: keeps the user's"
+        );
+        assert!(s.delete("websocket_h"));
+        s.seed(&library_with_history(dir.path(), "four"));
+        assert!(s.get("websocket_h").is_none(), "deleted stays deleted");
+    }
+
+    #[test]
+    fn the_store_is_bounded() {
+        let s = Sessions::default();
+        for i in 0..MAX_MESSAGES + 10 {
+            s.append("a_b", "user", &i.to_string());
+        }
+        assert_eq!(s.get("a_b").unwrap().messages.len(), MAX_MESSAGES);
+        for i in 0..MAX_SESSIONS + 5 {
+            s.append(&format!("websocket_{i}"), "user", "x");
+        }
+        assert_eq!(s.list().len(), MAX_SESSIONS);
+        assert!(
+            s.get("a_b").is_none(),
+            "the least recently active went first"
+        );
     }
 
     #[test]

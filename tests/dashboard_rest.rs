@@ -462,3 +462,16 @@ async fn the_recordings_backend_json_decides_what_rest_returns() {
     let identity = get_json(server.addr, "/api/identity", 200).await;
     assert!(identity["soul_file"].as_str().unwrap().contains("Soul"));
 }
+
+#[tokio::test]
+async fn a_body_announced_over_the_limit_is_refused_before_it_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = common::Server::fixtures().await;
+    let mut s = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(b"POST /api/sessions/websocket_x/title HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    let _ = tokio::time::timeout(common::PATIENCE, s.read_to_string(&mut response)).await;
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+}

@@ -10,6 +10,9 @@ use rand::RngExt;
 use super::fault::{Effect, Fault};
 use crate::playback::rng::Rng;
 
+/// Distinct URLs whose attempts are counted before the counts start over.
+pub const MAX_URLS: usize = 100_000;
+
 /// Connection attempts per URL since the server started (for `attempt` triggers and
 /// `refuse_first`). Keyed by the whole URL, so another `seed` starts a fresh count.
 #[derive(Debug, Default)]
@@ -19,6 +22,11 @@ impl Attempts {
     /// Counts one more attempt to `url`; returns its 1-based number.
     pub fn next(&self, url: &str) -> u32 {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_URLS && !map.contains_key(url) {
+            // A run that opens endless distinct URLs must not grow this without bound;
+            // forgetting counts only restarts `refuse_first` sequences.
+            map.clear();
+        }
         let n = map.entry(url.to_owned()).or_insert(0);
         *n += 1;
         *n

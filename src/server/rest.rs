@@ -28,12 +28,42 @@ POST /api/sessions/{id}/title, GET /api/backends, GET /api/identity, GET /api/ve
 GET /api/memory/session/export?id=ID&format=json|md, GET /api/health, GET /api/health/errors, \
 GET /api/skills, GET /api/memory/long_term, GET /api/audit, GET /api/mcp/status, GET /api/remote/status";
 
+/// The largest request body an `/api` call may announce.
+const MAX_BODY: u64 = 64 * 1024;
+
+/// Rejection for a body over [`MAX_BODY`], answered by [`too_large`].
+#[derive(Debug)]
+struct BodyTooLarge;
+impl warp::reject::Reject for BodyTooLarge {}
+
+/// Answers [`BodyTooLarge`] with a 413 naming the limit; other rejections go on.
+pub async fn too_large(r: warp::Rejection) -> Result<Reply, warp::Rejection> {
+    if r.find::<BodyTooLarge>().is_some() {
+        Ok(json_reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &serde_json::json!({"detail": format!("request body over {MAX_BODY} bytes")}),
+        ))
+    } else {
+        Err(r)
+    }
+}
+
 /// Every request under `/api`.
 pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rejection> + Clone {
     warp::path("api")
         .and(warp::method())
         .and(warp::path::full())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        // Bodies are small JSON (a title): one announced as larger is refused before it
+        // is read. (warp's content_length_limit would also refuse bodiless GETs.)
+        .and(warp::header::optional::<u64>("content-length"))
+        .and_then(|method, path, query, length: Option<u64>| async move {
+            match length {
+                Some(n) if n > MAX_BODY => Err(warp::reject::custom(BodyTooLarge)),
+                _ => Ok((method, path, query)),
+            }
+        })
+        .untuple_one()
         .and(warp::body::bytes())
         .map(
             move |method: Method,
