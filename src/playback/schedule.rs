@@ -117,7 +117,9 @@ impl<'a> Builder<'a> {
         let t = self.timing;
         match kind {
             StepKind::Say(text) => {
-                for piece in chunk::split(text, t.chunk, t.chunk_size) {
+                let pieces = chunk::split(text, t.chunk, t.chunk_size);
+                self.events.reserve(pieces.len() + 1);
+                for piece in pieces {
                     self.push(Event::TextChunk { text: piece });
                     self.cursor += t.chunk_gap(rng);
                 }
