@@ -386,8 +386,8 @@ impl Connection {
             };
             match turn.pop_due(now) {
                 turn::Due::Event(event) => {
-                    let sid = turn.session_id.clone();
-                    self.send(ws, &event, Some(&sid)).await?;
+                    let frame = dialect::render_text(&event, self.dialect, &turn.session_id);
+                    self.send_frame(ws, frame).await?;
                 }
                 turn::Due::Nothing => return Ok(()),
                 turn::Due::Finished => {
@@ -479,10 +479,20 @@ impl Connection {
         session: Option<&str>,
     ) -> Result {
         let sid = session.unwrap_or(&self.session_id);
-        let Some(frame) = dialect::render(event, self.dialect, sid) else {
+        let frame = dialect::render_text(event, self.dialect, sid);
+        self.send_frame(ws, frame).await
+    }
+
+    /// Sends a rendered frame (`None`: the dialect has no frame for the event).
+    async fn send_frame<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        frame: Option<String>,
+    ) -> Result {
+        let Some(frame) = frame else {
             return Ok(());
         };
-        ws.send(Message::text(frame.to_string()))
+        ws.send(Message::text(frame))
             .await
             .map_err(|e| End::Gone(e.to_string()))?;
         self.frames_sent += 1;
