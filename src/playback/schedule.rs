@@ -116,11 +116,15 @@ impl<'a> Builder<'a> {
     fn step(&mut self, kind: &StepKind, rng: &mut Rng) {
         let t = self.timing;
         match kind {
-            StepKind::Say(text) => {
-                let pieces = chunk::split(text, t.chunk, t.chunk_size);
+            StepKind::Say(say) => {
+                let pieces = say.pieces(t.chunk, t.chunk_size, |text| {
+                    chunk::split(text, t.chunk, t.chunk_size)
+                });
                 self.events.reserve(pieces.len() + 1);
-                for piece in pieces {
-                    self.push(Event::TextChunk { text: piece });
+                for piece in pieces.iter() {
+                    self.push(Event::TextChunk {
+                        text: piece.clone(),
+                    });
                     self.cursor += t.chunk_gap(rng);
                 }
             }

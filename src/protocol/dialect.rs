@@ -149,7 +149,7 @@ fn render_docs(event: &Event, sid: &str) -> Option<Value> {
     Some(match event {
         Event::StreamStart | Event::ConnectionInfo { .. } | Event::Marker { .. } => return None,
         Event::TextChunk { text } => {
-            json!({"type": "response_chunk", "content": text, "session_id": sid})
+            json!({"type": "response_chunk", "content": &**text, "session_id": sid})
         }
         Event::StreamEnd => json!({"type": "stream_end", "session_id": sid}),
         Event::Thinking { text } => json!({"type": "thinking", "content": text, "session_id": sid}),
@@ -189,7 +189,7 @@ fn render_dashboard(event: &Event, sid: &str) -> Option<Value> {
         Event::Marker { .. } => return None,
         Event::StreamStart => json!({"type": "stream_start"}),
         Event::TextChunk { text } => {
-            json!({"type": "message", "content": text, "is_stream_chunk": true, "metadata": {}})
+            json!({"type": "message", "content": &**text, "is_stream_chunk": true, "metadata": {}})
         }
         Event::StreamEnd => json!({"type": "stream_end"}),
         Event::Thinking { text } => system_event(
@@ -272,12 +272,12 @@ fn recognise(frame: &Value) -> Option<Event> {
         "stream_start" => Event::StreamStart,
         "stream_end" => Event::StreamEnd,
         "response_chunk" => Event::TextChunk {
-            text: str_field(frame, "content")?,
+            text: str_field(frame, "content")?.into(),
         },
         // Only streamed chunks are answer text; a complete `message` is something else
         // (a command reply, a settings confirmation) and is kept as it was.
         "message" if frame.get("is_stream_chunk") == Some(&Value::Bool(true)) => Event::TextChunk {
-            text: str_field(frame, "content")?,
+            text: str_field(frame, "content")?.into(),
         },
         "thinking" => Event::Thinking {
             text: str_field(frame, "content")?,
