@@ -153,12 +153,14 @@ async fn tight(ws: &mut Ws, frames: &[Message]) -> Result<(), ()> {
     Ok(())
 }
 
-/// Frame k at start + k × delay, reading the client meanwhile (so a close is seen).
+/// Frame k at start + k × delay, reading the client meanwhile (so a close is seen). A
+/// frame already due goes at once, as in pawmock: the first one never waits for the
+/// timer's next tick.
 async fn paced(ws: &mut Ws, frames: &[Message], delay: Duration) -> Result<(), ()> {
     let start = Instant::now();
     for (k, f) in frames.iter().enumerate() {
         let at = start + delay * k as u32;
-        loop {
+        while Instant::now() < at {
             tokio::select! {
                 biased;
                 msg = ws.next() => match msg {
