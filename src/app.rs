@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::library::Library;
+use crate::playback::SharedSchedules;
 use crate::protocol::DialectChoice;
 use crate::sessions::Sessions;
 
@@ -36,6 +37,8 @@ impl Default for ServeConfig {
 pub struct App {
     library: RwLock<Arc<Library>>,
     pub sessions: Sessions,
+    /// Turn expansions shared by the connections that play the same turn the same way.
+    pub schedules: SharedSchedules,
     pub config: ServeConfig,
     /// Cancelled on shutdown; connections close with 1001.
     pub shutdown: CancellationToken,
@@ -50,6 +53,7 @@ impl App {
         Arc::new(App {
             library: RwLock::new(Arc::new(library)),
             sessions,
+            schedules: SharedSchedules::default(),
             config,
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),

@@ -352,12 +352,16 @@ impl Connection {
             ),
         };
         let timing = self.timing_for(&body_owner);
-        let mut rng = rng::derive(
-            self.seed,
-            &name,
-            self.turn_counts.get(&name).copied().unwrap_or(0) as u64,
-        );
-        let segment = expand_turn(body_owner.body(), &timing, &mut rng);
+        let index = self.turn_counts.get(&name).copied().unwrap_or(0) as u64;
+        let (segment, rng) = match &body_owner {
+            turn::BodyRef::Scenario(s, i) => {
+                self.app.schedules.expand(s, *i, &timing, self.seed, index)
+            }
+            turn::BodyRef::Owned(body) => {
+                let mut rng = rng::derive(self.seed, &name, index);
+                (Arc::new(expand_turn(body, &timing, &mut rng)), rng)
+            }
+        };
         info!(conn = %self.id, scenario = %name, turn = turn_index + 1, session = %session_id, events = segment.events.len(), "turn started");
         self.active = Some(ActiveTurn::new(name, session_id, timing, rng, segment));
         // Events due at once (stream_start, everything at speed 0) go out now.

@@ -1,7 +1,6 @@
 //! The turn a connection is playing: its remaining schedule, its pending plan, and the
 //! answer text so far. Time only enters as the `now` the caller passes in.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use tokio::time::{Duration, Instant};
@@ -12,20 +11,16 @@ use crate::playback::rng::Rng;
 use crate::playback::{Scheduled, Segment, Timing, expand_branch};
 use crate::protocol::{Event, PlanAnswer};
 
-/// Keeps the body a turn plays alive (a scenario's turn, or a built-in reply), even if a
-/// reload replaces the library meanwhile.
+/// What a turn plays: a scenario's turn (kept alive even if a reload replaces the
+/// library meanwhile), or a built-in reply.
 pub enum BodyRef {
     Scenario(Arc<Scenario>, usize),
     Owned(Arc<Body>),
 }
 
-impl BodyRef {
-    pub fn body(&self) -> &Body {
-        match self {
-            BodyRef::Scenario(s, i) => &s.turns[*i].body,
-            BodyRef::Owned(b) => b,
-        }
-    }
+/// The plan a segment stops at, copied out: the segment itself may be shared.
+fn gate_of(segment: &Segment) -> Option<(Duration, Plan)> {
+    segment.gate.as_ref().map(|g| (g.at, g.plan.clone()))
 }
 
 /// What [`ActiveTurn::pop_due`] found.
@@ -42,9 +37,12 @@ pub struct ActiveTurn {
     pub session_id: String,
     timing: Timing,
     rng: Rng,
-    /// Offsets in `queue` count from here.
+    /// Offsets in `segment` count from here.
     origin: Instant,
-    queue: VecDeque<Scheduled>,
+    /// The schedule being played (shared with other connections playing the same turn
+    /// the same way) and the index of its next event.
+    segment: Arc<Segment>,
+    next: usize,
     /// The plan the current segment stops at, and when it is reached.
     gate: Option<(Duration, Plan)>,
     /// Set once the gate is reached: the plan, and when waiting gives up.
@@ -60,34 +58,38 @@ impl ActiveTurn {
         session_id: String,
         timing: Timing,
         rng: Rng,
-        segment: Segment,
+        segment: Arc<Segment>,
     ) -> Self {
-        let mut turn = ActiveTurn {
+        ActiveTurn {
             scenario,
             session_id,
             timing,
             rng,
             origin: Instant::now(),
-            queue: VecDeque::new(),
-            gate: None,
+            gate: gate_of(&segment),
+            segment,
+            next: 0,
             waiting: None,
             answer: String::new(),
             started: std::time::Instant::now(),
             sent: 0,
-        };
-        turn.load(segment, Instant::now());
-        turn
+        }
     }
 
-    fn load(&mut self, segment: Segment, origin: Instant) {
+    fn load(&mut self, segment: Arc<Segment>, origin: Instant) {
         self.origin = origin;
-        self.queue = segment.events.into();
-        self.gate = segment.gate.map(|g| (g.at, g.plan));
+        self.gate = gate_of(&segment);
+        self.segment = segment;
+        self.next = 0;
+    }
+
+    fn upcoming(&self) -> Option<&Scheduled> {
+        self.segment.events.get(self.next)
     }
 
     /// When something next needs doing: the next event, or the end of a plan's wait.
     pub fn next_due(&self) -> Option<Instant> {
-        if let Some(next) = self.queue.front() {
+        if let Some(next) = self.upcoming() {
             return Some(self.origin + next.at);
         }
         if let Some((at, _)) = &self.gate {
@@ -97,16 +99,17 @@ impl ActiveTurn {
     }
 
     pub fn is_waiting_for_plan(&self) -> bool {
-        self.waiting.is_some() || (self.queue.is_empty() && self.gate.is_some())
+        self.waiting.is_some() || (self.upcoming().is_none() && self.gate.is_some())
     }
 
     /// The next thing due at `now`.
     pub fn pop_due(&mut self, now: Instant) -> Due {
-        if let Some(next) = self.queue.front() {
+        if let Some(next) = self.upcoming() {
             if self.origin + next.at > now {
                 return Due::Nothing;
             }
-            let event = self.queue.pop_front().expect("front exists").event;
+            let event = next.event.clone();
+            self.next += 1;
             if let Event::TextChunk { text } = &event {
                 self.answer.push_str(text);
             }
@@ -145,7 +148,7 @@ impl ActiveTurn {
             None => &plan.timeout,
         };
         let segment = expand_branch(steps, &self.timing, &mut self.rng);
-        self.load(segment, now);
+        self.load(Arc::new(segment), now);
     }
 }
 
@@ -211,7 +214,7 @@ mod tests {
             "s".into(),
             timing,
             rng::derive(1, name, 1),
-            segment,
+            Arc::new(segment),
         );
         let origin = turn.origin;
         (turn, origin, planned)
