@@ -200,11 +200,15 @@ impl Connection {
         ws: &mut WebSocketStream<S>,
     ) -> End {
         let shutdown = self.app.shutdown.clone();
+        // One waiter for the whole connection: a new one per loop would register with
+        // (and leave) the token's shared waiter list for every frame sent.
+        let cancelled = shutdown.cancelled();
+        tokio::pin!(cancelled);
         loop {
             let due = self.active.as_ref().and_then(ActiveTurn::next_due);
             let step = tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => Err(End::Shutdown),
+                _ = &mut cancelled => Err(End::Shutdown),
                 frame = ws.next() => self.on_frame(ws, frame).await,
                 _ = sleep_until(due), if due.is_some() => self.on_due(ws).await,
             };
