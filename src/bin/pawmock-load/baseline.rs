@@ -17,7 +17,7 @@ use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
 use pawmock::library::Library;
 use pawmock::playback::{Timing, expand_turn, rng};
-use pawmock::protocol::{Dialect, dialect};
+use pawmock::protocol::{Dialect, Event, dialect};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
@@ -44,11 +44,15 @@ pub struct Args {
     /// Exit by itself after this long, so a forgotten baseline never lingers.
     #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
     pub lifetime: Duration,
+    /// Diagnosis: render every frame when it is sent (with pawmock's `render_text` and a
+    /// session id per connection, as pawmock must) instead of sending pre-rendered bytes.
+    /// The difference to the plain baseline is what rendering alone costs.
+    #[arg(long)]
+    pub render_each_frame: bool,
 }
 
-/// Renders the first turn of `scenario` as pawmock sends it in the docs dialect at speed
-/// 0: `response_chunk`s, then `stream_end`.
-pub fn render_turn(recordings: &Path, scenario: &str) -> anyhow::Result<Vec<String>> {
+/// The first turn of `scenario` expanded at speed 0.
+fn turn_events(recordings: &Path, scenario: &str) -> anyhow::Result<Vec<Event>> {
     let loaded = Library::load(recordings)
         .with_context(|| format!("cannot read {}", recordings.display()))?;
     let s = loaded.library.get(scenario).with_context(|| {
@@ -66,13 +70,25 @@ pub fn render_turn(recordings: &Path, scenario: &str) -> anyhow::Result<Vec<Stri
     timing.speed = 0.0;
     let mut rng = rng::derive(rng::DEFAULT_SEED, scenario, 1);
     let segment = expand_turn(&turn.body, &timing, &mut rng);
+    Ok(segment.events.into_iter().map(|e| e.event).collect())
+}
+
+/// Renders the first turn of `scenario` as pawmock sends it in the docs dialect at speed
+/// 0: `response_chunk`s, then `stream_end`.
+pub fn render_turn(recordings: &Path, scenario: &str) -> anyhow::Result<Vec<String>> {
     let session = pawmock::sessions::new_session_id();
-    Ok(segment
-        .events
+    Ok(turn_events(recordings, scenario)?
         .iter()
-        .filter_map(|e| dialect::render(&e.event, Dialect::Docs, &session))
+        .filter_map(|e| dialect::render(e, Dialect::Docs, &session))
         .map(|frame| frame.to_string())
         .collect())
+}
+
+/// What every chat message is answered with.
+struct Answer {
+    frames: Arc<[Message]>,
+    /// With `--render-each-frame`: the events, rendered per send instead.
+    events: Option<Arc<[Event]>>,
 }
 
 /// `pawmock-load baseline`: serves until killed or `--lifetime` ends.
@@ -91,6 +107,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .into_iter()
         .map(Message::text)
         .collect();
+    let answer = Arc::new(Answer {
+        frames: frames.clone(),
+        events: match args.render_each_frame {
+            true => Some(turn_events(&args.recordings, &args.scenario)?.into()),
+            false => None,
+        },
+    });
     let listener = TcpListener::bind(SocketAddr::new(ip, args.port))
         .await
         .with_context(|| format!("cannot listen on {ip}:{}", args.port))?;
@@ -106,7 +129,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            tokio::spawn(serve(stream, frames.clone()));
+            tokio::spawn(serve(stream, answer.clone()));
         }
     };
     let _ = tokio::time::timeout(args.lifetime, accept).await;
@@ -114,7 +137,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// One connection: every chat message is answered with the whole turn.
-async fn serve(stream: TcpStream, frames: Arc<[Message]>) {
+async fn serve(stream: TcpStream, answer: Arc<Answer>) {
     let mut query = String::new();
     // The error type is tungstenite's (an HTTP response); this closure never returns it.
     #[allow(clippy::result_large_err)]
@@ -129,14 +152,16 @@ async fn serve(stream: TcpStream, frames: Arc<[Message]>) {
         return;
     };
     let pace = pace(&query);
+    let session = pawmock::sessions::new_session_id();
     while let Some(Ok(msg)) = ws.next().await {
         let Message::Text(text) = msg else { continue };
         if text.contains(r#""stop""#) {
             continue;
         }
-        let played = match pace {
-            None => tight(&mut ws, &frames).await,
-            Some(delay) => paced(&mut ws, &frames, delay).await,
+        let played = match (pace, &answer.events) {
+            (None, None) => tight(&mut ws, &answer.frames).await,
+            (None, Some(events)) => rendering(&mut ws, events, &session).await,
+            (Some(delay), _) => paced(&mut ws, &answer.frames, delay).await,
         };
         if played.is_err() {
             return;
@@ -149,6 +174,15 @@ type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
 async fn tight(ws: &mut Ws, frames: &[Message]) -> Result<(), ()> {
     for f in frames {
         ws.send(f.clone()).await.map_err(drop)?;
+    }
+    Ok(())
+}
+
+async fn rendering(ws: &mut Ws, events: &[Event], session: &str) -> Result<(), ()> {
+    for e in events {
+        if let Some(text) = dialect::render_text(e, Dialect::Docs, session) {
+            ws.send(Message::text(text)).await.map_err(drop)?;
+        }
     }
     Ok(())
 }
