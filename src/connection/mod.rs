@@ -393,8 +393,8 @@ impl Connection {
                 return Ok(());
             };
             match turn.pop_due(now) {
-                turn::Due::Event(event) => {
-                    let frame = dialect::render_text(&event, self.dialect, &turn.session_id);
+                turn::Due::Event(event, session) => {
+                    let frame = dialect::render_text(event, self.dialect, session);
                     self.send_frame(ws, frame).await?;
                 }
                 turn::Due::Nothing => return Ok(()),

@@ -24,8 +24,11 @@ fn gate_of(segment: &Segment) -> Option<(Duration, Plan)> {
 }
 
 /// What [`ActiveTurn::pop_due`] found.
-pub enum Due {
-    Event(Event),
+pub enum Due<'a> {
+    /// An event to send now, and the session it belongs to. Borrowed: the schedule is
+    /// shared between connections, and copying an event would bump (and bounce between
+    /// cores) the reference counts every connection shares.
+    Event(&'a Event, &'a str),
     /// Nothing is due yet (or the turn waits for a plan answer).
     Nothing,
     /// The last event has been sent.
@@ -103,18 +106,18 @@ impl ActiveTurn {
     }
 
     /// The next thing due at `now`.
-    pub fn pop_due(&mut self, now: Instant) -> Due {
-        if let Some(next) = self.upcoming() {
+    pub fn pop_due(&mut self, now: Instant) -> Due<'_> {
+        let i = self.next;
+        if let Some(next) = self.segment.events.get(i) {
             if self.origin + next.at > now {
                 return Due::Nothing;
             }
-            let event = next.event.clone();
-            self.next += 1;
-            if let Event::TextChunk { text } = &event {
+            if let Event::TextChunk { text } = &next.event {
                 self.answer.push_str(text);
             }
+            self.next += 1;
             self.sent += 1;
-            return Due::Event(event);
+            return Due::Event(&self.segment.events[i].event, &self.session_id);
         }
         if let Some((at, _)) = &self.gate {
             if self.origin + *at <= now {
@@ -180,7 +183,7 @@ mod tests {
         let mut now = start;
         loop {
             match turn.pop_due(now) {
-                Due::Event(e) => out.push((now - start, e)),
+                Due::Event(e, _) => out.push((now - start, e.clone())),
                 Due::Finished => return out,
                 Due::Nothing => {
                     if let Some((at, answer)) = answer_at
