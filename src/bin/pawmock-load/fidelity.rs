@@ -222,6 +222,15 @@ pub async fn measure(
     play_all(sockets, message, chunks, interval, spread).await
 }
 
+/// How the turns of a run were started, for row labels.
+pub fn start_label(spread: Duration) -> String {
+    if spread.is_zero() {
+        "turns start together".into()
+    } else {
+        format!("starts spread over {} ms", spread.as_millis())
+    }
+}
+
 /// p50, p99 (against `p99_target` ms) and max, plus the time to the first chunk.
 pub fn rows(
     label: &str,
@@ -275,9 +284,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     )
     .await?;
     let label = format!(
-        "fidelity ({} conns, {} cadence)",
+        "fidelity ({} conns, {} cadence, {})",
         args.connections,
-        humantime::format_duration(args.interval)
+        humantime::format_duration(args.interval),
+        start_label(args.spread)
     );
     let others = meter.as_ref().and_then(|m| m.others_share());
     let rows: Vec<Row> = rows(&label, &lateness, None, 5.0)

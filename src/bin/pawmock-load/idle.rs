@@ -25,6 +25,10 @@ pub struct Args {
     /// How many of them then play a turn at once (0: none).
     #[arg(long, default_value_t = 2000)]
     pub stream: usize,
+    /// One streaming phase per value, each with fresh connections from the idle ones:
+    /// 0s starts the phase's turns together, 50ms spreads their starts over 50 ms.
+    #[arg(long, value_delimiter = ',', default_value = "0s", value_parser = humantime::parse_duration)]
+    pub spread: Vec<Duration>,
     /// Chunks read on each streaming connection.
     #[arg(long, default_value_t = 100)]
     pub chunks: usize,
@@ -54,7 +58,8 @@ pub struct Outcome {
     pub rss_before_kib: Option<u64>,
     pub rss_idle_kib: Option<u64>,
     pub rss_streaming_peak_kib: Option<u64>,
-    pub lateness: Option<Lateness>,
+    /// Each streaming phase's spread and lateness.
+    pub lateness: Vec<(Duration, Lateness)>,
 }
 
 impl Outcome {
@@ -79,15 +84,31 @@ async fn settled_rss(pid: u32) -> Option<u64> {
     Some(last)
 }
 
+/// How one run streams after opening its idle connections.
+#[derive(Debug, Clone)]
+pub struct Streaming {
+    /// Connections per phase.
+    pub connections: usize,
+    pub chunks: usize,
+    pub interval: Duration,
+    /// One phase per spread (see `--spread`).
+    pub spreads: Vec<Duration>,
+}
+
 pub async fn measure(
     target: &Target,
     connections: usize,
-    stream: usize,
-    chunks: usize,
-    interval: Duration,
+    streaming: &Streaming,
     message: &str,
     server_pid: Option<u32>,
 ) -> anyhow::Result<Outcome> {
+    let needed = streaming.connections * streaming.spreads.len();
+    anyhow::ensure!(
+        needed <= connections,
+        "{} streaming phases of {} connections need {needed} of the idle ones, but only {connections} are opened",
+        streaming.spreads.len(),
+        streaming.connections
+    );
     let rss_before_kib = match server_pid {
         Some(pid) => settled_rss(pid).await,
         None => None,
@@ -104,10 +125,9 @@ pub async fn measure(
         rss_before_kib,
         rss_idle_kib,
         rss_streaming_peak_kib: None,
-        lateness: None,
+        lateness: Vec::new(),
     };
-    if stream > 0 {
-        let streaming: Vec<_> = sockets.drain(..stream.min(connections)).collect();
+    if streaming.connections > 0 && !streaming.spreads.is_empty() {
         let peak = Arc::new(AtomicU64::new(0));
         let sampler = server_pid.map(|pid| {
             let peak = peak.clone();
@@ -120,12 +140,25 @@ pub async fn measure(
                 }
             })
         });
-        let played = fidelity::play_all(streaming, message, chunks, interval, Duration::ZERO).await;
+        let mut played = Ok(());
+        for &spread in &streaming.spreads {
+            let phase: Vec<_> = sockets.drain(..streaming.connections).collect();
+            let lateness =
+                fidelity::play_all(phase, message, streaming.chunks, streaming.interval, spread)
+                    .await;
+            match lateness {
+                Ok(l) => out.lateness.push((spread, l)),
+                Err(e) => {
+                    played = Err(e);
+                    break;
+                }
+            }
+        }
         if let Some(s) = sampler {
             s.abort();
             out.rss_streaming_peak_kib = Some(peak.load(Ordering::Relaxed)).filter(|k| *k > 0);
         }
-        out.lateness = Some(played?);
+        played?;
     }
     // The idle rest just go: a bulk close would only measure the server's teardown.
     drop(sockets);
@@ -134,8 +167,7 @@ pub async fn measure(
 
 pub fn rows(
     connections: usize,
-    stream: usize,
-    interval: Duration,
+    streaming: &Streaming,
     server: &Outcome,
     baseline: Option<&Outcome>,
 ) -> Vec<Row> {
@@ -170,44 +202,62 @@ pub fn rows(
         )
         .baseline(baseline.map(|b| b.connect_time.as_secs_f64())),
     );
-    if let Some(l) = &server.lateness {
+    if let Some(peak) = server.rss_streaming_peak_kib {
+        rows.push(
+            Row::new(
+                &idle,
+                "peak RSS while streaming",
+                "MiB",
+                peak as f64 / 1024.0,
+            )
+            .baseline(
+                baseline
+                    .and_then(|b| b.rss_streaming_peak_kib)
+                    .map(|k| k as f64 / 1024.0),
+            ),
+        );
+    }
+    for (i, (spread, l)) in server.lateness.iter().enumerate() {
         let label = format!(
-            "streaming ({stream} of {connections} conns, {:.0} chunks/s)",
-            1.0 / interval.as_secs_f64()
+            "streaming ({} of {connections} conns, {:.0} chunks/s, {})",
+            streaming.connections,
+            1.0 / streaming.interval.as_secs_f64(),
+            fidelity::start_label(*spread)
         );
         rows.extend(fidelity::rows(
             &label,
             l,
-            baseline.and_then(|b| b.lateness.as_ref()),
+            baseline.and_then(|b| b.lateness.get(i)).map(|(_, l)| l),
             10.0,
         ));
-        if let Some(peak) = server.rss_streaming_peak_kib {
-            rows.push(
-                Row::new(&label, "peak RSS", "MiB", peak as f64 / 1024.0).baseline(
-                    baseline
-                        .and_then(|b| b.rss_streaming_peak_kib)
-                        .map(|k| k as f64 / 1024.0),
-                ),
-            );
-        }
     }
     rows
 }
 
-pub fn budget(chunks: usize, interval: Duration) -> Duration {
-    crate::CONNECT_BUDGET
-        + Duration::from_secs(6)
-        + fidelity::budget(chunks, interval, Duration::ZERO)
+pub fn budget(streaming: &Streaming) -> Duration {
+    let phases: Duration = streaming
+        .spreads
+        .iter()
+        .map(|s| fidelity::budget(streaming.chunks, streaming.interval, *s))
+        .sum();
+    crate::CONNECT_BUDGET + Duration::from_secs(6) + phases
 }
 
 /// `pawmock-load idle URL`.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let target = Target::parse(&args.url, &args.query).await?;
-    let budget = budget(args.chunks, args.interval);
+    let streaming = Streaming {
+        connections: args.stream,
+        chunks: args.chunks,
+        interval: args.interval,
+        spreads: args.spread.clone(),
+    };
+    let budget = budget(&streaming);
     println!(
-        "idle: {} connections to {}, then {} of them streaming {} chunks (at most {:?} in all)",
+        "idle: {} connections to {}, then {} phase(s) of {} of them streaming {} chunks (at most {:?} in all)",
         args.connections,
         target.url(),
+        streaming.spreads.len(),
         args.stream,
         args.chunks,
         budget
@@ -224,16 +274,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         measure(
             &target,
             args.connections,
-            args.stream,
-            args.chunks,
-            args.interval,
+            &streaming,
             &args.message,
             args.server_pid,
         ),
     )
     .await?;
     let others = meter.as_ref().and_then(|m| m.others_share());
-    let rows: Vec<Row> = rows(args.connections, args.stream, args.interval, &outcome, None)
+    let rows: Vec<Row> = rows(args.connections, &streaming, &outcome, None)
         .into_iter()
         .map(|r| r.others_cpu(others))
         .collect();

@@ -100,23 +100,32 @@ impl Plan {
 const INTERVAL: Duration = Duration::from_millis(50);
 const MESSAGE: &str = r#"{"action":"message","content":"long markdown"}"#;
 
-/// The two servers, by how to start them.
+/// The servers, by how to start them.
 struct Servers {
     pawmock: PathBuf,
     baseline: PathBuf,
     recordings: String,
 }
 
-/// One figure's value on both servers, and the noise it was measured in.
-struct Pair<T> {
-    pawmock: T,
-    baseline: T,
+/// A figure measured on several servers, and the noise it was measured in.
+struct Runs<T> {
+    /// In the order of the sides asked for.
+    values: Vec<T>,
     others_cpu: Option<f64>,
 }
 
 impl Servers {
     async fn start(&self, which: Side) -> anyhow::Result<ServerProcess> {
         let rec = self.recordings.as_str();
+        let baseline = [
+            "baseline",
+            "--port",
+            "0",
+            "--recordings",
+            rec,
+            "--lifetime",
+            "15m",
+        ];
         match which {
             Side::Pawmock => {
                 ServerProcess::start(
@@ -125,34 +134,26 @@ impl Servers {
                 )
                 .await
             }
-            Side::Baseline => {
-                ServerProcess::start(
-                    &self.baseline,
-                    &[
-                        "baseline",
-                        "--port",
-                        "0",
-                        "--recordings",
-                        rec,
-                        "--lifetime",
-                        "15m",
-                    ],
-                )
-                .await
+            Side::Baseline => ServerProcess::start(&self.baseline, &baseline).await,
+            Side::RenderingBaseline => {
+                let mut args = baseline.to_vec();
+                args.push("--render-each-frame");
+                ServerProcess::start(&self.baseline, &args).await
             }
         }
     }
 
-    /// Runs `bench` against a fresh baseline, then a fresh pawmock.
-    async fn pair<T>(
+    /// Runs `bench` against a fresh server of each side, one after the other.
+    async fn compare<T>(
         &self,
+        sides: &[Side],
         query: &str,
         budget: Duration,
         bench: impl AsyncFn(Target, u32) -> anyhow::Result<T>,
-    ) -> anyhow::Result<Pair<T>> {
-        let mut results = Vec::new();
+    ) -> anyhow::Result<Runs<T>> {
+        let mut values = Vec::new();
         let mut others: Option<f64> = None;
-        for side in [Side::Baseline, Side::Pawmock] {
+        for &side in sides {
             let server = self.start(side).await?;
             let target = Target::parse(&server.url, query).await?;
             let meter = Meter::start(&[server.pid]);
@@ -163,15 +164,12 @@ impl Servers {
                 others = Some(others.map_or(share, |o: f64| o.max(share)));
             }
             drop(server);
-            results.push(value);
+            values.push(value);
             // Let the sockets of the run close before the next one starts.
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        let pawmock = results.pop().expect("two runs");
-        let baseline = results.pop().expect("two runs");
-        Ok(Pair {
-            pawmock,
-            baseline,
+        Ok(Runs {
+            values,
             others_cpu: others,
         })
     }
@@ -181,6 +179,8 @@ impl Servers {
 enum Side {
     Pawmock,
     Baseline,
+    /// The baseline rendering every frame as it sends it (`--render-each-frame`).
+    RenderingBaseline,
 }
 
 impl Side {
@@ -188,6 +188,7 @@ impl Side {
         match self {
             Side::Pawmock => "pawmock",
             Side::Baseline => "the baseline",
+            Side::RenderingBaseline => "the rendering baseline",
         }
     }
 }
@@ -243,70 +244,112 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     if args.only.contains(&Bench::Throughput) {
         progress(&format!(
-            "throughput: {} connections for {:?}, baseline then pawmock",
+            "throughput: {} connections for {:?}, baseline, rendering baseline, pawmock",
             plan.throughput_connections, plan.throughput_time
         ));
         let (n, time) = (plan.throughput_connections, plan.throughput_time);
-        let p = servers
-            .pair(
+        let runs = servers
+            .compare(
+                &[Side::Baseline, Side::RenderingBaseline, Side::Pawmock],
                 "scenario=long-markdown&speed=0",
                 time + crate::CONNECT_BUDGET,
                 async |t, _| throughput::measure(&t, n, time, MESSAGE).await,
             )
             .await?;
+        let [baseline, rendering, pawmock] = &runs.values[..] else {
+            unreachable!("three sides")
+        };
         let label = format!(
             "throughput ({n} conns, {})",
             humantime::format_duration(time)
         );
-        let mut r = throughput::rows(&label, &p.pawmock, Some(&p.baseline));
+        let mut r = throughput::rows(&label, pawmock, Some(baseline));
         r[0] = r[0].clone().target(Goal::RatioAtLeast(0.8));
-        if p.pawmock.frames_per_turn() != p.baseline.frames_per_turn() {
+        if pawmock.frames_per_turn() != baseline.frames_per_turn() {
             r[1].note = Some(
-                "the two servers sent answers of different lengths: the ratio compares unlike answers"
+                "the servers sent answers of different lengths: the ratio compares unlike answers"
                     .into(),
             );
         }
-        rows.extend(with_others(r, p.others_cpu));
+        r.push(
+            Row::new(
+                &label,
+                "frames/s vs a baseline that renders",
+                "frames/s",
+                pawmock.frames_per_sec(),
+            )
+            .baseline(Some(rendering.frames_per_sec())),
+        );
+        rows.extend(with_others(r, runs.others_cpu));
     }
 
     if args.only.contains(&Bench::Fidelity) {
         let (n, chunks) = (plan.fidelity_connections, plan.chunks);
         progress(&format!(
-            "fidelity: {n} connections, {chunks} chunks each at {INTERVAL:?}, baseline then pawmock"
+            "fidelity: {n} connections, {chunks} chunks each at {INTERVAL:?}, turns started together then spread over {INTERVAL:?}; baseline then pawmock"
         ));
-        let p = servers
-            .pair(
+        let spreads = [Duration::ZERO, INTERVAL];
+        let budget: Duration = spreads
+            .iter()
+            .map(|s| fidelity::budget(chunks, INTERVAL, *s))
+            .sum();
+        let runs = servers
+            .compare(
+                &[Side::Baseline, Side::Pawmock],
                 PACED_QUERY,
-                fidelity::budget(chunks, INTERVAL, Duration::ZERO),
+                budget,
                 async |t, _| {
-                    fidelity::measure(&t, n, chunks, INTERVAL, Duration::ZERO, MESSAGE).await
+                    let mut out = Vec::new();
+                    for spread in spreads {
+                        out.push(
+                            fidelity::measure(&t, n, chunks, INTERVAL, spread, MESSAGE).await?,
+                        );
+                    }
+                    Ok(out)
                 },
             )
             .await?;
-        let label = format!("fidelity ({n} conns, 50 ms cadence)");
-        rows.extend(with_others(
-            fidelity::rows(&label, &p.pawmock, Some(&p.baseline), 5.0),
-            p.others_cpu,
-        ));
+        let [baseline, pawmock] = &runs.values[..] else {
+            unreachable!("two sides")
+        };
+        for (i, spread) in spreads.iter().enumerate() {
+            let label = format!(
+                "fidelity ({n} conns, 50 ms cadence, {})",
+                fidelity::start_label(*spread)
+            );
+            rows.extend(with_others(
+                fidelity::rows(&label, &pawmock[i], Some(&baseline[i]), 5.0),
+                runs.others_cpu,
+            ));
+        }
     }
 
     if args.only.contains(&Bench::Idle) {
-        let (n, streaming, chunks) = (plan.idle_connections, plan.streaming, plan.chunks);
+        let n = plan.idle_connections;
+        let streaming = idle::Streaming {
+            connections: plan.streaming,
+            chunks: plan.chunks,
+            interval: INTERVAL,
+            spreads: vec![Duration::ZERO, INTERVAL],
+        };
         progress(&format!(
-            "idle: {n} connections, then {streaming} of them streaming, baseline then pawmock"
+            "idle: {n} connections, then {} of them streaming with turns started together, then {} more with starts spread over {INTERVAL:?}; baseline then pawmock",
+            streaming.connections, streaming.connections
         ));
-        let p = servers
-            .pair(
+        let runs = servers
+            .compare(
+                &[Side::Baseline, Side::Pawmock],
                 PACED_QUERY,
-                idle::budget(chunks, INTERVAL),
-                async |t, pid| {
-                    idle::measure(&t, n, streaming, chunks, INTERVAL, MESSAGE, Some(pid)).await
-                },
+                idle::budget(&streaming),
+                async |t, pid| idle::measure(&t, n, &streaming, MESSAGE, Some(pid)).await,
             )
             .await?;
+        let [baseline, pawmock] = &runs.values[..] else {
+            unreachable!("two sides")
+        };
         rows.extend(with_others(
-            idle::rows(n, streaming, INTERVAL, &p.pawmock, Some(&p.baseline)),
-            p.others_cpu,
+            idle::rows(n, &streaming, pawmock, Some(baseline)),
+            runs.others_cpu,
         ));
     }
 
