@@ -52,6 +52,9 @@ pub struct Args {
     pub json: Option<PathBuf>,
 }
 
+/// Between streaming phases.
+const PHASE_PAUSE: Duration = Duration::from_secs(1);
+
 pub struct Outcome {
     pub connections: usize,
     pub connect_time: Duration,
@@ -141,7 +144,12 @@ pub async fn measure(
             })
         });
         let mut played = Ok(());
-        for &spread in &streaming.spreads {
+        for (i, &spread) in streaming.spreads.iter().enumerate() {
+            if i > 0 {
+                // The last phase's connections have just closed: let the server finish
+                // with them, so each phase is measured on its own.
+                tokio::time::sleep(PHASE_PAUSE).await;
+            }
             let phase: Vec<_> = sockets.drain(..streaming.connections).collect();
             let lateness =
                 fidelity::play_all(phase, message, streaming.chunks, streaming.interval, spread)
@@ -240,7 +248,10 @@ pub fn budget(streaming: &Streaming) -> Duration {
         .iter()
         .map(|s| fidelity::budget(streaming.chunks, streaming.interval, *s))
         .sum();
-    crate::CONNECT_BUDGET + Duration::from_secs(6) + phases
+    crate::CONNECT_BUDGET
+        + Duration::from_secs(6)
+        + phases
+        + PHASE_PAUSE * streaming.spreads.len() as u32
 }
 
 /// `pawmock-load idle URL`.

@@ -291,7 +291,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         let spreads = [Duration::ZERO, INTERVAL];
         let budget: Duration = spreads
             .iter()
-            .map(|s| fidelity::budget(chunks, INTERVAL, *s))
+            .map(|s| fidelity::budget(chunks, INTERVAL, *s) + Duration::from_secs(1))
             .sum();
         let runs = servers
             .compare(
@@ -301,6 +301,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 async |t, _| {
                     let mut out = Vec::new();
                     for spread in spreads {
+                        if !out.is_empty() {
+                            // Let the server finish with the last run's connections.
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
                         out.push(
                             fidelity::measure(&t, n, chunks, INTERVAL, spread, MESSAGE).await?,
                         );
