@@ -5,6 +5,7 @@
 //! mutex: every operation is a short copy in or out, never held across an await.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
@@ -126,16 +127,36 @@ impl Sessions {
     }
 
     /// Appends a message, creating the session on its first message.
-    pub fn append(&self, id: &str, role: &str, content: &str) {
-        let mut map = self.lock();
-        let s = map.entry(id.to_owned()).or_insert_with(|| Session::new(id));
+    ///
+    /// Every connection that starts a turn comes here, so everything that allocates is
+    /// done before the lock is taken: with 1,000 turns starting together, allocating a
+    /// key, a session and the message under the lock made the connections queue on it.
+    pub fn append(&self, id: &str, role: &str, content: impl Into<String>) {
         let now = SystemTime::now();
-        s.messages.push(StoredMessage {
+        let message = StoredMessage {
             role: role.to_owned(),
-            content: content.to_owned(),
+            content: content.into(),
             at: now,
-        });
-        s.last_activity = now;
+        };
+        if let Some(s) = self.lock().get_mut(id) {
+            s.messages.push(message);
+            s.last_activity = now;
+            return;
+        }
+        let key = id.to_owned();
+        let mut fresh = Session::new(id);
+        fresh.messages.push(message);
+        match self.lock().entry(key) {
+            // Another connection created it meanwhile.
+            Entry::Occupied(mut e) => {
+                let s = e.get_mut();
+                s.messages.append(&mut fresh.messages);
+                s.last_activity = now;
+            }
+            Entry::Vacant(e) => {
+                e.insert(fresh);
+            }
+        }
     }
 
     pub fn get(&self, id: &str) -> Option<Session> {
@@ -200,7 +221,7 @@ mod tests {
     fn history_keeps_the_last_hundred() {
         let s = Sessions::default();
         for i in 0..150 {
-            s.append("a_b", "user", &i.to_string());
+            s.append("a_b", "user", i.to_string());
         }
         let h = s.history("a_b");
         assert_eq!(h.len(), HISTORY_LIMIT);

@@ -474,7 +474,7 @@ impl Connection {
         if !turn.answer.is_empty() || cancelled {
             self.app
                 .sessions
-                .append(&turn.session_id, "assistant", &text);
+                .append(&turn.session_id, "assistant", text);
         }
     }
 
