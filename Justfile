@@ -21,6 +21,7 @@ lint:
 schema:
     cargo run -- schema
 
-# Benchmarks
-bench:
-    @echo "Benchmarks arrive with issue #3 (see BENCHMARKS.md once it exists)."
+# Benchmarks: release build, then the whole suite as one table (BENCHMARKS.md; flags such as --json FILE pass through)
+bench *ARGS:
+    cargo build --release --bins
+    cargo run --release --bin pawmock-load -- suite {{ARGS}}

@@ -10,6 +10,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::backend::RunState;
 use crate::library::Library;
+use crate::playback::SharedSchedules;
 use crate::protocol::DialectChoice;
 use crate::sessions::Sessions;
 
@@ -48,6 +49,8 @@ pub struct App {
     /// Reminders, intentions and settings the dashboard changed during this run; they
     /// outlive reloads of `backend.json` (the canned data lives in the library).
     pub backend: RunState,
+    /// Turn expansions shared by the connections that play the same turn the same way.
+    pub schedules: SharedSchedules,
     pub config: ServeConfig,
     /// Cancelled on shutdown; connections close with 1001.
     pub shutdown: CancellationToken,
@@ -65,6 +68,7 @@ impl App {
             library: RwLock::new(Arc::new(library)),
             sessions,
             backend: RunState::default(),
+            schedules: SharedSchedules::default(),
             config,
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::library::scenario::{Body, ScenarioKind, Step, StepKind, Turn};
+use crate::library::scenario::{Body, SayText, ScenarioKind, Step, StepKind, Turn};
 use crate::library::{Library, Scenario};
 
 /// The outcome of choosing.
@@ -95,7 +95,7 @@ fn pick_turn(s: &Scenario, text: &str, turn_no: u32, textual_only: bool) -> Opti
 fn say(text: &str) -> Body {
     Body::Script(vec![Step {
         delay: Default::default(),
-        kind: StepKind::Say(text.to_owned()),
+        kind: StepKind::Say(SayText::new(text.to_owned())),
     }])
 }
 

@@ -157,7 +157,18 @@ impl Sessions {
     }
 
     /// Appends a message, creating the session on its first message.
-    pub fn append(&self, id: &str, role: &str, content: &str) {
+    ///
+    /// Every connection that starts a turn comes here, so what allocates is done before
+    /// the lock is taken: with 1,000 turns starting together, allocating under the lock
+    /// made the connections queue on it.
+    pub fn append(&self, id: &str, role: &str, content: impl Into<String>) {
+        let now = SystemTime::now();
+        let message = StoredMessage {
+            role: role.to_owned(),
+            content: content.into(),
+            at: now,
+        };
+        let fresh = Session::new(id);
         let mut store = self.lock();
         store.deleted.remove(id);
         let map = &mut store.sessions;
@@ -172,14 +183,9 @@ impl Sessions {
                 map.remove(&oldest);
             }
         }
-        let s = map.entry(id.to_owned()).or_insert_with(|| Session::new(id));
-        let now = SystemTime::now();
+        let s = map.entry(fresh.id.clone()).or_insert(fresh);
         s.seeded = false;
-        s.messages.push(StoredMessage {
-            role: role.to_owned(),
-            content: content.to_owned(),
-            at: now,
-        });
+        s.messages.push(message);
         if s.messages.len() > MAX_MESSAGES {
             let excess = s.messages.len() - MAX_MESSAGES;
             s.messages.drain(..excess);
@@ -288,7 +294,7 @@ mod tests {
     fn the_store_is_bounded() {
         let s = Sessions::default();
         for i in 0..MAX_MESSAGES + 10 {
-            s.append("a_b", "user", &i.to_string());
+            s.append("a_b", "user", i.to_string());
         }
         assert_eq!(s.get("a_b").unwrap().messages.len(), MAX_MESSAGES);
         for i in 0..MAX_SESSIONS + 5 {
@@ -305,7 +311,7 @@ mod tests {
     fn history_keeps_the_last_hundred() {
         let s = Sessions::default();
         for i in 0..150 {
-            s.append("a_b", "user", &i.to_string());
+            s.append("a_b", "user", i.to_string());
         }
         let h = s.history("a_b");
         assert_eq!(h.len(), HISTORY_LIMIT);

@@ -216,7 +216,7 @@ pub fn apply(
                             .map(|(k, p)| {
                                 op(
                                     at + *interval * k as u32,
-                                    Delivery::Send(Event::TextChunk { text: p }),
+                                    Delivery::Send(Event::TextChunk { text: p.into() }),
                                 )
                             })
                             .collect();
@@ -412,7 +412,7 @@ mod tests {
     fn sent(ops: &[Op]) -> Vec<String> {
         ops.iter()
             .filter_map(|o| match &o.delivery {
-                Delivery::Send(Event::TextChunk { text }) => Some(text.clone()),
+                Delivery::Send(Event::TextChunk { text }) => Some(text.to_string()),
                 Delivery::Send(Event::Marker { .. }) => None,
                 Delivery::Send(e) => Some(e.kind().to_owned()),
                 Delivery::Corrupt(_) => Some("corrupt".into()),

@@ -254,12 +254,16 @@ impl Connection {
         ws: &mut WebSocketStream<S>,
     ) -> End {
         let shutdown = self.app.shutdown.clone();
+        // One waiter for the whole connection: a new one per loop would register with
+        // (and leave) the token's shared waiter list for every frame sent.
+        let cancelled = shutdown.cancelled();
+        tokio::pin!(cancelled);
         loop {
             let due = self.active.as_ref().and_then(ActiveTurn::next_due);
             let timer = self.connect_fault.as_ref().map(|(at, _)| *at);
             let step = tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => Err(End::Shutdown),
+                _ = &mut cancelled => Err(End::Shutdown),
                 _ = sleep_until(timer), if timer.is_some() => {
                     let (_, fault) = self.connect_fault.take().expect("timer is set");
                     self.connect_fault_fires(ws, fault).await
@@ -378,7 +382,7 @@ impl Connection {
                 let replies = crate::backend::answer(&ctx, &name, &frame);
                 debug!(conn = %self.id, action = %name, replies = replies.len(), "dashboard action answered");
                 for reply in replies {
-                    self.send_frame(ws, &reply).await?;
+                    self.send_json(ws, &reply).await?;
                 }
                 Ok(())
             }
@@ -422,12 +426,16 @@ impl Connection {
             ),
         };
         let timing = self.timing_for(&body_owner);
-        let mut rng = rng::derive(
-            self.seed,
-            &name,
-            self.turn_counts.get(&name).copied().unwrap_or(0) as u64,
-        );
-        let segment = expand_turn(body_owner.body(), &timing, &mut rng);
+        let index = self.turn_counts.get(&name).copied().unwrap_or(0) as u64;
+        let (segment, rng) = match &body_owner {
+            turn::BodyRef::Scenario(s, i) => {
+                self.app.schedules.expand(s, *i, &timing, self.seed, index)
+            }
+            turn::BodyRef::Owned(body) => {
+                let mut rng = rng::derive(self.seed, &name, index);
+                (Arc::new(expand_turn(body, &timing, &mut rng)), rng)
+            }
+        };
         info!(conn = %self.id, scenario = %name, turn = turn_index + 1, session = %session_id, events = segment.events.len(), "turn started");
         let mut faults = chaos::profile_faults(&library, &self.profiles, |name| {
             debug!(conn = %self.id, "chaos profile `{name}` is gone; the turn plays without it");
@@ -486,10 +494,19 @@ impl Connection {
                 return Ok(());
             };
             match turn.pop_due(now, &mut self.chaos_rng) {
-                turn::Due::Op(op) => {
-                    let sid = turn.session_id.clone();
+                turn::Due::Event(event, session) => {
+                    let is_end = *event == Event::StreamEnd;
+                    let frame = dialect::render_text(event, self.dialect, session);
                     // The dashboard fetches /api/sessions as soon as it sees the final
                     // stream_end, so the answer is stored before that frame goes out.
+                    if is_end && turn.is_over() {
+                        let turn = self.active.take().expect("checked above");
+                        self.finish(turn, false);
+                    }
+                    self.send_text(ws, frame).await?;
+                }
+                turn::Due::Op(op) => {
+                    let sid = turn.session_id.clone();
                     if matches!(op.delivery, Delivery::Send(Event::StreamEnd)) && turn.is_over() {
                         let turn = self.active.take().expect("checked above");
                         self.finish(turn, false);
@@ -577,7 +594,7 @@ impl Connection {
         if !turn.answer.is_empty() || cancelled {
             self.app
                 .sessions
-                .append(&turn.session_id, "assistant", &text);
+                .append(&turn.session_id, "assistant", text);
         }
     }
 
@@ -667,16 +684,12 @@ impl Connection {
     }
 
     /// Sends a frame as it is (the replies to dashboard actions have one shape only).
-    async fn send_frame<S: AsyncRead + AsyncWrite + Unpin>(
+    async fn send_json<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         ws: &mut WebSocketStream<S>,
         frame: &serde_json::Value,
     ) -> Result {
-        ws.send(Message::text(frame.to_string()))
-            .await
-            .map_err(|e| End::Gone(e.to_string()))?;
-        self.frames_sent += 1;
-        Ok(())
+        self.send_text(ws, Some(frame.to_string())).await
     }
 
     /// Renders and sends one event in this connection's dialect (events the dialect has
@@ -688,10 +701,20 @@ impl Connection {
         session: Option<&str>,
     ) -> Result {
         let sid = session.unwrap_or(&self.session_id);
-        let Some(frame) = dialect::render(event, self.dialect, sid) else {
+        let frame = dialect::render_text(event, self.dialect, sid);
+        self.send_text(ws, frame).await
+    }
+
+    /// Sends a rendered frame (`None`: the dialect has no frame for the event).
+    async fn send_text<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        frame: Option<String>,
+    ) -> Result {
+        let Some(frame) = frame else {
             return Ok(());
         };
-        ws.send(Message::text(frame.to_string()))
+        ws.send(Message::text(frame))
             .await
             .map_err(|e| End::Gone(e.to_string()))?;
         self.frames_sent += 1;

@@ -13,28 +13,29 @@ use crate::playback::rng::Rng;
 use crate::playback::{Segment, Timing, expand_branch};
 use crate::protocol::{Event, PlanAnswer};
 
-/// Keeps the body a turn plays alive (a scenario's turn, or a built-in reply), even if a
-/// reload replaces the library meanwhile.
+/// What a turn plays: a scenario's turn (kept alive even if a reload replaces the
+/// library meanwhile), or a built-in reply.
 pub enum BodyRef {
     Scenario(Arc<Scenario>, usize),
     Owned(Arc<Body>),
 }
 
-impl BodyRef {
-    pub fn body(&self) -> &Body {
-        match self {
-            BodyRef::Scenario(s, i) => &s.turns[*i].body,
-            BodyRef::Owned(b) => b,
-        }
-    }
+/// The plan a segment stops at, copied out: the segment itself may be shared.
+fn gate_of(segment: &Segment) -> Option<(Duration, Plan)> {
+    segment.gate.as_ref().map(|g| (g.at, g.plan.clone()))
 }
 
 /// What [`ActiveTurn::pop_due`] found.
-pub enum Due {
+pub enum Due<'a> {
+    /// An event to send now, and the session it belongs to. Borrowed: the schedule is
+    /// shared between connections, and copying an event would bump (and bounce between
+    /// cores) the reference counts every connection shares.
+    Event(&'a Event, &'a str),
+    /// A delivery of a turn that chaos touched (owned: the faults are this connection's).
     Op(Op),
     /// Nothing is due yet (or the turn waits for a plan answer).
     Nothing,
-    /// The last delivery has been made.
+    /// The last event has been sent.
     Finished,
 }
 
@@ -47,15 +48,23 @@ pub struct TurnChaos {
     pub connected_at: Instant,
 }
 
+/// How a segment is played: straight from the schedule many connections share, or,
+/// when this connection has faults, from its own list of deliveries.
+enum Playback {
+    Shared { segment: Arc<Segment>, next: usize },
+    Faulted { ops: VecDeque<Op> },
+}
+
+/// A turn in flight on one connection.
 pub struct ActiveTurn {
     pub scenario: String,
     pub session_id: String,
     timing: Timing,
     rng: Rng,
     chaos: TurnChaos,
-    /// Offsets in `queue` count from here.
+    /// Offsets in `playback` count from here.
     origin: Instant,
-    queue: VecDeque<Op>,
+    playback: Playback,
     /// The plan the current segment stops at, and when it is reached.
     gate: Option<(Duration, Plan)>,
     /// Set once the gate is reached: the plan, and when waiting gives up.
@@ -71,7 +80,7 @@ impl ActiveTurn {
         session_id: String,
         timing: Timing,
         rng: Rng,
-        segment: Segment,
+        segment: Arc<Segment>,
         chaos: TurnChaos,
         chaos_rng: &mut Rng,
     ) -> Self {
@@ -82,7 +91,9 @@ impl ActiveTurn {
             rng,
             chaos,
             origin: Instant::now(),
-            queue: VecDeque::new(),
+            playback: Playback::Faulted {
+                ops: VecDeque::new(),
+            },
             gate: None,
             waiting: None,
             answer: String::new(),
@@ -93,12 +104,17 @@ impl ActiveTurn {
         turn
     }
 
-    fn load(&mut self, segment: Segment, origin: Instant, chaos_rng: &mut Rng) {
+    fn load(&mut self, segment: Arc<Segment>, origin: Instant, chaos_rng: &mut Rng) {
         self.origin = origin;
+        if self.chaos.faults.is_empty() {
+            self.gate = gate_of(&segment);
+            self.playback = Playback::Shared { segment, next: 0 };
+            return;
+        }
         let mut context = self.chaos.context;
         context.since_connect = origin.saturating_duration_since(self.chaos.connected_at);
         let ops = apply(
-            segment.events,
+            segment.events.clone(),
             &self.chaos.faults,
             &mut self.chaos.state,
             context,
@@ -110,18 +126,22 @@ impl ActiveTurn {
                 Delivery::Halt | Delivery::Close { .. } | Delivery::Abort
             )
         });
-        self.queue = ops.into();
-        self.gate = if halted {
-            None
-        } else {
-            segment.gate.map(|g| (g.at, g.plan))
-        };
+        self.gate = if halted { None } else { gate_of(&segment) };
+        self.playback = Playback::Faulted { ops: ops.into() };
+    }
+
+    /// The offset of the next delivery, if any is left in this segment.
+    fn upcoming(&self) -> Option<Duration> {
+        match &self.playback {
+            Playback::Shared { segment, next } => segment.events.get(*next).map(|e| e.at),
+            Playback::Faulted { ops } => ops.front().map(|o| o.at),
+        }
     }
 
     /// When something next needs doing: the next delivery, or the end of a plan's wait.
     pub fn next_due(&self) -> Option<Instant> {
-        if let Some(next) = self.queue.front() {
-            return Some(self.origin + next.at);
+        if let Some(at) = self.upcoming() {
+            return Some(self.origin + at);
         }
         if let Some((at, _)) = &self.gate {
             return Some(self.origin + *at);
@@ -130,30 +150,44 @@ impl ActiveTurn {
     }
 
     pub fn is_waiting_for_plan(&self) -> bool {
-        self.waiting.is_some() || (self.queue.is_empty() && self.gate.is_some())
+        self.waiting.is_some() || (self.upcoming().is_none() && self.gate.is_some())
     }
 
-    /// True once nothing is left to send or wait for.
+    /// True once nothing is left to send or wait for: the last event went out.
     pub fn is_over(&self) -> bool {
-        self.queue.is_empty() && self.gate.is_none() && self.waiting.is_none()
+        self.upcoming().is_none() && self.gate.is_none() && self.waiting.is_none()
     }
 
     /// The next thing due at `now`.
-    pub fn pop_due(&mut self, now: Instant, chaos_rng: &mut Rng) -> Due {
-        if let Some(next) = self.queue.front() {
-            if self.origin + next.at > now {
-                return Due::Nothing;
+    pub fn pop_due(&mut self, now: Instant, chaos_rng: &mut Rng) -> Due<'_> {
+        match self.upcoming() {
+            Some(at) if self.origin + at > now => return Due::Nothing,
+            Some(_) => {
+                self.sent += 1;
+                match &mut self.playback {
+                    Playback::Shared { segment, next } => {
+                        let i = *next;
+                        *next += 1;
+                        let event = &segment.events[i].event;
+                        if let Event::TextChunk { text } = event {
+                            self.answer.push_str(text);
+                        }
+                        return Due::Event(event, &self.session_id);
+                    }
+                    Playback::Faulted { ops } => {
+                        let op = ops.pop_front().expect("upcoming is some");
+                        // The stored answer is what was sent as answer text, once: a
+                        // duplicated chunk is not said twice.
+                        if let Delivery::Send(Event::TextChunk { text }) = &op.delivery
+                            && op.fault.as_ref().is_none_or(|f| f.kind != "duplicate")
+                        {
+                            self.answer.push_str(text);
+                        }
+                        return Due::Op(op);
+                    }
+                }
             }
-            let op = self.queue.pop_front().expect("front exists");
-            // The stored answer is what the script said, not what chaos made of it:
-            // a duplicated chunk is not said twice.
-            if let Delivery::Send(Event::TextChunk { text }) = &op.delivery
-                && op.fault.as_ref().is_none_or(|f| f.kind != "duplicate")
-            {
-                self.answer.push_str(text);
-            }
-            self.sent += 1;
-            return Due::Op(op);
+            None => {}
         }
         if let Some((at, _)) = &self.gate {
             if self.origin + *at <= now {
@@ -187,7 +221,7 @@ impl ActiveTurn {
             None => &plan.timeout,
         };
         let segment = expand_branch(steps, &self.timing, &mut self.rng);
-        self.load(segment, now, chaos_rng);
+        self.load(Arc::new(segment), now, chaos_rng);
     }
 }
 
@@ -220,10 +254,7 @@ mod tests {
         let mut chaos_rng = rng::derive(1, "chaos", 0);
         loop {
             match turn.pop_due(now, &mut chaos_rng) {
-                Due::Op(Op {
-                    delivery: Delivery::Send(e),
-                    ..
-                }) => out.push((now - start, e)),
+                Due::Event(e, _) => out.push((now - start, e.clone())),
                 Due::Op(other) => panic!("no chaos here: {other:?}"),
                 Due::Finished => return out,
                 Due::Nothing => {
@@ -268,7 +299,7 @@ mod tests {
             "s".into(),
             timing,
             rng::derive(1, name, 1),
-            segment,
+            Arc::new(segment),
             chaos,
             &mut rng::derive(1, "chaos", 0),
         );

@@ -527,7 +527,7 @@ mod tests {
         let s = library.get(name)?;
         match &s.turns[0].body {
             Body::Script(steps) => steps.iter().find_map(|st| match &st.kind {
-                StepKind::Say(t) => Some(t.clone()),
+                StepKind::Say(t) => Some(t.text.clone()),
                 _ => None,
             }),
             _ => None,

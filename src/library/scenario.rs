@@ -2,12 +2,13 @@
 //! decided, built from a [`ScenarioFile`] or a recording.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use regex::Regex;
 use serde_json::Value;
 
-use super::format::{ScenarioFile, StepSpec, TimingSpec, TurnSpec};
+use super::format::{ChunkUnit, ScenarioFile, StepSpec, TimingSpec, TurnSpec};
 use super::problem::{JsonPath, Problem};
 use super::source::Source;
 use crate::protocol::{Event, HistoryMessage};
@@ -98,7 +99,7 @@ pub struct Step {
 
 #[derive(Debug, Clone)]
 pub enum StepKind {
-    Say(String),
+    Say(SayText),
     Think {
         text: String,
         duration: Option<Duration>,
@@ -119,6 +120,63 @@ pub enum StepKind {
     Pause(Duration),
     Marker(String),
     Frame(Value),
+}
+
+/// The text of a `say` step, and the ways it has been cut into chunks so far.
+///
+/// Every connection that plays the step with the same chunk unit and size gets the same
+/// pieces, so they are cut once and shared: a thousand connections starting the same
+/// long answer together then copy a list of shared pointers each instead of cutting and
+/// allocating hundreds of strings each. The cuts live as long as the library snapshot.
+pub struct SayText {
+    pub text: String,
+    cuts: Mutex<Vec<Cut>>,
+}
+
+/// One way of cutting a text: unit, units per chunk, the pieces.
+type Cut = (ChunkUnit, usize, Arc<[Arc<str>]>);
+
+/// Different cuts kept per text; more (from URLs asking for many chunk sizes) are cut
+/// each time instead of growing the snapshot.
+const MAX_CUTS: usize = 4;
+
+impl SayText {
+    pub fn new(text: String) -> Self {
+        SayText {
+            text,
+            cuts: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The pieces for `unit` and `size`, cut by `cut` the first time they are asked for.
+    pub fn pieces(
+        &self,
+        unit: ChunkUnit,
+        size: usize,
+        cut: impl FnOnce(&str) -> Vec<String>,
+    ) -> Arc<[Arc<str>]> {
+        let mut cuts = self.cuts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, _, pieces)) = cuts.iter().find(|(u, n, _)| *u == unit && *n == size) {
+            return pieces.clone();
+        }
+        let pieces: Arc<[Arc<str>]> = cut(&self.text).into_iter().map(Arc::from).collect();
+        if cuts.len() < MAX_CUTS {
+            cuts.push((unit, size, pieces.clone()));
+        }
+        pieces
+    }
+}
+
+impl Clone for SayText {
+    fn clone(&self) -> Self {
+        SayText::new(self.text.clone())
+    }
+}
+
+impl std::fmt::Debug for SayText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.text.fmt(f)
+    }
 }
 
 /// A plan waiting for approval and the three ways it can go on.
@@ -382,7 +440,7 @@ fn compile_step(
     }
     let dur = |d: Option<super::duration::Dur>| d.map(|d| d.0);
     let step_kind = match kind {
-        "say" => StepKind::Say(s.say?),
+        "say" => StepKind::Say(SayText::new(s.say?)),
         "think" => StepKind::Think {
             text: s.think?,
             duration: dur(s.duration),
@@ -468,5 +526,28 @@ pub fn check_timing(src: &Source, path: &JsonPath, t: &TimingSpec, problems: &mu
             "speed",
             "`speed` must be 0 (no delays) or a number from 0.001 up",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_say_text_is_cut_once_per_unit_and_size_and_the_pieces_are_shared() {
+        let say = SayText::new("one two three".into());
+        let words = |t: &str| t.split_inclusive(' ').map(str::to_owned).collect();
+        let a = say.pieces(ChunkUnit::Word, 1, words);
+        let b = say.pieces(ChunkUnit::Word, 1, |_| panic!("cut twice"));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(a.len(), 3);
+        let c = say.pieces(ChunkUnit::Word, 2, |t| vec![t.to_owned()]);
+        assert_eq!(&*c[0], "one two three");
+        // Past the limit, cuts are still right, just not kept.
+        for size in 3..10 {
+            let p = say.pieces(ChunkUnit::Char, size, |t| vec![t.to_owned()]);
+            assert_eq!(p.len(), 1);
+        }
+        assert_eq!(say.cuts.lock().unwrap().len(), MAX_CUTS);
     }
 }

@@ -4,7 +4,9 @@
 pub mod chunk;
 pub mod rng;
 pub mod schedule;
+pub mod shared;
 pub mod timing;
 
 pub use schedule::{Gate, Scheduled, Segment, expand_branch, expand_turn};
+pub use shared::SharedSchedules;
 pub use timing::Timing;

@@ -116,9 +116,15 @@ impl<'a> Builder<'a> {
     fn step(&mut self, kind: &StepKind, rng: &mut Rng) {
         let t = self.timing;
         match kind {
-            StepKind::Say(text) => {
-                for piece in chunk::split(text, t.chunk, t.chunk_size) {
-                    self.push(Event::TextChunk { text: piece });
+            StepKind::Say(say) => {
+                let pieces = say.pieces(t.chunk, t.chunk_size, |text| {
+                    chunk::split(text, t.chunk, t.chunk_size)
+                });
+                self.events.reserve(pieces.len() + 1);
+                for piece in pieces.iter() {
+                    self.push(Event::TextChunk {
+                        text: piece.clone(),
+                    });
                     self.cursor += t.chunk_gap(rng);
                 }
             }

@@ -91,11 +91,81 @@ pub fn render(event: &Event, dialect: Dialect, session_id: &str) -> Option<Value
     }
 }
 
+/// Renders an event as the text of its frame: the same bytes as
+/// `render(..).to_string()`.
+///
+/// The frames a turn is made of (answer chunks and `stream_end`) are written straight
+/// into one string of the right size, without building a `Value` map or going through
+/// a serializer: at speed 0 that was a third, then a fifth, of the server's work per
+/// frame. Every other event goes through [`render`].
+pub fn render_text(event: &Event, dialect: Dialect, session_id: &str) -> Option<String> {
+    use Part::{Json, Raw};
+    Some(match (event, dialect) {
+        (Event::TextChunk { text }, Dialect::Docs) => write_frame(&[
+            Raw(r#"{"type":"response_chunk","content":"#),
+            Json(text),
+            Raw(r#","session_id":"#),
+            Json(session_id),
+            Raw("}"),
+        ]),
+        (Event::TextChunk { text }, Dialect::Dashboard) => write_frame(&[
+            Raw(r#"{"type":"message","content":"#),
+            Json(text),
+            Raw(r#","is_stream_chunk":true,"metadata":{}}"#),
+        ]),
+        (Event::StreamEnd, Dialect::Docs) => write_frame(&[
+            Raw(r#"{"type":"stream_end","session_id":"#),
+            Json(session_id),
+            Raw("}"),
+        ]),
+        (Event::StreamEnd, Dialect::Dashboard) => r#"{"type":"stream_end"}"#.into(),
+        _ => return render(event, dialect, session_id).map(|v| v.to_string()),
+    })
+}
+
+/// A piece of a frame written by [`render_text`].
+enum Part<'a> {
+    /// JSON text, copied as it is.
+    Raw(&'a str),
+    /// A string value, written quoted and escaped.
+    Json(&'a str),
+}
+
+fn write_frame(parts: &[Part]) -> String {
+    let size = parts
+        .iter()
+        .map(|p| match p {
+            Part::Raw(s) => s.len(),
+            Part::Json(s) => s.len() + 2,
+        })
+        .sum();
+    let mut out = String::with_capacity(size);
+    for p in parts {
+        match p {
+            Part::Raw(s) => out.push_str(s),
+            Part::Json(s) => push_json_string(&mut out, s),
+        }
+    }
+    out
+}
+
+/// Appends `s` as a JSON string, escaped exactly as serde_json escapes it. Answer text
+/// rarely needs escaping, so the common case is one scan and one copy.
+fn push_json_string(out: &mut String, s: &str) {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(&Value::from(s).to_string());
+    } else {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    }
+}
+
 fn render_docs(event: &Event, sid: &str) -> Option<Value> {
     Some(match event {
         Event::StreamStart | Event::ConnectionInfo { .. } | Event::Marker { .. } => return None,
         Event::TextChunk { text } => {
-            json!({"type": "response_chunk", "content": text, "session_id": sid})
+            json!({"type": "response_chunk", "content": &**text, "session_id": sid})
         }
         Event::StreamEnd => json!({"type": "stream_end", "session_id": sid}),
         Event::Thinking { text } => json!({"type": "thinking", "content": text, "session_id": sid}),
@@ -135,7 +205,7 @@ fn render_dashboard(event: &Event, sid: &str) -> Option<Value> {
         Event::Marker { .. } => return None,
         Event::StreamStart => json!({"type": "stream_start"}),
         Event::TextChunk { text } => {
-            json!({"type": "message", "content": text, "is_stream_chunk": true, "metadata": {}})
+            json!({"type": "message", "content": &**text, "is_stream_chunk": true, "metadata": {}})
         }
         Event::StreamEnd => json!({"type": "stream_end"}),
         Event::Thinking { text } => system_event(
@@ -218,12 +288,12 @@ fn recognise(frame: &Value) -> Option<Event> {
         "stream_start" => Event::StreamStart,
         "stream_end" => Event::StreamEnd,
         "response_chunk" => Event::TextChunk {
-            text: str_field(frame, "content")?,
+            text: str_field(frame, "content")?.into(),
         },
         // Only streamed chunks are answer text; a complete `message` is something else
         // (a command reply, a settings confirmation) and is kept as it was.
         "message" if frame.get("is_stream_chunk") == Some(&Value::Bool(true)) => Event::TextChunk {
-            text: str_field(frame, "content")?,
+            text: str_field(frame, "content")?.into(),
         },
         "thinking" => Event::Thinking {
             text: str_field(frame, "content")?,
@@ -318,6 +388,38 @@ mod tests {
     fn a_complete_message_is_not_taken_for_a_chunk() {
         let frame = json!({"type":"message","content":"⚙️ Settings updated"});
         assert_eq!(parse_frame(&frame), Event::Raw(frame.clone()));
+    }
+
+    #[test]
+    fn frames_written_directly_are_the_bytes_render_gives() {
+        let texts = [
+            "plain ",
+            "quotes \" and \\ backslash",
+            "control \u{1} \t tab \n newline \r",
+            "日本語 🐾 é",
+            "</script>",
+            "del \u{7f} and line separator \u{2028}",
+            "",
+        ];
+        let mut events = vec![
+            Event::StreamEnd,
+            Event::StreamStart,
+            Event::Error {
+                message: "x".into(),
+            },
+        ];
+        events.extend(texts.iter().map(|t| Event::TextChunk { text: (*t).into() }));
+        for dialect in [Dialect::Docs, Dialect::Dashboard] {
+            for sid in ["websocket_1", "a\"b"] {
+                for e in &events {
+                    assert_eq!(
+                        render_text(e, dialect, sid),
+                        render(e, dialect, sid).map(|v| v.to_string()),
+                        "{dialect} {e:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Server → client events, independent of the dialect they are rendered in.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -19,8 +21,10 @@ pub struct HistoryMessage {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     StreamStart,
+    /// A piece of the answer. Shared (`Arc`): the same pieces of a scenario's text go
+    /// to every connection that plays it.
     TextChunk {
-        text: String,
+        text: Arc<str>,
     },
     StreamEnd,
     Thinking {

@@ -1,0 +1,413 @@
+//! The whole suite: every benchmark against a freshly started pawmock and a freshly
+//! started baseline, one after the other, then one table (and `--json FILE`).
+//!
+//! Each server is a child process started for one benchmark and killed after it, so no
+//! figure inherits another's sockets, sessions or memory. Progress goes to stderr; the
+//! table is all that goes to stdout.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::fidelity::PACED_QUERY;
+use crate::machine::{Machine, Meter};
+use crate::process::{ServerProcess, sibling};
+use crate::report::{Goal, Row};
+use crate::target::Target;
+use crate::{fidelity, idle, startup, throughput};
+
+/// Benchmark binaries built on other branches whose figures join the table when they
+/// exist next to this one. Each is run as `NAME --json FILE` (with the time limit given
+/// here) and must write `{"rows": [Row, …]}`, the shape `--json` writes (see
+/// `report::Row`); their rows are appended to the table as they are.
+const EXTERNAL: &[(&str, Duration)] = &[("pawmock-reload-bench", Duration::from_secs(120))];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Bench {
+    Startup,
+    Throughput,
+    Fidelity,
+    Idle,
+    External,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Write the figures as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// The pawmock binary (default: the one built next to this program).
+    #[arg(long)]
+    pub pawmock: Option<PathBuf>,
+    /// The recordings directory both servers serve.
+    #[arg(long, default_value = "recordings")]
+    pub recordings: PathBuf,
+    /// Which benchmarks to run.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "startup,throughput,fidelity,idle,external"
+    )]
+    pub only: Vec<Bench>,
+    /// A tenth of the load for a few seconds each: checks the harness, not the server.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// The loads the issue asks for (or a tenth of them with `--quick`).
+struct Plan {
+    throughput_connections: usize,
+    throughput_time: Duration,
+    fidelity_connections: usize,
+    chunks: usize,
+    idle_connections: usize,
+    streaming: usize,
+    startup_runs: usize,
+    generated: usize,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Plan {
+        if quick {
+            Plan {
+                throughput_connections: 10,
+                throughput_time: Duration::from_secs(2),
+                fidelity_connections: 100,
+                chunks: 20,
+                idle_connections: 1000,
+                streaming: 200,
+                startup_runs: 3,
+                generated: 100,
+            }
+        } else {
+            Plan {
+                throughput_connections: 100,
+                throughput_time: Duration::from_secs(10),
+                fidelity_connections: 1000,
+                chunks: 100,
+                idle_connections: 10_000,
+                streaming: 2000,
+                startup_runs: 10,
+                generated: 1000,
+            }
+        }
+    }
+}
+
+const INTERVAL: Duration = Duration::from_millis(50);
+const MESSAGE: &str = r#"{"action":"message","content":"long markdown"}"#;
+
+/// The servers, by how to start them.
+struct Servers {
+    pawmock: PathBuf,
+    baseline: PathBuf,
+    recordings: String,
+}
+
+/// A figure measured on several servers, and the noise it was measured in.
+struct Runs<T> {
+    /// In the order of the sides asked for.
+    values: Vec<T>,
+    others_cpu: Option<f64>,
+}
+
+impl Servers {
+    async fn start(&self, which: Side) -> anyhow::Result<ServerProcess> {
+        let rec = self.recordings.as_str();
+        let baseline = [
+            "baseline",
+            "--port",
+            "0",
+            "--recordings",
+            rec,
+            "--lifetime",
+            "15m",
+        ];
+        match which {
+            Side::Pawmock => {
+                ServerProcess::start(
+                    &self.pawmock,
+                    &["--port", "0", "--recordings", rec, "--log-level", "info"],
+                )
+                .await
+            }
+            Side::Baseline => ServerProcess::start(&self.baseline, &baseline).await,
+            Side::RenderingBaseline => {
+                let mut args = baseline.to_vec();
+                args.push("--render-each-frame");
+                ServerProcess::start(&self.baseline, &args).await
+            }
+        }
+    }
+
+    /// Runs `bench` against a fresh server of each side, one after the other.
+    async fn compare<T>(
+        &self,
+        sides: &[Side],
+        query: &str,
+        budget: Duration,
+        bench: impl AsyncFn(Target, u32) -> anyhow::Result<T>,
+    ) -> anyhow::Result<Runs<T>> {
+        let mut values = Vec::new();
+        let mut others: Option<f64> = None;
+        for &side in sides {
+            let server = self.start(side).await?;
+            let target = Target::parse(&server.url, query).await?;
+            let meter = Meter::start(&[server.pid]);
+            let value = crate::bounded(budget, bench(target, server.pid))
+                .await
+                .with_context(|| format!("against {}", side.name()))?;
+            if let Some(share) = meter.others_share() {
+                others = Some(others.map_or(share, |o: f64| o.max(share)));
+            }
+            drop(server);
+            values.push(value);
+            // Let the sockets of the run close before the next one starts.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        Ok(Runs {
+            values,
+            others_cpu: others,
+        })
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Side {
+    Pawmock,
+    Baseline,
+    /// The baseline rendering every frame as it sends it (`--render-each-frame`).
+    RenderingBaseline,
+}
+
+impl Side {
+    fn name(self) -> &'static str {
+        match self {
+            Side::Pawmock => "pawmock",
+            Side::Baseline => "the baseline",
+            Side::RenderingBaseline => "the rendering baseline",
+        }
+    }
+}
+
+fn progress(what: &str) {
+    eprintln!("pawmock-load suite: {what}");
+}
+
+fn with_others(rows: Vec<Row>, others: Option<f64>) -> Vec<Row> {
+    rows.into_iter().map(|r| r.others_cpu(others)).collect()
+}
+
+/// `pawmock-load suite`.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let plan = Plan::new(args.quick);
+    let servers = Servers {
+        pawmock: match &args.pawmock {
+            Some(p) => p.clone(),
+            None => sibling("pawmock")?,
+        },
+        baseline: std::env::current_exe().context("cannot find this program's own path")?,
+        recordings: args
+            .recordings
+            .to_str()
+            .context("the recordings path is not UTF-8")?
+            .to_owned(),
+    };
+    let machine = Machine::now();
+    progress(&machine.summary());
+    let mut rows = Vec::new();
+
+    if args.only.contains(&Bench::Startup) {
+        progress(&format!(
+            "startup: {} starts with {} and {} with {} generated files",
+            plan.startup_runs,
+            args.recordings.display(),
+            plan.startup_runs,
+            plan.generated
+        ));
+        let meter = Meter::start(&[]);
+        let r = crate::bounded(
+            startup::budget(plan.startup_runs),
+            startup::both(
+                &servers.pawmock,
+                &args.recordings,
+                plan.generated,
+                plan.startup_runs,
+            ),
+        )
+        .await?;
+        rows.extend(with_others(r, meter.others_share()));
+    }
+
+    if args.only.contains(&Bench::Throughput) {
+        progress(&format!(
+            "throughput: {} connections for {:?}, baseline, rendering baseline, pawmock",
+            plan.throughput_connections, plan.throughput_time
+        ));
+        let (n, time) = (plan.throughput_connections, plan.throughput_time);
+        let runs = servers
+            .compare(
+                &[Side::Baseline, Side::RenderingBaseline, Side::Pawmock],
+                "scenario=long-markdown&speed=0",
+                time + crate::CONNECT_BUDGET,
+                async |t, _| throughput::measure(&t, n, time, MESSAGE).await,
+            )
+            .await?;
+        let [baseline, rendering, pawmock] = &runs.values[..] else {
+            unreachable!("three sides")
+        };
+        let label = format!(
+            "throughput ({n} conns, {})",
+            humantime::format_duration(time)
+        );
+        let mut r = throughput::rows(&label, pawmock, Some(baseline));
+        r[0] = r[0].clone().target(Goal::RatioAtLeast(0.8));
+        if pawmock.frames_per_turn() != baseline.frames_per_turn() {
+            r[1].note = Some(
+                "the servers sent answers of different lengths: the ratio compares unlike answers"
+                    .into(),
+            );
+        }
+        r.push(
+            Row::new(
+                &label,
+                "frames/s vs a baseline that renders",
+                "frames/s",
+                pawmock.frames_per_sec(),
+            )
+            .baseline(Some(rendering.frames_per_sec())),
+        );
+        rows.extend(with_others(r, runs.others_cpu));
+    }
+
+    if args.only.contains(&Bench::Fidelity) {
+        let (n, chunks) = (plan.fidelity_connections, plan.chunks);
+        progress(&format!(
+            "fidelity: {n} connections, {chunks} chunks each at {INTERVAL:?}, turns started together then spread over {INTERVAL:?}; baseline then pawmock"
+        ));
+        let spreads = [Duration::ZERO, INTERVAL];
+        let budget: Duration = spreads
+            .iter()
+            .map(|s| fidelity::budget(chunks, INTERVAL, *s) + Duration::from_secs(1))
+            .sum();
+        let runs = servers
+            .compare(
+                &[Side::Baseline, Side::Pawmock],
+                PACED_QUERY,
+                budget,
+                async |t, _| {
+                    let mut out = Vec::new();
+                    for spread in spreads {
+                        if !out.is_empty() {
+                            // Let the server finish with the last run's connections.
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                        out.push(
+                            fidelity::measure(&t, n, chunks, INTERVAL, spread, MESSAGE).await?,
+                        );
+                    }
+                    Ok(out)
+                },
+            )
+            .await?;
+        let [baseline, pawmock] = &runs.values[..] else {
+            unreachable!("two sides")
+        };
+        for (i, spread) in spreads.iter().enumerate() {
+            let label = format!(
+                "fidelity ({n} conns, 50 ms cadence, {})",
+                fidelity::start_label(*spread)
+            );
+            rows.extend(with_others(
+                fidelity::rows(&label, &pawmock[i], Some(&baseline[i]), 5.0),
+                runs.others_cpu,
+            ));
+        }
+    }
+
+    if args.only.contains(&Bench::Idle) {
+        let n = plan.idle_connections;
+        let streaming = idle::Streaming {
+            connections: plan.streaming,
+            chunks: plan.chunks,
+            interval: INTERVAL,
+            spreads: vec![Duration::ZERO, INTERVAL],
+        };
+        progress(&format!(
+            "idle: {n} connections, then {} of them streaming with turns started together, then {} more with starts spread over {INTERVAL:?}; baseline then pawmock",
+            streaming.connections, streaming.connections
+        ));
+        let runs = servers
+            .compare(
+                &[Side::Baseline, Side::Pawmock],
+                PACED_QUERY,
+                idle::budget(&streaming),
+                async |t, pid| idle::measure(&t, n, &streaming, MESSAGE, Some(pid)).await,
+            )
+            .await?;
+        let [baseline, pawmock] = &runs.values[..] else {
+            unreachable!("two sides")
+        };
+        rows.extend(with_others(
+            idle::rows(n, &streaming, pawmock, Some(baseline)),
+            runs.others_cpu,
+        ));
+    }
+
+    if args.only.contains(&Bench::External) {
+        for (name, limit) in EXTERNAL {
+            if let Ok(path) = sibling(name) {
+                progress(&format!("{name}: running it (at most {limit:?})"));
+                match external(&path, *limit).await {
+                    Ok(r) => rows.extend(r),
+                    Err(e) => progress(&format!("{name}: left out of the table: {e:#}")),
+                }
+            }
+        }
+    }
+
+    crate::report::finish(&rows, args.json.as_deref(), machine.finished())
+}
+
+#[derive(Deserialize)]
+struct External {
+    rows: Vec<Row>,
+}
+
+/// Runs another benchmark binary with `--json FILE` and reads its rows back.
+async fn external(path: &Path, limit: Duration) -> anyhow::Result<Vec<Row>> {
+    let json = std::env::temp_dir().join(format!(
+        "pawmock-external-{}-{}.json",
+        std::process::id(),
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("bench")
+    ));
+    let mut child = Command::new(path)
+        .arg("--json")
+        .arg(&json)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start {}", path.display()))?;
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            anyhow::bail!("did not finish within {limit:?}; stopped");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    anyhow::ensure!(status.success(), "exited with {status}");
+    let text = std::fs::read_to_string(&json)
+        .with_context(|| format!("it wrote no {}", json.display()))?;
+    let _ = std::fs::remove_file(&json);
+    let doc: External = serde_json::from_str(&text)
+        .context("its JSON is not {\"rows\": [...]} in the shape `pawmock-load --json` writes")?;
+    Ok(doc.rows)
+}
