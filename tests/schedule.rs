@@ -158,3 +158,20 @@ fn chunks_per_second_sets_the_chunk_delay() {
     });
     assert_eq!(t.chunk_delay, Duration::from_millis(50));
 }
+
+#[test]
+fn max_gap_caps_the_silence_the_client_sees_whatever_the_speed() {
+    let lib = library();
+    let s = lib.get("weather-recorded").unwrap();
+    let mut t = Timing::default().with(&s.timing); // max_gap 50ms
+    t.speed = 0.5;
+    let mut r = rng::derive(1, "weather-recorded", 1);
+    let events = expand_turn(&s.turns[0].body, &t, &mut r).events;
+    // The 5 s tool wait, slowed down, still shows as at most 50 ms of silence.
+    let gaps: Vec<Duration> = events.windows(2).map(|w| w[1].at - w[0].at).collect();
+    assert!(
+        gaps.iter().all(|g| *g <= Duration::from_millis(50)),
+        "{gaps:?}"
+    );
+    assert_eq!(gaps[1], Duration::from_millis(50));
+}

@@ -103,3 +103,32 @@ async fn a_client_that_closes_mid_turn_does_not_disturb_another_connection() {
     let frames = stayer.ask("weather in Paris").await;
     assert_eq!(answer_text(&frames), "It's **18°C** and cloudy in Paris.");
 }
+
+#[tokio::test]
+async fn stop_is_heard_even_at_speed_zero_when_the_whole_answer_is_due_at_once() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let server = Server::start(
+        &common::bundled(),
+        ServeConfig {
+            speed: 0.0,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut c = server.connect("dialect=docs&scenario=long-markdown").await;
+    // Both frames in one write: the stop is already waiting when the turn starts.
+    let chat = json!({"action": "message", "content": "go"}).to_string();
+    let stop = json!({"action": "stop"}).to_string();
+    c.ws.feed(Message::text(chat)).await.unwrap();
+    c.ws.feed(Message::text(stop)).await.unwrap();
+    c.ws.flush().await.unwrap();
+    let frames = c.until_stream_end().await;
+    // long-markdown has over 600 chunks; the connection looked at its client after the
+    // first batch and ended the turn there.
+    assert!(
+        frames.len() < 200,
+        "{} frames before stream_end",
+        frames.len()
+    );
+}

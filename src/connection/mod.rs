@@ -34,6 +34,9 @@ pub use params::Params;
 pub use setup::Setup;
 use turn::{ActiveTurn, TurnChaos};
 
+/// Most events sent in one go before the connection looks at its client again.
+const DUE_BATCH: usize = 64;
+
 /// Why the loop ended, for the close log line.
 #[derive(Debug)]
 enum End {
@@ -489,7 +492,10 @@ impl Connection {
         ws: &mut WebSocketStream<S>,
     ) -> Result {
         let now = tokio::time::Instant::now();
-        loop {
+        // At most a batch per call: at speed 0 a whole long answer is due at once, and
+        // returning to the `select!` between batches lets a `stop`, a ping, a close or
+        // shutdown in (and a client that stopped reading cannot hold shutdown off).
+        for _ in 0..DUE_BATCH {
             let Some(turn) = self.active.as_mut() else {
                 return Ok(());
             };
@@ -521,6 +527,7 @@ impl Connection {
                 }
             }
         }
+        Ok(())
     }
 
     async fn answer_plan<S: AsyncRead + AsyncWrite + Unpin>(

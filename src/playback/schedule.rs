@@ -55,7 +55,14 @@ pub fn expand_turn(body: &Body, timing: &Timing, rng: &mut Rng) -> Segment {
         Body::Recorded(frames) => {
             let mut b = Builder::new(timing);
             for (delay, event) in frames {
-                b.cursor += (*delay).min(timing.max_gap);
+                // The cap is on the silence the client sees: divide by the speed first,
+                // then cap (at speed 0.5 a 3 s gap would otherwise last 4 s past a 2 s cap).
+                let cap = if timing.speed > 0.0 {
+                    timing.max_gap.mul_f64(timing.speed)
+                } else {
+                    timing.max_gap
+                };
+                b.cursor += (*delay).min(cap);
                 b.push(event.clone());
             }
             // Every turn ends with stream_end, even when the recording was cut short.
