@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::client;
-use crate::process::ServerProcess;
+use crate::process::{Log, ServerProcess};
 use crate::report::{Goal, Row};
 use crate::target::Target;
 
@@ -123,6 +123,7 @@ async fn once(pawmock: &Path, dir: &Path) -> anyhow::Result<(Duration, Duration)
     let server = ServerProcess::start(
         pawmock,
         &["--port", "0", "--recordings", dir, "--log-level", "info"],
+        Log::Pipe,
     )
     .await?;
     let target = Target::parse(&server.url, "speed=0").await?;

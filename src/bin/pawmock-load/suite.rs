@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::fidelity::PACED_QUERY;
 use crate::machine::{Machine, Meter};
-use crate::process::{ServerProcess, sibling};
+use crate::process::{Log, ServerProcess, sibling};
 use crate::report::{Goal, Row};
 use crate::target::Target;
 use crate::{fidelity, idle, startup, throughput};
@@ -131,14 +131,15 @@ impl Servers {
                 ServerProcess::start(
                     &self.pawmock,
                     &["--port", "0", "--recordings", rec, "--log-level", "info"],
+                    Log::File,
                 )
                 .await
             }
-            Side::Baseline => ServerProcess::start(&self.baseline, &baseline).await,
+            Side::Baseline => ServerProcess::start(&self.baseline, &baseline, Log::File).await,
             Side::RenderingBaseline => {
                 let mut args = baseline.to_vec();
                 args.push("--render-each-frame");
-                ServerProcess::start(&self.baseline, &args).await
+                ServerProcess::start(&self.baseline, &args, Log::File).await
             }
         }
     }
