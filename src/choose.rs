@@ -87,7 +87,11 @@ fn pick_turn(s: &Scenario, text: &str, turn_no: u32, textual_only: bool) -> Opti
             Some((turn_no as usize - 1) % n)
         }
         ScenarioKind::Scripted => s.turns.iter().position(|t: &Turn| {
-            (!textual_only || t.when.is_textual()) && t.when.matches(text, turn_no)
+            if textual_only {
+                t.when.matches_text(text)
+            } else {
+                t.when.matches(text, turn_no)
+            }
         }),
     }
 }

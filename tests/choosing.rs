@@ -71,3 +71,32 @@ async fn markers_are_never_sent_and_raw_frames_pass_through() {
     );
     assert!(frames.iter().all(|f| f["type"] != "marker"));
 }
+
+#[tokio::test]
+async fn a_when_list_picks_by_text_unpinned_and_answers_everything_once_pinned() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("umbrella.json"),
+        r#"{"turns": [{"when": [{"contains": "umbrella"}, {"equals": "rain?"}, "any"],
+                      "reply": [{"say": "Take an umbrella."}]}]}"#,
+    )
+    .unwrap();
+    let config = pawmock::app::ServeConfig {
+        speed: 0.0,
+        ..Default::default()
+    };
+    let server = Server::start(dir.path(), config).await;
+    let mut c = server.connect("dialect=docs").await;
+    assert_eq!(
+        answer_text(&c.ask("Do I need an UMBRELLA?").await),
+        "Take an umbrella."
+    );
+    assert_eq!(answer_text(&c.ask(" Rain? ").await), "Take an umbrella.");
+    // `any` in the list does not make the scenario answer every unpinned message.
+    assert!(answer_text(&c.ask("tell me a joke").await).contains("?scenario=NAME"));
+    let mut pinned = server.connect("dialect=docs&scenario=umbrella").await;
+    assert_eq!(
+        answer_text(&pinned.ask("tell me a joke").await),
+        "Take an umbrella."
+    );
+}

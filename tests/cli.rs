@@ -48,6 +48,10 @@ fn check_reports_every_problem_with_file_line_column_and_path() {
         "{\"version\": 1}\n[0, \"in\", {\"action\": \"chat\", \"message\": \"hi\"}]\n[0.1, \"sideways\", {}]\n",
     );
     write(
+        "list.json",
+        "{\"turns\": [\n  {\"when\": [\"any\", {\"equal\": \"x\"}], \"reply\": []}\n]}\n",
+    );
+    write(
         "good.json",
         "{\"turns\": [{\"reply\": [{\"say\": \"fine\"}]}]}",
     );
@@ -64,8 +68,9 @@ fn check_reports_every_problem_with_file_line_column_and_path() {
             "{d}/semantics.json:4:44: turns[0].reply[0]: a step has one kind, this one has say and think"
         ),
         format!("{d}/rec.jsonl:3:7: [1]: the direction must be \"in\", \"out\" or \"marker\""),
+        format!("{d}/list.json:2:20: turns[0].when[1]: unknown `when` rule `equal`"),
         "hint:".to_owned(),
-        "5 files, 6 problem(s)".to_owned(),
+        "6 files, 7 problem(s)".to_owned(),
     ] {
         assert!(out.contains(&expected), "missing `{expected}` in:\n{out}");
     }

@@ -49,7 +49,8 @@ pub struct ScenarioFile {
 #[serde(deny_unknown_fields)]
 pub struct TurnSpec {
     /// `"any"` (the default), or one of `{"contains": "text" | ["a","b"]}`,
-    /// `{"equals": "text"}`, `{"regex": "pattern"}`, `{"turn": N}` (the Nth message).
+    /// `{"equals": "text"}`, `{"regex": "pattern"}`, `{"turn": N}` (the Nth message),
+    /// or a list of these (any of them).
     #[serde(default)]
     #[schemars(with = "WhenSchema")]
     pub when: Option<Value>,
@@ -62,6 +63,16 @@ pub struct TurnSpec {
 #[allow(dead_code)]
 #[serde(untagged)]
 enum WhenSchema {
+    One(WhenOne),
+    /// Matches when any of these rules matches.
+    AnyOf(Vec<WhenOne>),
+}
+
+/// One `when` rule.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+enum WhenOne {
     /// Matches every message.
     Any(AnyKeyword),
     Rule(WhenRule),

@@ -67,6 +67,9 @@ pub enum When {
     Regex(Regex),
     /// The Nth (1-based) message a connection sends to this scenario.
     Turn(u32),
+    /// Any of these rules: one reply for several conditions, so a reply that answers
+    /// both its keywords and everything once pinned is written once.
+    AnyOf(Vec<When>),
 }
 
 impl When {
@@ -81,12 +84,18 @@ impl When {
             When::Equals(s) => text.trim().to_lowercase() == *s,
             When::Regex(r) => r.is_match(text),
             When::Turn(n) => *n == turn_no,
+            When::AnyOf(rules) => rules.iter().any(|r| r.matches(text, turn_no)),
         }
     }
 
-    /// True for rules that look at the text: only those pick a scenario that is not pinned.
-    pub fn is_textual(&self) -> bool {
-        matches!(self, When::Contains(_) | When::Equals(_) | When::Regex(_))
+    /// Whether `text` picks this turn's scenario when no scenario is pinned: only rules
+    /// that look at the text do, so `"any"` and `{"turn": N}` never steal every message.
+    pub fn matches_text(&self, text: &str) -> bool {
+        match self {
+            When::Any | When::Turn(_) => false,
+            When::AnyOf(rules) => rules.iter().any(|r| r.matches_text(text)),
+            textual => textual.matches(text, 0),
+        }
     }
 }
 
@@ -258,21 +267,55 @@ fn compile_turn(
     })
 }
 
-/// Reads a `when` value; `None` (absent) means `any`.
+const WHEN_HINT: &str = r#"write "any", {"contains": "text"}, {"contains": ["a", "b"]}, {"equals": "text"}, {"regex": "pattern"}, {"turn": 2}, or a list of these such as [{"contains": "weather"}, "any"]"#;
+
+/// Reads a `when` value; `None` (absent) means `any`. A list means any of its rules.
 pub fn compile_when(
     src: &Source,
     path: &JsonPath,
     when: Option<&Value>,
     problems: &mut Vec<Problem>,
 ) -> Option<When> {
-    let bad = |msg: String| {
-        src.problem(path.clone(), msg, Some(
-        r#"write "any", {"contains": "text"}, {"contains": ["a", "b"]}, {"equals": "text"}, {"regex": "pattern"} or {"turn": 2}"#.into(),
-    ))
-    };
     let Some(when) = when else {
         return Some(When::Any);
     };
+    let Value::Array(items) = when else {
+        return compile_rule(src, path, when, problems);
+    };
+    if items.is_empty() {
+        problems.push(src.problem(
+            path.clone(),
+            "a `when` list needs at least one rule".into(),
+            Some(WHEN_HINT.into()),
+        ));
+        return None;
+    }
+    let mut rules = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let at = path.index(i);
+        if item.is_array() {
+            problems.push(src.problem(
+                at,
+                "a `when` list cannot hold another list".into(),
+                Some("put all the rules in one list".into()),
+            ));
+            continue;
+        }
+        if let Some(rule) = compile_rule(src, &at, item, problems) {
+            rules.push(rule);
+        }
+    }
+    (rules.len() == items.len()).then_some(When::AnyOf(rules))
+}
+
+/// Reads one rule of a `when`: `"any"` or an object with exactly one rule.
+fn compile_rule(
+    src: &Source,
+    path: &JsonPath,
+    when: &Value,
+    problems: &mut Vec<Problem>,
+) -> Option<When> {
+    let bad = |msg: String| src.problem(path.clone(), msg, Some(WHEN_HINT.into()));
     let rule = match when {
         Value::String(s) if s == "any" => return Some(When::Any),
         Value::Object(map) if map.len() == 1 => map.iter().next().expect("one entry"),
@@ -532,6 +575,53 @@ pub fn check_timing(src: &Source, path: &JsonPath, t: &TimingSpec, problems: &mu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    fn when(json: &str) -> Result<When, Vec<String>> {
+        let value: Value = serde_json::from_str(json).unwrap();
+        let text = format!("{{\"when\": {json}}}");
+        let src = Source::new(Path::new("t.json"), &text);
+        let mut problems = Vec::new();
+        let path = JsonPath::root().key("when");
+        compile_when(&src, &path, Some(&value), &mut problems).ok_or_else(|| {
+            problems
+                .iter()
+                .map(|p| format!("{}: {}", p.path, p.message))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn a_when_list_matches_any_of_its_rules_but_only_text_rules_pick_unpinned() {
+        let w = when(r#"[{"contains": ["weather", "rain"]}, {"turn": 3}, "any"]"#).unwrap();
+        assert!(w.matches("Any rain today?", 1));
+        assert!(w.matches("something else", 2), "`any` answers once pinned");
+        assert!(w.matches_text("WEATHER in Paris"));
+        assert!(
+            !w.matches_text("something else"),
+            "`any` never picks unpinned"
+        );
+        let turn_only = when(r#"[{"turn": 2}, {"equals": "go"}]"#).unwrap();
+        assert!(turn_only.matches("x", 2) && !turn_only.matches("x", 1));
+        assert!(turn_only.matches_text(" Go ") && !turn_only.matches_text("x"));
+        assert!(!when(r#""any""#).unwrap().matches_text("anything"));
+    }
+
+    #[test]
+    fn a_bad_when_list_names_each_bad_rule_by_its_index() {
+        assert_eq!(
+            when(r#"[{"contains": 3}, "any", [ "any" ], {"nope": 1}]"#).unwrap_err(),
+            [
+                "when[0].contains: `contains` must be a string or a non-empty array of strings, got 3",
+                "when[2]: a `when` list cannot hold another list",
+                "when[3]: unknown `when` rule `nope`",
+            ]
+        );
+        assert_eq!(
+            when("[]").unwrap_err(),
+            ["when: a `when` list needs at least one rule"]
+        );
+    }
 
     #[test]
     fn a_say_text_is_cut_once_per_unit_and_size_and_the_pieces_are_shared() {
