@@ -36,9 +36,18 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(quiet) if !args.log_level.contains("notify") => filter.add_directive(quiet),
         _ => filter,
     };
+    // Log lines are written by a thread of their own, so a terminal or pipe that drains
+    // slowly never stops the runtime's workers, and with them every connection's cadence.
+    // Not lossy: when its buffer (128k lines) is full, logging waits rather than drops;
+    // the guard flushes what is left when `serve` returns.
+    let (writer, _flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("pawmock-log")
+        .finish(std::io::stdout());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(writer)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
