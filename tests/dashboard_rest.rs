@@ -475,3 +475,60 @@ async fn a_body_announced_over_the_limit_is_refused_before_it_is_read() {
     let _ = tokio::time::timeout(common::PATIENCE, s.read_to_string(&mut response)).await;
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
 }
+
+/// Sends `body` as an HTTP/1.1 chunked request in `pieces` of the given size and returns
+/// the raw response.
+async fn chunked_post(addr: std::net::SocketAddr, path: &str, body: &[u8], piece: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    for part in body.chunks(piece) {
+        let mut chunk = format!("{:x}\r\n", part.len()).into_bytes();
+        chunk.extend_from_slice(part);
+        chunk.extend_from_slice(b"\r\n");
+        // The server may answer 413 and close before the rest is sent.
+        if s.write_all(&chunk).await.is_err() {
+            break;
+        }
+    }
+    let _ = s.write_all(b"0\r\n\r\n").await;
+    let mut response = String::new();
+    let _ = tokio::time::timeout(common::PATIENCE, s.read_to_string(&mut response)).await;
+    response
+}
+
+#[tokio::test]
+async fn a_chunked_body_is_read_up_to_the_limit_and_refused_past_it() {
+    let server = common::Server::fixtures().await;
+    server.app.sessions.append("websocket_c", "user", "words");
+    let ok = chunked_post(
+        server.addr,
+        "/api/sessions/websocket_c/title",
+        br#"{"title": "Sent in pieces"}"#,
+        5,
+    )
+    .await;
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    let list = get_json(server.addr, "/api/sessions", 200).await;
+    assert_eq!(list["sessions"][0]["title"], "Sent in pieces");
+
+    // No Content-Length to refuse up front: 100 KiB in 8 KiB pieces.
+    let big = format!(r#"{{"title": "{}"}}"#, "x".repeat(100 * 1024));
+    let refused = chunked_post(
+        server.addr,
+        "/api/sessions/websocket_c/title",
+        big.as_bytes(),
+        8 * 1024,
+    )
+    .await;
+    assert!(refused.starts_with("HTTP/1.1 413"), "{refused}");
+    assert!(
+        refused.contains("request body over 65536 bytes"),
+        "{refused}"
+    );
+    let list = get_json(server.addr, "/api/sessions", 200).await;
+    assert_eq!(list["sessions"][0]["title"], "Sent in pieces");
+}

@@ -8,6 +8,8 @@
 
 use std::sync::Arc;
 
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 use warp::Filter;
 use warp::http::{Method, Response, StatusCode};
@@ -36,12 +38,23 @@ const MAX_BODY: u64 = 64 * 1024;
 struct BodyTooLarge;
 impl warp::reject::Reject for BodyTooLarge {}
 
-/// Answers [`BodyTooLarge`] with a 413 naming the limit; other rejections go on.
+/// Rejection for a body whose reading failed (the client went away mid-body).
+#[derive(Debug)]
+struct BodyUnreadable;
+impl warp::reject::Reject for BodyUnreadable {}
+
+/// Answers [`BodyTooLarge`] with a 413 naming the limit and [`BodyUnreadable`] with a
+/// 400; other rejections go on.
 pub async fn too_large(r: warp::Rejection) -> Result<Reply, warp::Rejection> {
     if r.find::<BodyTooLarge>().is_some() {
         Ok(json_reply(
             StatusCode::PAYLOAD_TOO_LARGE,
             &serde_json::json!({"detail": format!("request body over {MAX_BODY} bytes")}),
+        ))
+    } else if r.find::<BodyUnreadable>().is_some() {
+        Ok(json_reply(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({"detail": "the request body could not be read"}),
         ))
     } else {
         Err(r)
@@ -64,15 +77,39 @@ pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rej
             }
         })
         .untuple_one()
-        .and(warp::body::bytes())
+        .and(bounded_body())
         .map(
-            move |method: Method,
-                  path: warp::path::FullPath,
-                  query: String,
-                  body: warp::hyper::body::Bytes| {
+            move |method: Method, path: warp::path::FullPath, query: String, body: Bytes| {
                 handle(&app, &method, path.as_str(), &query, &body)
             },
         )
+}
+
+/// The request body, read up to [`MAX_BODY`]: a chunked body announces no length, so the
+/// limit is kept while reading too, and a client streaming more is refused with 413.
+fn bounded_body() -> impl Filter<Extract = (Bytes,), Error = warp::Rejection> + Copy {
+    warp::body::stream().and_then(read_bounded)
+}
+
+async fn read_bounded<S, B>(stream: S) -> Result<Bytes, warp::Rejection>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let mut stream = std::pin::pin!(stream);
+    let mut body = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let mut chunk = chunk.map_err(|_| warp::reject::custom(BodyUnreadable))?;
+        if (body.len() + chunk.remaining()) as u64 > MAX_BODY {
+            return Err(warp::reject::custom(BodyTooLarge));
+        }
+        while chunk.has_remaining() {
+            let n = chunk.chunk().len();
+            body.extend_from_slice(chunk.chunk());
+            chunk.advance(n);
+        }
+    }
+    Ok(body.freeze())
 }
 
 /// Answers one `/api` request.
