@@ -306,6 +306,37 @@ async fn refuse_first_refuses_n_attempts_then_accepts() {
 }
 
 #[tokio::test]
+async fn a_new_run_label_counts_attempts_afresh_and_replays_the_same_faults() {
+    let server = Server::fixtures().await;
+    let base = "dialect=docs&scenario=weather&seed=4&fault=refuse_first:count=1&fault=drop:events=text_chunk:probability=0.5";
+    let mut seen = Vec::new();
+    for run in ["story-1", "story-2"] {
+        let url = server.url(&format!("{base}&run={run}"));
+        assert_eq!(
+            common::handshake_status(&url).await.map(|s| s.0),
+            Some(503),
+            "the first attempt of run {run} is refused"
+        );
+        let mut c = common::Client::connect(&url).await;
+        let mut frames = c.ask("weather").await;
+        // Each connection gets a fresh session id; the faults are what is compared.
+        frames.iter_mut().for_each(|f| {
+            f.as_object_mut().unwrap().remove("session_id");
+        });
+        seen.push(frames);
+    }
+    assert_eq!(seen[0], seen[1], "the run label does not change the faults");
+    let mut plain = server
+        .connect("dialect=docs&scenario=weather&seed=4&run=x")
+        .await;
+    assert_ne!(
+        plain.ask("weather").await.len(),
+        seen[0].len(),
+        "the drops did act"
+    );
+}
+
+#[tokio::test]
 async fn speed_does_not_shorten_the_delays_faults_add() {
     let server = Server::start(
         &common::fixtures(),

@@ -21,6 +21,9 @@ pub struct Params {
     pub chaos: Option<Vec<String>>,
     /// `?fault=KIND:key=value…`: inline faults (the parameter may repeat).
     pub faults: Vec<String>,
+    /// `?run=LABEL`: one run of a story or test. Attempt counts start over for each new
+    /// label; the seeded faults do not change with it.
+    pub run: Option<String>,
     /// The raw query string, kept for logs.
     pub query: String,
 }
@@ -40,6 +43,7 @@ pub const KNOWN: &[&str] = &[
     "jitter",
     "chaos",
     "fault",
+    "run",
 ];
 
 /// Parses the query string. Bad values are reported (to be sent to the client as
@@ -68,6 +72,7 @@ pub fn parse(query: &str) -> (Params, Vec<String>) {
                 )
             }
             "fault" => p.faults.push(value.clone()),
+            "run" => p.run = Some(value.clone()),
             "dialect" => match DialectChoice::from_str(&value) {
                 Ok(d) => p.dialect = Some(d),
                 Err(_) => bad("a dialect (auto, docs or dashboard)"),
@@ -112,6 +117,22 @@ pub fn parse(query: &str) -> (Params, Vec<String>) {
     (p, errors)
 }
 
+/// The query without its `run` parameters, as given otherwise: what the connection's
+/// faults are seeded from, so a new run label counts attempts afresh but replays the same
+/// faults.
+pub fn without_run(query: &str) -> String {
+    query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split('=').next().unwrap_or("");
+            form_urlencoded::parse(key.as_bytes())
+                .next()
+                .is_none_or(|(k, _)| k != "run")
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +153,17 @@ mod tests {
         assert_eq!(errors.len(), 3, "{errors:?}");
         assert!(errors[0].contains("?speed=fast"));
         assert!(errors[2].contains("unknown URL parameter `colour`"));
+    }
+
+    #[test]
+    fn the_run_label_is_kept_out_of_the_seeded_url() {
+        assert_eq!(
+            without_run("chaos=stall&run=3&seed=2&ru%6E=4&runs=5"),
+            "chaos=stall&seed=2&runs=5"
+        );
+        assert_eq!(without_run("run=1"), "");
+        let (p, errors) = parse("run=story-7");
+        assert_eq!(p.run.as_deref(), Some("story-7"));
+        assert!(errors.is_empty(), "{errors:?}");
     }
 }

@@ -56,10 +56,9 @@ impl Setup {
                     .cloned(),
             );
         }
-        let url = format!("/ws?{query}");
         let seed = params.seed.unwrap_or(app.config.seed);
-        let mut rng = rng::derive(seed, &url, 0);
-        let attempt = app.attempts.next(&url);
+        let mut rng = rng::derive(seed, &format!("/ws?{}", params::without_run(query)), 0);
+        let attempt = app.attempts.next(&format!("/ws?{query}"));
         let refusal = decide(&faults, attempt, &mut rng);
         Setup {
             params,
