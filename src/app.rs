@@ -42,6 +42,9 @@ impl Default for ServeConfig {
     }
 }
 
+/// Pushes a connection may fall behind by before it skips the oldest.
+const PUSH_BACKLOG: usize = 16;
+
 /// Shared state of a running server.
 pub struct App {
     library: RwLock<Arc<Library>>,
@@ -58,6 +61,9 @@ pub struct App {
     pub tracker: TaskTracker,
     /// Connection attempts per URL (chaos `attempt` triggers and `refuse_first`).
     pub attempts: crate::chaos::handshake::Attempts,
+    /// Frames for every dashboard connection at once, as the real backend broadcasts
+    /// them (a reminder that rings).
+    pub pushes: tokio::sync::broadcast::Sender<Arc<Vec<serde_json::Value>>>,
     next_connection: AtomicU64,
 }
 
@@ -73,6 +79,7 @@ impl App {
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
             attempts: Default::default(),
+            pushes: tokio::sync::broadcast::channel(PUSH_BACKLOG).0,
             next_connection: AtomicU64::new(1),
         })
     }

@@ -568,3 +568,46 @@ async fn a_backend_json_in_the_recordings_changes_the_replies() {
         "built-in kept"
     );
 }
+
+#[tokio::test]
+async fn a_due_reminder_rings_on_every_dashboard_connection_and_leaves_the_list() {
+    let server = Server::fixtures().await;
+    let mut c = dashboard(&server).await;
+    let mut other = dashboard(&server).await;
+    let mut docs = server.connect("dialect=docs").await;
+    let added = ask(
+        &mut c,
+        json!({"action": "add_reminder", "message": "remind me in 1 second to stretch"}),
+    )
+    .await;
+    assert_eq!(added["type"], "reminder_added", "{added}");
+    let id = added["reminder"]["id"].clone();
+    for conn in [&mut c, &mut other] {
+        // The real backend's two frames: `content` first, then the `reminder` the
+        // dashboard reads.
+        let first = conn.next().await;
+        let second = conn.next().await;
+        assert_eq!(first["type"], "reminder", "{first}");
+        assert_eq!(first["content"]["id"], id, "{first}");
+        assert_eq!(second["type"], "reminder", "{second}");
+        assert_eq!(second["reminder"]["text"], "stretch", "{second}");
+        assert_eq!(second["reminder"]["id"], id, "{second}");
+    }
+    assert!(
+        docs.silent_for(Duration::from_millis(300)).await,
+        "the docs dialect has no reminder frame"
+    );
+    let list = ask(&mut other, json!({"action": "get_reminders"})).await;
+    assert!(
+        list["reminders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["id"] != id),
+        "a reminder that rang is gone: {list}"
+    );
+    assert!(
+        c.silent_for(Duration::from_millis(1500)).await,
+        "it rings once"
+    );
+}

@@ -14,6 +14,10 @@ use serde_json::{Map, Value};
 
 use super::data::{BackendData, Intention, Reminder};
 
+fn rings_once(r: &Reminder) -> bool {
+    r.kind.as_deref() != Some("recurring")
+}
+
 /// The run's changes, shared by every connection (the real backend has one store too).
 #[derive(Debug, Default)]
 pub struct RunState(Mutex<Changes>);
@@ -51,6 +55,30 @@ impl RunState {
 
     pub fn add_reminder(&self, reminder: Reminder) {
         self.lock().reminders_added.push(reminder);
+    }
+
+    /// The one-time reminders due at `now`, taken off the list: a reminder that has
+    /// rung is gone, as on the real backend. Recurring ones (a cron `schedule`) never
+    /// ring here.
+    pub fn take_due(&self, data: &BackendData, now: SystemTime) -> Vec<Reminder> {
+        let due: Vec<Reminder> = self
+            .reminders(data)
+            .into_iter()
+            .filter(|r| rings_once(r) && r.trigger_at <= now)
+            .collect();
+        let mut c = self.lock();
+        due.into_iter()
+            .filter(|r| c.reminders_deleted.insert(r.id.clone()))
+            .collect()
+    }
+
+    /// When the next one-time reminder is due.
+    pub fn next_due(&self, data: &BackendData) -> Option<SystemTime> {
+        self.reminders(data)
+            .iter()
+            .filter(|r| rings_once(r))
+            .map(|r| r.trigger_at)
+            .min()
     }
 
     /// Deletes a listed reminder; false when there is none with that id.
@@ -131,6 +159,47 @@ impl RunState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_time_reminders_ring_once_when_due_and_recurring_ones_never() {
+        let data = BackendData::builtin();
+        let state = RunState::default();
+        let t0 = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        let at = |secs: u64| t0 + std::time::Duration::from_secs(secs);
+        let canned_soonest = data.reminders.iter().map(|r| r.trigger_at).min();
+        let mut r = data.reminders[0].clone();
+        let reminder = |id: &str, due: SystemTime, kind: Option<&str>| Reminder {
+            id: id.into(),
+            trigger_at: due,
+            kind: kind.map(str::to_owned),
+            ..r.clone()
+        };
+        state.add_reminder(reminder("later", at(20), None));
+        state.add_reminder(reminder("soon", at(10), None));
+        state.add_reminder(reminder("cron", at(5), Some("recurring")));
+        state.add_reminder(reminder("gone", at(1), None));
+        assert!(state.delete_reminder(&data, "gone"));
+        r.id.clear();
+
+        let due_ids = |now| -> Vec<String> {
+            state
+                .take_due(&data, now)
+                .into_iter()
+                .map(|r| r.id)
+                .collect()
+        };
+        // The canned reminders are due relative to when the data was loaded: far later.
+        assert!(canned_soonest.is_some_and(|c| c > at(20)));
+        assert_eq!(state.next_due(&data), Some(at(10)));
+        assert!(due_ids(at(9)).is_empty());
+        assert_eq!(due_ids(at(10)), ["soon"]);
+        assert!(due_ids(at(10)).is_empty(), "rings once");
+        assert_eq!(state.next_due(&data), Some(at(20)));
+        assert_eq!(due_ids(at(30)), ["later"]);
+        let left: Vec<String> = state.reminders(&data).into_iter().map(|r| r.id).collect();
+        assert!(left.contains(&"cron".to_owned()), "{left:?}");
+        assert!(!left.contains(&"later".to_owned()), "{left:?}");
+    }
 
     #[test]
     fn changes_layer_over_the_canned_lists() {

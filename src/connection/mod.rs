@@ -15,6 +15,8 @@ use std::time::Instant;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -261,6 +263,8 @@ impl Connection {
         // (and leave) the token's shared waiter list for every frame sent.
         let cancelled = shutdown.cancelled();
         tokio::pin!(cancelled);
+        // A stream, not `recv()` per loop: its wait stays registered between frames.
+        let mut pushes = BroadcastStream::new(self.app.pushes.subscribe());
         loop {
             let due = self.active.as_ref().and_then(ActiveTurn::next_due);
             let timer = self.connect_fault.as_ref().map(|(at, _)| *at);
@@ -273,6 +277,7 @@ impl Connection {
                 }
                 frame = ws.next() => self.on_frame(ws, frame).await,
                 _ = sleep_until(due), if due.is_some() => self.on_due(ws).await,
+                Some(push) = pushes.next() => self.on_push(ws, push).await,
             };
             if let Err(end) = step {
                 return end;
@@ -312,6 +317,29 @@ impl Connection {
             }
             Some(Ok(_)) => Ok(()), // ping/pong: tungstenite answers pings while we read
         }
+    }
+
+    /// Frames pushed to every dashboard connection (a reminder ringing). The docs
+    /// dialect has no such frames, so its connections let them pass.
+    async fn on_push<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        push: std::result::Result<Arc<Vec<serde_json::Value>>, BroadcastStreamRecvError>,
+    ) -> Result {
+        let frames = match push {
+            Ok(frames) => frames,
+            Err(BroadcastStreamRecvError::Lagged(n)) => {
+                warn!(conn = %self.id, "{n} pushed frames skipped: the connection fell behind");
+                return Ok(());
+            }
+        };
+        if self.dialect != Dialect::Dashboard {
+            return Ok(());
+        }
+        for frame in frames.iter() {
+            self.send_json(ws, frame).await?;
+        }
+        Ok(())
     }
 
     async fn reject_input<S: AsyncRead + AsyncWrite + Unpin>(

@@ -107,6 +107,7 @@ pub async fn run(app: Arc<App>, listener: TcpListener) {
     if let Some(addr) = addr {
         info!("serving ws://{addr}/ws");
     }
+    tokio::spawn(crate::backend::reminders::ring(app.clone()));
     let shutdown = app.shutdown.clone();
     warp::serve(routes(app.clone()))
         .incoming(listener)
