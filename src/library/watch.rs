@@ -243,10 +243,11 @@ impl Batch {
 
 /// The reload task: one batch at a time, until the channel closes or the app shuts down.
 ///
-/// `settle`: some time after every reload, the directory is rescanned once (cheap: only
-/// files whose size or time changed are read). The debouncer can swallow an event that
-/// follows another closely on the same file (a file deleted right after an editor's
-/// atomic save stayed served without this), and the rescan catches what it lost.
+/// `settle`: some time after every reload that changed something, the directory is
+/// rescanned once more (cheap: only files whose size or time changed are read). The
+/// debouncer can swallow an event that follows another closely on the same file (a file
+/// deleted right after an editor's atomic save stayed served without this), and the
+/// rescan catches what it lost.
 async fn run(
     app: Arc<App>,
     mut reloader: Reloader,
@@ -265,8 +266,8 @@ async fn run(
     loop {
         if !batch.is_empty() {
             let todo = std::mem::take(&mut batch);
-            // A settling rescan after an event-driven reload; none after a rescan alone.
-            settle_at = (!todo.paths.is_empty()).then(|| tokio::time::Instant::now() + settle);
+            let started = tokio::time::Instant::now();
+            let by_events = !todo.paths.is_empty();
             debug!(paths = ?todo.paths, rescan = todo.rescan, "reloading");
             // Reading and parsing is blocking work: keep it off the async workers.
             let done = tokio::task::spawn_blocking(move || {
@@ -277,6 +278,13 @@ async fn run(
             match done {
                 Ok((back, applied)) => {
                     reloader = back;
+                    // A settling rescan after a reload driven by events, and after a
+                    // rescan that found changes: that rescan may have read a file while
+                    // the debouncer still held its events, which it can then cancel out
+                    // (renamed into place, then deleted) so that none arrives. A rescan
+                    // that finds nothing ends the chain.
+                    let settle_again = by_events || applied.is_some();
+                    settle_at = settle_again.then_some(started + settle);
                     if let Some(applied) = applied {
                         publish(&app, &root, applied, &reports);
                     }
