@@ -164,12 +164,14 @@ impl Connection {
             .connect_fault
             .take_if(|(at, _)| *at <= self.connected_at);
         let end = match immediate {
-            Some((_, fault)) => self.connect_fault_fires(&mut ws, fault).await.err(),
+            Some((_, fault)) => Box::pin(self.connect_fault_fires(&mut ws, fault))
+                .await
+                .err(),
             None => None,
         };
         let end = match end {
             Some(end) => end,
-            None => match self.greet(&mut ws, param_errors).await {
+            None => match Box::pin(self.greet(&mut ws, param_errors)).await {
                 Ok(()) => self.serve(&mut ws).await,
                 Err(end) => end,
             },
@@ -276,11 +278,13 @@ impl Connection {
                 _ = &mut cancelled => Err(End::Shutdown),
                 _ = sleep_until(timer), if timer.is_some() => {
                     let (_, fault) = self.connect_fault.take().expect("timer is set");
-                    self.connect_fault_fires(ws, fault).await
+                    Box::pin(self.connect_fault_fires(ws, fault)).await
                 }
-                frame = ws.next() => self.on_frame(ws, frame).await,
-                _ = sleep_until(due), if due.is_some() => self.on_due(ws).await,
-                Some(push) = pushes.next() => self.on_push(ws, push).await,
+                // The handlers are boxed: inlined, the largest of them (every action
+                // the dashboard sends) would sit in every idle connection's task.
+                frame = ws.next() => Box::pin(self.on_frame(ws, frame)).await,
+                _ = sleep_until(due), if due.is_some() => Box::pin(self.on_due(ws)).await,
+                Some(push) = pushes.next() => Box::pin(self.on_push(ws, push)).await,
             };
             if let Err(end) = step {
                 return end;
