@@ -61,3 +61,31 @@ async fn short_runs_end_by_themselves_and_print_their_figures() {
     .success()
     .stdout(predicate::str::contains("RSS per connection").and(predicate::str::contains("streaming (2 of 20 conns")));
 }
+
+#[test]
+fn the_reload_benchmark_writes_rows_the_suite_can_add_to_its_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("reload.json");
+    cargo_bin_cmd!("pawmock-reload-bench")
+        .args(["--saves", "2", "--files", "20", "--rounds", "1", "--json"])
+        .arg(&json)
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("served p50"));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rows = doc["rows"].as_array().expect("a `rows` array");
+    let p95 = rows
+        .iter()
+        .find(|r| r["metric"] == "served p95")
+        .expect("a served p95 row");
+    assert_eq!(p95["target"]["kind"], "at_most", "{p95}");
+    assert_eq!(p95["target"]["value"], 150.0, "debounce + 50 ms: {p95}");
+    assert!(p95["value"].as_f64().unwrap() > 0.0, "{p95}");
+    let full: Vec<_> = rows
+        .iter()
+        .filter(|r| r["benchmark"] == "reload: full reload (20 files)")
+        .collect();
+    assert_eq!(full.len(), 4, "{rows:#?}");
+}

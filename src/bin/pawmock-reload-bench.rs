@@ -300,6 +300,18 @@ fn main() -> Result<()> {
     let budget = ms(args.debounce) + 50.0;
     let verdict = |ok: bool| if ok { "met" } else { "missed" };
     let mut figures = serde_json::Map::new();
+    // Rows in the shape `pawmock-load --json` writes, so `pawmock-load suite` (and so
+    // `just bench`) puts them in its table.
+    let mut rows = Vec::new();
+    let row = |benchmark: &str, metric: &str, value: f64, target: Option<f64>| {
+        json!({
+            "benchmark": benchmark,
+            "metric": metric,
+            "unit": "ms",
+            "value": value,
+            "target": target.map(|t| json!({"kind": "at_most", "value": t})),
+        })
+    };
     println!(
         "save → served, {} saves, debounce {:?} (target p95 ≤ {budget:.0} ms):",
         args.saves, args.debounce
@@ -315,6 +327,23 @@ fn main() -> Result<()> {
             percentile(&saves.swapped, 0.95),
             percentile(&saves.probes, 0.5),
         );
+        let bench = format!(
+            "reload: save → served ({} saves, debounce {:?})",
+            args.saves, args.debounce
+        );
+        rows.push(row(
+            &bench,
+            "served p50",
+            percentile(&saves.served, 0.5),
+            None,
+        ));
+        rows.push(row(&bench, "served p95", p95, Some(budget)));
+        rows.push(row(
+            &bench,
+            "swapped in p95",
+            percentile(&saves.swapped, 0.95),
+            None,
+        ));
         figures.insert(
             "save_to_served".to_owned(),
             json!({
@@ -340,6 +369,20 @@ fn main() -> Result<()> {
             full.scan,
             full.served
         );
+        let bench = format!("reload: full reload ({} files)", args.files);
+        let what = label.trim();
+        rows.push(row(
+            &bench,
+            &format!("{what}: batch of every file"),
+            full.batch,
+            Some(200.0),
+        ));
+        rows.push(row(
+            &bench,
+            &format!("{what}: start-up scan"),
+            full.scan,
+            None,
+        ));
         figures.insert(
             format!("full_reload_{key}"),
             json!({"batch_ms": full.batch, "scan_ms": full.scan, "files": args.files, "served": full.served}),
@@ -357,7 +400,8 @@ fn main() -> Result<()> {
                 "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
             }),
         );
-        std::fs::write(path, serde_json::to_string_pretty(&figures)? + "\n")
+        let doc = json!({"rows": rows, "details": figures});
+        std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
