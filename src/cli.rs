@@ -65,7 +65,8 @@ pub struct ServeArgs {
     /// Seed of the random jitter, so runs repeat exactly (`?seed=` overrides it).
     #[arg(long, env = "PAWMOCK_SEED", default_value_t = crate::playback::rng::DEFAULT_SEED)]
     pub seed: u64,
-    /// Log filter: error, warn, info, debug, trace, or a tracing filter such as `pawmock=debug`.
+    /// Log filter: error, warn, info, debug, trace, or target=level pairs such as
+    /// `info,pawmock::connection=debug`.
     #[arg(long, env = "PAWMOCK_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
     /// Chaos profiles (from `recordings/chaos/`) for every connection whose URL names

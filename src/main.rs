@@ -9,7 +9,10 @@ use pawmock::cli::{Cli, Command, DirArgs, ListArgs, SchemaArgs, ServeArgs, displ
 use pawmock::library::reload::Reloader;
 use pawmock::library::watch::{self, WatchConfig};
 use pawmock::library::{self, Library};
-use tracing::{info, warn};
+use tracing::{Level, info, warn};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -23,18 +26,23 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level).unwrap_or_else(|e| {
-        eprintln!(
-            "pawmock: --log-level `{}` is not a log filter ({e}); using `info`",
-            args.log_level
-        );
-        tracing_subscriber::EnvFilter::new("info")
-    });
+    // A `Targets` filter (`info`, `pawmock=debug`, `warn,pawmock::connection=info`), not
+    // an `EnvFilter`: the latter's span and field matching pulls regex-automata's full
+    // DFA builder into the build, which makes every `regex` rule of a scenario several
+    // times slower to compile, at start-up and on every reload.
+    let filter = log_filter(&args.log_level).unwrap_or_else(|e| {
+            eprintln!(
+                "pawmock: --log-level `{}` is not a log filter ({e}); using `info`. Write a level (error, warn, info, debug, trace) or target=level pairs such as `info,pawmock::connection=debug`",
+                args.log_level
+            );
+            Targets::new().with_default(Level::INFO)
+        });
     // notify logs routine watch bookkeeping at info ("unable to remove watch descriptor"
     // when a watched directory is deleted); keep it out unless asked for by name.
-    let filter = match "notify=warn".parse() {
-        Ok(quiet) if !args.log_level.contains("notify") => filter.add_directive(quiet),
-        _ => filter,
+    let filter = if args.log_level.contains("notify") {
+        filter
+    } else {
+        filter.with_target("notify", Level::WARN)
     };
     // Log lines are written by a thread of their own, so a terminal or pipe that drains
     // slowly never stops the runtime's workers, and with them every connection's cadence.
@@ -44,10 +52,13 @@ fn serve(args: ServeArgs) -> ExitCode {
         .lossy(false)
         .thread_name("pawmock-log")
         .finish(std::io::stdout());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(writer)
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_target(false)
+                .with_writer(writer),
+        )
+        .with(filter)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -172,6 +183,18 @@ fn serve(args: ServeArgs) -> ExitCode {
     })
 }
 
+/// Parses `--log-level`. A bare word that is not a level would be taken as a target
+/// and silence everything else, so it is refused ("verbose" is a typo, not a module).
+fn log_filter(text: &str) -> Result<Targets, String> {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    if let Some(word) = text.split(',').map(str::trim).find(|d| {
+        !d.is_empty() && !d.contains('=') && !LEVELS.contains(&d.to_ascii_lowercase().as_str())
+    }) {
+        return Err(format!("`{word}` is neither a level nor target=level"));
+    }
+    text.parse::<Targets>().map_err(|e| e.to_string())
+}
+
 fn check(args: &DirArgs) -> ExitCode {
     let loaded = match Library::load(&args.dir) {
         Ok(l) => l,
@@ -247,5 +270,22 @@ fn schema(args: &SchemaArgs) -> ExitCode {
             );
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_levels_and_target_pairs_are_filters_and_other_words_are_refused() {
+        let f = log_filter("warn,pawmock::connection=debug").unwrap();
+        assert!(f.would_enable("pawmock::connection", &Level::DEBUG));
+        assert!(!f.would_enable("pawmock::server", &Level::INFO));
+        assert!(f.would_enable("pawmock::server", &Level::WARN));
+        assert!(log_filter("INFO").unwrap().would_enable("x", &Level::INFO));
+        let e = log_filter("info,verbose").unwrap_err();
+        assert!(e.contains("`verbose` is neither a level nor target=level"), "{e}");
+        assert!(log_filter("pawmock=loud").is_err());
     }
 }
