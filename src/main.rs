@@ -285,7 +285,10 @@ mod tests {
         assert!(f.would_enable("pawmock::server", &Level::WARN));
         assert!(log_filter("INFO").unwrap().would_enable("x", &Level::INFO));
         let e = log_filter("info,verbose").unwrap_err();
-        assert!(e.contains("`verbose` is neither a level nor target=level"), "{e}");
+        assert!(
+            e.contains("`verbose` is neither a level nor target=level"),
+            "{e}"
+        );
         assert!(log_filter("pawmock=loud").is_err());
     }
 }

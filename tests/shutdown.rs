@@ -3,37 +3,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
 use common::{Client, Ending};
 
 #[tokio::test]
 async fn ctrl_c_closes_connections_with_1001_and_flushes_the_log() {
-    let mut child = common::ChildGuard(
-        Command::new(env!("CARGO_BIN_EXE_pawmock"))
-            .args(["--port", "0", "--recordings"])
-            .arg(common::fixtures())
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let url = loop {
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("log line");
-        if let Some(at) = line.find("ws://localhost:") {
-            break line[at..].split_whitespace().next().unwrap().to_owned();
-        }
-    };
+    let mut server = common::LoggedServer::start(&[]);
+    let url = server.url.clone();
 
     // A slow answer at speed 1, so the turn is still playing when the signal comes.
     let mut c = Client::connect(&format!("{url}?dialect=docs&scenario=slow")).await;
@@ -42,7 +19,7 @@ async fn ctrl_c_closes_connections_with_1001_and_flushes_the_log() {
     let first = c.next().await;
     assert_eq!(first["type"], "response_chunk", "{first}");
 
-    let pid = child.0.id().to_string();
+    let pid = server.child.0.id().to_string();
     let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
     assert!(status.success(), "kill -INT {pid}");
 
@@ -51,11 +28,11 @@ async fn ctrl_c_closes_connections_with_1001_and_flushes_the_log() {
         matches!(&ending, Ending::Closed(1001, _)),
         "expected a 1001 close, got {ending:?}"
     );
-    let exit = child.0.wait().unwrap();
+    let exit = server.child.0.wait().unwrap();
     assert!(exit.success(), "pawmock exited with {exit}");
 
     // The process has exited, so everything it logged is in the pipe by now.
-    let rest: Vec<String> = rx.try_iter().collect();
+    let rest: Vec<String> = server.lines.try_iter().collect();
     for want in ["shutting down", "connection closed"] {
         assert!(
             rest.iter().any(|l| l.contains(want)),

@@ -530,9 +530,8 @@ impl Connection {
         // Frames due together go out in one write: with TCP_NODELAY (set for cadence)
         // each flush is a segment of its own, and one per frame cost speed 0 more than
         // half its throughput.
-        if played.is_ok() && self.unflushed {
-            self.unflushed = false;
-            ws.flush().await.map_err(|e| End::Gone(e.to_string()))?;
+        if played.is_ok() {
+            self.flush(ws).await?;
         }
         played
     }
@@ -690,9 +689,7 @@ impl Connection {
             Delivery::Close { code, reason } => self.chaos_close(ws, code, reason).await,
             Delivery::Abort => {
                 // What was due before the abort reaches the client first.
-                if std::mem::take(&mut self.unflushed) {
-                    let _ = ws.flush().await;
-                }
+                let _ = self.flush(ws).await;
                 Err(End::ChaosAbort)
             }
             Delivery::Halt => {
@@ -779,14 +776,21 @@ impl Connection {
         ws: &mut WebSocketStream<S>,
         frame: Option<String>,
     ) -> Result {
-        let Some(frame) = frame else {
+        if frame.is_none() {
             return Ok(());
-        };
-        ws.send(Message::text(frame))
-            .await
-            .map_err(|e| End::Gone(e.to_string()))?;
-        self.unflushed = false;
-        self.frames_sent += 1;
+        }
+        self.feed_text(ws, frame).await?;
+        self.flush(ws).await
+    }
+
+    /// Flushes what [`Self::feed_text`] queued, if anything.
+    async fn flush<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+    ) -> Result {
+        if std::mem::take(&mut self.unflushed) {
+            ws.flush().await.map_err(|e| End::Gone(e.to_string()))?;
+        }
         Ok(())
     }
 

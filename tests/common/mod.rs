@@ -247,6 +247,66 @@ impl Drop for ChildGuard {
     }
 }
 
+/// The real `pawmock` binary serving the fixtures, with its log read line by line.
+pub struct LoggedServer {
+    pub child: ChildGuard,
+    /// Every line the server logs, in order.
+    pub lines: std::sync::mpsc::Receiver<String>,
+    /// `ws://localhost:PORT/ws`, from the line that announces it.
+    pub url: String,
+}
+
+impl LoggedServer {
+    /// Starts `pawmock --port 0 ARGS… --recordings FIXTURES` and waits for its URL.
+    pub fn start(args: &[&str]) -> LoggedServer {
+        use std::io::{BufRead, BufReader};
+        let mut child = ChildGuard(
+            std::process::Command::new(env!("CARGO_BIN_EXE_pawmock"))
+                .args(["--port", "0"])
+                .args(args)
+                .arg("--recordings")
+                .arg(fixtures())
+                .env("NO_COLOR", "1")
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("start pawmock"),
+        );
+        let stdout = child.0.stdout.take().expect("piped stdout");
+        let (tx, lines) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut server = LoggedServer {
+            child,
+            lines,
+            url: String::new(),
+        };
+        let announce = server.line_with("ws://localhost:");
+        let at = announce.find("ws://localhost:").expect("checked");
+        server.url = announce[at..]
+            .split_whitespace()
+            .next()
+            .expect("a URL")
+            .to_owned();
+        server
+    }
+
+    /// The next log line that contains `want` (lines before it are skipped).
+    pub fn line_with(&self, want: &str) -> String {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("no log line with `{want}` within 30 s"));
+            if line.contains(want) {
+                return line;
+            }
+        }
+    }
+}
+
 /// Runs `pawmock check DIR`, which must fail (exit 1), and returns what it printed.
 pub fn failed_check(dir: &Path) -> String {
     let out = assert_cmd::cargo::cargo_bin_cmd!("pawmock")
