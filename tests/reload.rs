@@ -635,3 +635,24 @@ async fn model(c: &mut Client) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+#[tokio::test]
+async fn a_file_that_fails_on_every_read_does_not_keep_the_watcher_rescanning() {
+    let mut live = Live::start(&[("good.json", &says("fine"))], WatchConfig::default()).await;
+    // A symlink to itself: reading it fails with ELOOP every time, and its stamp cannot
+    // be read either, so each rescan reports it again.
+    std::os::unix::fs::symlink("loop.json", live.path("loop.json")).unwrap();
+    live.report(|r| lists(&r.failed, "loop.json")).await;
+    // Settling rescans follow; they must stop by themselves.
+    let mut more = 0;
+    let quiet = Duration::from_secs(2);
+    while let Ok(Ok(_)) = tokio::time::timeout(quiet, live.reports.recv()).await {
+        more += 1;
+        assert!(
+            more <= 3,
+            "the watcher keeps reporting the same broken file"
+        );
+    }
+    let mut c = live.connect("dialect=docs&scenario=good").await;
+    assert_eq!(answer_text(&c.ask("x").await), "fine");
+}

@@ -241,6 +241,9 @@ impl Batch {
     }
 }
 
+/// Settling rescans that may follow each other with no event in between.
+const MAX_SETTLING_RESCANS: u32 = 3;
+
 /// The reload task: one batch at a time, until the channel closes or the app shuts down.
 ///
 /// `settle`: some time after every reload that changed something, the directory is
@@ -256,6 +259,7 @@ async fn run(
     settle: std::time::Duration,
 ) {
     let mut settle_at: Option<tokio::time::Instant> = None;
+    let mut rescans_in_a_row = 0;
     let root = reloader.root().to_owned();
     let mut errors_seen = HashSet::new();
     // Catch up with edits made between the initial scan and the watch starting.
@@ -279,11 +283,16 @@ async fn run(
                 Ok((back, applied)) => {
                     reloader = back;
                     // A settling rescan after a reload driven by events, and after a
-                    // rescan that found changes: that rescan may have read a file while
-                    // the debouncer still held its events, which it can then cancel out
-                    // (renamed into place, then deleted) so that none arrives. A rescan
-                    // that finds nothing ends the chain.
-                    let settle_again = by_events || applied.is_some();
+                    // rescan that changed what is served: that rescan may have read a
+                    // file while the debouncer still held its events, which it can then
+                    // cancel out (renamed into place, then deleted) so that none
+                    // arrives. A rescan that changes nothing served ends the chain (a
+                    // file that fails on every read must not rescan for ever), and so
+                    // does a third rescan in a row.
+                    let served_changed = applied.as_ref().is_some_and(|a| a.library.is_some());
+                    rescans_in_a_row = if by_events { 0 } else { rescans_in_a_row + 1 };
+                    let settle_again =
+                        by_events || (served_changed && rescans_in_a_row < MAX_SETTLING_RESCANS);
                     settle_at = settle_again.then_some(started + settle);
                     if let Some(applied) = applied {
                         publish(&app, &root, applied, &reports);
