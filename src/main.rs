@@ -187,12 +187,26 @@ fn serve(args: ServeArgs) -> ExitCode {
 /// and silence everything else, so it is refused ("verbose" is a typo, not a module).
 fn log_filter(text: &str) -> Result<Targets, String> {
     const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
-    if let Some(word) = text.split(',').map(str::trim).find(|d| {
-        !d.is_empty() && !d.contains('=') && !LEVELS.contains(&d.to_ascii_lowercase().as_str())
-    }) {
+    // Spaces around the commas and empty parts are dropped first: tracing would read ""
+    // as the level `error`, and " pawmock=debug" as a target with a leading space.
+    let parts: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect();
+    if parts.is_empty() {
+        return Err("it is empty".into());
+    }
+    if let Some(word) = parts
+        .iter()
+        .find(|d| !d.contains('=') && !LEVELS.contains(&d.to_ascii_lowercase().as_str()))
+    {
         return Err(format!("`{word}` is neither a level nor target=level"));
     }
-    text.parse::<Targets>().map_err(|e| e.to_string())
+    parts
+        .join(",")
+        .parse::<Targets>()
+        .map_err(|e| e.to_string())
 }
 
 fn check(args: &DirArgs) -> ExitCode {
@@ -290,5 +304,11 @@ mod tests {
             "{e}"
         );
         assert!(log_filter("pawmock=loud").is_err());
+        // Spaces and empty parts, as people type them.
+        let f = log_filter(" info, pawmock::connection=debug ,").unwrap();
+        assert!(f.would_enable("pawmock::connection", &Level::DEBUG));
+        assert!(f.would_enable("pawmock::server", &Level::INFO));
+        assert!(!f.would_enable("pawmock::server", &Level::DEBUG));
+        assert!(log_filter(" , ").is_err());
     }
 }
