@@ -83,11 +83,15 @@ impl RunState {
 
     /// Deletes a listed reminder; false when there is none with that id.
     pub fn delete_reminder(&self, data: &BackendData, id: &str) -> bool {
-        if !self.reminders(data).iter().any(|r| r.id == id) {
-            return false;
-        }
-        self.lock().reminders_deleted.insert(id.to_owned());
-        true
+        // One lock for the check and the delete, so a reminder ringing in between is
+        // either rung or deleted, never both.
+        let mut c = self.lock();
+        let listed = data
+            .reminders
+            .iter()
+            .chain(&c.reminders_added)
+            .any(|r| r.id == id);
+        listed && c.reminders_deleted.insert(id.to_owned())
     }
 
     /// Canned intentions as changed by the run (less the deleted), then the added ones.
