@@ -575,6 +575,10 @@ async fn a_due_reminder_rings_on_every_dashboard_connection_and_leaves_the_list(
     let mut c = dashboard(&server).await;
     let mut other = dashboard(&server).await;
     let mut docs = server.connect("dialect=docs").await;
+    // An `auto` connection becomes a dashboard one with its first dashboard action.
+    let mut auto = server.connect("").await;
+    let listed = ask(&mut auto, json!({"action": "get_reminders"})).await;
+    assert_eq!(listed["type"], "reminders", "{listed}");
     let added = ask(
         &mut c,
         json!({"action": "add_reminder", "message": "remind me in 1 second to stretch"}),
@@ -582,7 +586,7 @@ async fn a_due_reminder_rings_on_every_dashboard_connection_and_leaves_the_list(
     .await;
     assert_eq!(added["type"], "reminder_added", "{added}");
     let id = added["reminder"]["id"].clone();
-    for conn in [&mut c, &mut other] {
+    for conn in [&mut c, &mut other, &mut auto] {
         // The real backend's two frames: `content` first, then the `reminder` the
         // dashboard reads.
         let first = conn.next().await;

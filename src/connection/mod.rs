@@ -268,9 +268,14 @@ impl Connection {
         // (and leave) the token's shared waiter list for every frame sent.
         let cancelled = shutdown.cancelled();
         tokio::pin!(cancelled);
+        // Pushes go to dashboard connections only (the docs dialect has no such frames),
+        // so the others never poll the channel, whose every poll takes its shared lock.
         // A stream, not `recv()` per loop: its wait stays registered between frames.
-        let mut pushes = BroadcastStream::new(self.app.pushes.subscribe());
+        let mut pushes: Option<Pushes> = None;
         loop {
+            if pushes.is_none() && self.dialect == Dialect::Dashboard {
+                pushes = Some(BroadcastStream::new(self.app.pushes.subscribe()));
+            }
             let due = self.active.as_ref().and_then(ActiveTurn::next_due);
             let timer = self.connect_fault.as_ref().map(|(at, _)| *at);
             let step = tokio::select! {
@@ -284,7 +289,9 @@ impl Connection {
                 // the dashboard sends) would sit in every idle connection's task.
                 frame = ws.next() => Box::pin(self.on_frame(ws, frame)).await,
                 _ = sleep_until(due), if due.is_some() => Box::pin(self.on_due(ws)).await,
-                Some(push) = pushes.next() => Box::pin(self.on_push(ws, push)).await,
+                Some(push) = next_push(&mut pushes), if pushes.is_some() => {
+                    Box::pin(self.on_push(ws, push)).await
+                }
             };
             if let Err(end) = step {
                 return end;
@@ -326,8 +333,7 @@ impl Connection {
         }
     }
 
-    /// Frames pushed to every dashboard connection (a reminder ringing). The docs
-    /// dialect has no such frames, so its connections let them pass.
+    /// Frames pushed to every dashboard connection (a reminder ringing).
     async fn on_push<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         ws: &mut WebSocketStream<S>,
@@ -340,13 +346,10 @@ impl Connection {
                 return Ok(());
             }
         };
-        if self.dialect != Dialect::Dashboard {
-            return Ok(());
-        }
         for frame in frames.iter() {
-            self.send_json(ws, frame).await?;
+            self.feed_text(ws, Some(frame.to_string())).await?;
         }
-        Ok(())
+        self.flush(ws).await
     }
 
     async fn reject_input<S: AsyncRead + AsyncWrite + Unpin>(
@@ -809,6 +812,19 @@ impl Connection {
         self.unflushed = true;
         self.frames_sent += 1;
         Ok(())
+    }
+}
+
+/// What every dashboard connection receives at once (see `App::pushes`).
+type Pushes = BroadcastStream<Arc<Vec<serde_json::Value>>>;
+
+/// The next push; never resolves without a subscription (the branch is off then).
+async fn next_push(
+    pushes: &mut Option<Pushes>,
+) -> Option<std::result::Result<Arc<Vec<serde_json::Value>>, BroadcastStreamRecvError>> {
+    match pushes {
+        Some(stream) => stream.next().await,
+        None => std::future::pending().await,
     }
 }
 
