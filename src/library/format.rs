@@ -65,7 +65,7 @@ pub struct TurnSpec {
 enum WhenSchema {
     One(WhenOne),
     /// Matches when any of these rules matches.
-    AnyOf(Vec<WhenOne>),
+    AnyOf(#[schemars(length(min = 1))] Vec<WhenOne>),
 }
 
 /// One `when` rule.
