@@ -74,12 +74,9 @@ pub fn choose(
 fn pick_turn(s: &Scenario, text: &str, turn_no: u32, textual_only: bool) -> Option<usize> {
     match s.kind {
         ScenarioKind::Recorded => {
-            if textual_only
-                && !s
-                    .selector
-                    .as_ref()
-                    .is_some_and(|w| w.matches(text, turn_no))
-            {
+            // As for scripted turns, only text rules pick it: `"any"` or `{"turn": N}`
+            // in a header would otherwise take every message that pins nothing.
+            if textual_only && !s.selector.as_ref().is_some_and(|w| w.matches_text(text)) {
                 return None;
             }
             // A recording replays its exchanges in order, starting over after the last.

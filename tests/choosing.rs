@@ -100,3 +100,24 @@ async fn a_when_list_picks_by_text_unpinned_and_answers_everything_once_pinned()
         "Take an umbrella."
     );
 }
+
+#[tokio::test]
+async fn a_recording_is_picked_by_the_text_rules_of_its_header_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let exchange = "[0, \"in\", {\"action\": \"chat\", \"message\": \"q\"}]\n[0, \"out\", {\"type\": \"message\", \"content\": \"From the tape.\", \"is_stream_chunk\": true}]\n[0, \"out\", {\"type\": \"stream_end\"}]\n";
+    std::fs::write(
+        dir.path().join("tape.jsonl"),
+        format!("{{\"version\": 1, \"when\": [{{\"contains\": \"tape\"}}, \"any\", {{\"turn\": 1}}]}}\n{exchange}"),
+    )
+    .unwrap();
+    let config = pawmock::app::ServeConfig {
+        speed: 0.0,
+        ..Default::default()
+    };
+    let server = Server::start(dir.path(), config).await;
+    let mut c = server.connect("dialect=docs").await;
+    // `any` and `turn` in the header do not make it answer every unpinned message…
+    assert!(answer_text(&c.ask("hello").await).contains("?scenario=NAME"));
+    // …its text rule does.
+    assert_eq!(answer_text(&c.ask("play the tape").await), "From the tape.");
+}

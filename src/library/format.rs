@@ -244,7 +244,8 @@ pub struct RecordingHeader {
     #[serde(default)]
     pub dialect: Option<crate::protocol::Dialect>,
     /// Which user messages select this recording when no scenario is pinned
-    /// (same forms as a scenario turn's `when`). Without it, only `?scenario=` selects it.
+    /// (same forms as a scenario turn's `when`; only its text rules select). Without it,
+    /// only `?scenario=` or the recording's name selects it.
     #[serde(default)]
     #[schemars(with = "Option<WhenSchema>")]
     pub when: Option<Value>,
