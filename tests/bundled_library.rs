@@ -4,18 +4,10 @@
 mod common;
 
 use common::{Server, answer_text};
-use pawmock::app::ServeConfig;
 use serde_json::{Value, json};
 
 async fn server() -> Server {
-    Server::start(
-        &common::bundled(),
-        ServeConfig {
-            speed: 0.0,
-            ..Default::default()
-        },
-    )
-    .await
+    Server::instant(&common::bundled()).await
 }
 
 /// Plays one turn of a pinned scenario in the docs dialect; plans are approved.

@@ -6,7 +6,6 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Ending, Server, answer_text, types};
-use pawmock::app::ServeConfig;
 use serde_json::{Value, json};
 
 /// The weather fixture at speed 0: thinking, tool_start, tool_result, 6 chunks, stream_end.
@@ -338,14 +337,7 @@ async fn a_new_run_label_counts_attempts_afresh_and_replays_the_same_faults() {
 
 #[tokio::test]
 async fn speed_does_not_shorten_the_delays_faults_add() {
-    let server = Server::start(
-        &common::fixtures(),
-        ServeConfig {
-            speed: 0.0,
-            ..Default::default()
-        },
-    )
-    .await;
+    let server = Server::instant(&common::fixtures()).await;
     let started = Instant::now();
     let f = frames(
         &server,

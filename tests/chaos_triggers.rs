@@ -201,14 +201,7 @@ async fn a_scenarios_own_chaos_applies_to_its_turns() {
             "turns": [{"reply": [{"tool": "t", "result": "r"}, {"say": "done"}]}]}"#,
     )
     .unwrap();
-    let server = Server::start(
-        dir.path(),
-        pawmock::app::ServeConfig {
-            speed: 0.0,
-            ..Default::default()
-        },
-    )
-    .await;
+    let server = Server::instant(dir.path()).await;
     let mut c = server.connect("dialect=docs&scenario=broken-tool").await;
     c.send(json!({"action": "message", "content": "x"})).await;
     let f = c.until_stream_end().await;

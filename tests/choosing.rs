@@ -81,11 +81,7 @@ async fn a_when_list_picks_by_text_unpinned_and_answers_everything_once_pinned()
                       "reply": [{"say": "Take an umbrella."}]}]}"#,
     )
     .unwrap();
-    let config = pawmock::app::ServeConfig {
-        speed: 0.0,
-        ..Default::default()
-    };
-    let server = Server::start(dir.path(), config).await;
+    let server = Server::instant(dir.path()).await;
     let mut c = server.connect("dialect=docs").await;
     assert_eq!(
         answer_text(&c.ask("Do I need an UMBRELLA?").await),
@@ -110,11 +106,7 @@ async fn a_recording_is_picked_by_the_text_rules_of_its_header_only() {
         format!("{{\"version\": 1, \"when\": [{{\"contains\": \"tape\"}}, \"any\", {{\"turn\": 1}}]}}\n{exchange}"),
     )
     .unwrap();
-    let config = pawmock::app::ServeConfig {
-        speed: 0.0,
-        ..Default::default()
-    };
-    let server = Server::start(dir.path(), config).await;
+    let server = Server::instant(dir.path()).await;
     let mut c = server.connect("dialect=docs").await;
     // `any` and `turn` in the header do not make it answer every unpinned message…
     assert!(answer_text(&c.ask("hello").await).contains("?scenario=NAME"));

@@ -6,7 +6,6 @@ mod common;
 use std::time::Duration;
 
 use common::{Client, Server};
-use pawmock::app::ServeConfig;
 use regex::Regex;
 use serde_json::{Value, json};
 
@@ -526,14 +525,7 @@ async fn a_backend_json_in_the_recordings_changes_the_replies() {
         }"#,
     )
     .unwrap();
-    let server = Server::start(
-        dir.path(),
-        ServeConfig {
-            speed: 0.0,
-            ..Default::default()
-        },
-    )
-    .await;
+    let server = Server::instant(dir.path()).await;
     let mut c = dashboard(&server).await;
     let status = ask(&mut c, json!({"action": "tool", "tool": "status"})).await;
     let text = status["content"].as_str().unwrap();

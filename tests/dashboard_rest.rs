@@ -5,7 +5,6 @@ mod common;
 
 use common::Server;
 use common::http::{get_json, request};
-use pawmock::app::ServeConfig;
 use regex::Regex;
 use serde_json::{Value, json};
 
@@ -442,14 +441,7 @@ async fn the_recordings_backend_json_decides_what_rest_returns() {
         }"#,
     )
     .unwrap();
-    let server = Server::start(
-        dir.path(),
-        ServeConfig {
-            speed: 0.0,
-            ..Default::default()
-        },
-    )
-    .await;
+    let server = Server::instant(dir.path()).await;
     assert_eq!(
         get_json(server.addr, "/api/version", 200).await,
         json!({"current": "0.9.0", "latest": "1.0.0", "update_available": true})

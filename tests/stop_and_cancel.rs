@@ -108,14 +108,7 @@ async fn a_client_that_closes_mid_turn_does_not_disturb_another_connection() {
 async fn stop_is_heard_even_at_speed_zero_when_the_whole_answer_is_due_at_once() {
     use futures_util::SinkExt;
     use tokio_tungstenite::tungstenite::Message;
-    let server = Server::start(
-        &common::bundled(),
-        ServeConfig {
-            speed: 0.0,
-            ..Default::default()
-        },
-    )
-    .await;
+    let server = Server::instant(&common::bundled()).await;
     let mut c = server.connect("dialect=docs&scenario=long-markdown").await;
     // Both frames in one write: the stop is already waiting when the turn starts.
     let chat = json!({"action": "message", "content": "go"}).to_string();

@@ -48,16 +48,21 @@ impl Server {
         Server { addr, app }
     }
 
-    /// Serves the test fixtures at speed 0 (no delays) unless the URL says otherwise.
-    pub async fn fixtures() -> Server {
+    /// Serves `dir` at speed 0 (no delays) unless the URL says otherwise.
+    pub async fn instant(dir: &Path) -> Server {
         Server::start(
-            &fixtures(),
+            dir,
             ServeConfig {
                 speed: 0.0,
                 ..ServeConfig::default()
             },
         )
         .await
+    }
+
+    /// Serves the test fixtures at speed 0 (no delays) unless the URL says otherwise.
+    pub async fn fixtures() -> Server {
+        Server::instant(&fixtures()).await
     }
 
     pub fn url(&self, query: &str) -> String {
