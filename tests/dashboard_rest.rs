@@ -4,7 +4,7 @@
 mod common;
 
 use common::Server;
-use common::http::{get_json, request};
+use common::http::{get, get_json, request};
 use regex::Regex;
 use serde_json::{Value, json};
 
@@ -301,12 +301,10 @@ async fn a_session_exports_as_json_or_markdown_attachments() {
         .sessions
         .append("websocket_x", "assistant", "Hello **you**");
 
-    let r = request(
+    let r = get(
         server.addr,
-        "GET",
         "/api/memory/session/export?id=websocket_x&format=json",
         &[],
-        b"",
     )
     .await;
     assert_eq!(r.status, 200);
@@ -333,12 +331,10 @@ async fn a_session_exports_as_json_or_markdown_attachments() {
     assert_eq!(m["content"], "Hello **you**");
     assert!(is_iso(&m["timestamp"]) && is_iso(&doc["exported_at"]));
 
-    let md = request(
+    let md = get(
         server.addr,
-        "GET",
         "/api/memory/session/export?id=websocket_x&format=md",
         &[],
-        b"",
     )
     .await;
     assert_eq!(md.status, 200);
@@ -404,15 +400,13 @@ async fn no_endpoint_ever_answers_401_or_403_even_with_a_bad_token() {
         "/api/auth/session",
         "/api/nope",
     ] {
-        let r = request(
+        let r = get(
             server.addr,
-            "GET",
             path,
             &[
                 ("Authorization", "Bearer wrong"),
                 ("Cookie", "pocketpaw_session=bad"),
             ],
-            b"",
         )
         .await;
         assert!(

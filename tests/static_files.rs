@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::Server;
-use common::http::request;
+use common::http::{get, request};
 use pawmock::app::ServeConfig;
 
 /// The secret that must never be served: it sits next to the served directory.
@@ -67,14 +67,14 @@ async fn root_is_index_html_and_other_paths_are_looked_up_with_their_content_typ
         ("/alias.css", "text/css; charset=utf-8", "body{}"),
     ];
     for (path, content_type, body) in cases {
-        let r = request(server.addr, "GET", path, &[], b"").await;
+        let r = get(server.addr, path, &[]).await;
         assert_eq!(r.status, 200, "{path}: {}", r.text());
         assert_eq!(r.header("content-type"), Some(content_type), "{path}");
         assert_eq!(r.text(), body, "{path}");
         assert!(r.header("etag").is_some() && r.header("last-modified").is_some());
         assert_eq!(r.header("cache-control"), Some("no-cache"));
     }
-    let png = request(server.addr, "GET", "/static/logo.png", &[], b"").await;
+    let png = get(server.addr, "/static/logo.png", &[]).await;
     assert_eq!(png.header("content-type"), Some("image/png"));
     assert_eq!(png.body, [0x89, b'P', b'N', b'G']);
 }
@@ -83,39 +83,33 @@ async fn root_is_index_html_and_other_paths_are_looked_up_with_their_content_typ
 async fn validators_get_304_and_changed_or_missing_ones_get_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let server = serve(&site(dir.path())).await;
-    let first = request(server.addr, "GET", "/static/js/app.js", &[], b"").await;
+    let first = get(server.addr, "/static/js/app.js", &[]).await;
     let etag = first.header("etag").unwrap().to_owned();
     let modified = first.header("last-modified").unwrap().to_owned();
 
-    let r = request(
+    let r = get(
         server.addr,
-        "GET",
         "/static/js/app.js",
         &[("If-None-Match", &etag)],
-        b"",
     )
     .await;
     assert_eq!(r.status, 304);
     assert!(r.body.is_empty());
     assert_eq!(r.header("etag"), Some(etag.as_str()));
-    let r = request(
+    let r = get(
         server.addr,
-        "GET",
         "/static/js/app.js",
         &[("If-Modified-Since", &modified)],
-        b"",
     )
     .await;
     assert_eq!(r.status, 304);
-    let r = request(
+    let r = get(
         server.addr,
-        "GET",
         "/static/js/app.js",
         &[
             ("If-None-Match", "\"stale\""),
             ("If-Modified-Since", &modified),
         ],
-        b"",
     )
     .await;
     assert_eq!(r.status, 200, "If-None-Match decides when both are sent");
@@ -128,12 +122,10 @@ async fn validators_get_304_and_changed_or_missing_ones_get_the_file() {
         "console.log('app v2');",
     )
     .unwrap();
-    let r = request(
+    let r = get(
         server.addr,
-        "GET",
         "/static/js/app.js",
         &[("If-None-Match", &etag)],
-        b"",
     )
     .await;
     assert_eq!(r.status, 200);
@@ -155,7 +147,7 @@ async fn what_is_missing_is_404() {
     let dir = tempfile::tempdir().unwrap();
     let server = serve(&site(dir.path())).await;
     for path in ["/nope.js", "/static/js/", "/static/js/app.js/x"] {
-        let r = request(server.addr, "GET", path, &[], b"").await;
+        let r = get(server.addr, path, &[]).await;
         assert_eq!(r.status, 404, "{path}");
         assert!(r.text().contains("not found"), "{path}");
     }
@@ -181,7 +173,7 @@ async fn no_request_escapes_the_directory() {
         "/up/secret.txt",
         "/secret.txt%00.html",
     ] {
-        let r = request(server.addr, "GET", path, &[], b"").await;
+        let r = get(server.addr, path, &[]).await;
         assert!(
             r.status == 400 || r.status == 404,
             "{path} gave {}: {}",
@@ -191,7 +183,7 @@ async fn no_request_escapes_the_directory() {
         assert!(!r.text().contains(SECRET), "{path} leaked the secret");
     }
     // The traversal spellings are refused as such, not merely not found.
-    let r = request(server.addr, "GET", "/%2e%2e/secret.txt", &[], b"").await;
+    let r = get(server.addr, "/%2e%2e/secret.txt", &[]).await;
     assert_eq!(r.status, 400);
     assert!(r.text().contains("refused"));
 }
@@ -200,10 +192,10 @@ async fn no_request_escapes_the_directory() {
 async fn ws_and_api_still_work_next_to_the_frontend() {
     let dir = tempfile::tempdir().unwrap();
     let server = serve(&site(dir.path())).await;
-    let r = request(server.addr, "GET", "/api/version", &[], b"").await;
+    let r = get(server.addr, "/api/version", &[]).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["current"], "0.4.4");
-    let r = request(server.addr, "GET", "/api/nope", &[], b"").await;
+    let r = get(server.addr, "/api/nope", &[]).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["path"], "/api/nope");
     let mut c = server.connect("dialect=dashboard").await;
@@ -215,7 +207,7 @@ async fn ws_and_api_still_work_next_to_the_frontend() {
 #[tokio::test]
 async fn without_a_frontend_root_is_a_page_naming_pawmock_the_ws_url_and_the_scenarios() {
     let server = Server::fixtures().await;
-    let r = request(server.addr, "GET", "/", &[], b"").await;
+    let r = get(server.addr, "/", &[]).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
     let page = r.text();
@@ -229,7 +221,7 @@ async fn without_a_frontend_root_is_a_page_naming_pawmock_the_ws_url_and_the_sce
     }
     assert!(page.contains("Weather with one tool call"));
     assert!(page.contains("--static DIR"));
-    let r = request(server.addr, "GET", "/static/js/app.js", &[], b"").await;
+    let r = get(server.addr, "/static/js/app.js", &[]).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["path"], "/static/js/app.js");
 }

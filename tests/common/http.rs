@@ -37,6 +37,11 @@ impl HttpResponse {
     }
 }
 
+/// `GET target` with these headers and no body.
+pub async fn get(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    request(addr, "GET", target, headers, b"").await
+}
+
 /// Sends one request and reads the whole response.
 pub async fn request(
     addr: SocketAddr,
@@ -119,7 +124,7 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 
 /// `GET target` as JSON, asserting the status.
 pub async fn get_json(addr: SocketAddr, target: &str, status: u16) -> Value {
-    let r = request(addr, "GET", target, &[], b"").await;
+    let r = get(addr, target, &[]).await;
     assert_eq!(r.status, status, "GET {target}: {}", r.text());
     assert_eq!(
         r.header("content-type"),
