@@ -137,30 +137,37 @@ fn the_committed_schemas_match_the_types() {
     }
 }
 
-#[test]
-fn a_taken_port_is_a_one_line_error_naming_the_port_and_the_flag() {
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = taken.local_addr().unwrap().port().to_string();
+/// Runs `pawmock ARGS…`, which must fail (exit 1) with one line on stderr and no panic;
+/// returns that line.
+fn one_line_error(args: &[&str]) -> String {
     let out = cargo_bin_cmd!("pawmock")
-        .args([
-            "serve",
-            "--port",
-            &port,
-            "--recordings",
-            common::fixtures().to_str().unwrap(),
-        ])
+        .args(args)
         .assert()
         .code(1)
         .get_output()
         .clone();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+#[test]
+fn a_taken_port_is_a_one_line_error_naming_the_port_and_the_flag() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let stderr = one_line_error(&[
+        "serve",
+        "--port",
+        &port,
+        "--recordings",
+        common::fixtures().to_str().unwrap(),
+    ]);
     assert!(
         stderr.contains(&format!("port {port} on 127.0.0.1 is already in use")),
         "{stderr}"
     );
     assert!(stderr.contains("--port"), "{stderr}");
-    assert!(!stderr.contains("panicked"));
 }
 
 #[test]
@@ -225,14 +232,7 @@ async fn serve_answers_on_the_port_it_announces() {
 
 #[test]
 fn a_missing_static_directory_is_a_one_line_error() {
-    let out = cargo_bin_cmd!("pawmock")
-        .args(["--port", "0", "--static", "/no/such/site"])
-        .assert()
-        .code(1)
-        .get_output()
-        .clone();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let stderr = one_line_error(&["--port", "0", "--static", "/no/such/site"]);
     assert!(stderr.contains("--static /no/such/site"), "{stderr}");
     assert!(stderr.contains("index.html"), "{stderr}");
 }
