@@ -42,6 +42,9 @@ impl Default for ServeConfig {
     }
 }
 
+/// Text frames pushed to every dashboard connection (see [`App::pushes`]).
+pub type Push = Arc<[String]>;
+
 /// Pushes a connection may fall behind by before it skips the oldest.
 const PUSH_BACKLOG: usize = 16;
 
@@ -62,8 +65,8 @@ pub struct App {
     /// Connection attempts per URL (chaos `attempt` triggers and `refuse_first`).
     pub attempts: crate::chaos::handshake::Attempts,
     /// Frames for every dashboard connection at once, as the real backend broadcasts
-    /// them (a reminder that rings).
-    pub pushes: tokio::sync::broadcast::Sender<Arc<Vec<serde_json::Value>>>,
+    /// them (a reminder that rings), serialised once for all of them.
+    pub pushes: tokio::sync::broadcast::Sender<Push>,
     next_connection: AtomicU64,
 }
 

@@ -17,7 +17,7 @@ use tracing::info;
 
 use super::data::Reminder;
 use super::{Ctx, error, short_id, text};
-use crate::app::App;
+use crate::app::{App, Push};
 use crate::timestamp::{iso8601, seconds_of_day};
 
 /// The longest the ringer sleeps before looking again, so a reminder added (or a
@@ -30,8 +30,11 @@ pub async fn ring(app: Arc<App>) {
         let data = app.library().backend();
         let now = SystemTime::now();
         for r in app.backend.take_due(&data, now) {
-            let frames = frames(&to_json(&r, now));
-            let listeners = app.pushes.send(Arc::new(frames)).unwrap_or(0);
+            let frames: Push = frames(&to_json(&r, now))
+                .iter()
+                .map(Value::to_string)
+                .collect();
+            let listeners = app.pushes.send(frames).unwrap_or(0);
             info!(id = %r.id, listeners, "reminder rang: {}", r.text);
         }
         let wait = app

@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::{debug, info, warn};
 
-use crate::app::App;
+use crate::app::{App, Push};
 use crate::chaos::{self, Context, Delivery, Fault, Op, TurnState};
 use crate::choose::{Choice, choose};
 use crate::playback::rng::{self, Rng};
@@ -337,7 +337,7 @@ impl Connection {
     async fn on_push<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         ws: &mut WebSocketStream<S>,
-        push: std::result::Result<Arc<Vec<serde_json::Value>>, BroadcastStreamRecvError>,
+        push: std::result::Result<Push, BroadcastStreamRecvError>,
     ) -> Result {
         let frames = match push {
             Ok(frames) => frames,
@@ -347,7 +347,7 @@ impl Connection {
             }
         };
         for frame in frames.iter() {
-            self.feed_text(ws, Some(frame.to_string())).await?;
+            self.feed_text(ws, Some(frame.clone())).await?;
         }
         self.flush(ws).await
     }
@@ -816,12 +816,12 @@ impl Connection {
 }
 
 /// What every dashboard connection receives at once (see `App::pushes`).
-type Pushes = BroadcastStream<Arc<Vec<serde_json::Value>>>;
+type Pushes = BroadcastStream<Push>;
 
 /// The next push; never resolves without a subscription (the branch is off then).
 async fn next_push(
     pushes: &mut Option<Pushes>,
-) -> Option<std::result::Result<Arc<Vec<serde_json::Value>>, BroadcastStreamRecvError>> {
+) -> Option<std::result::Result<Push, BroadcastStreamRecvError>> {
     match pushes {
         Some(stream) => stream.next().await,
         None => std::future::pending().await,
