@@ -171,7 +171,7 @@ mod tests {
         let t0 = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
         let at = |secs: u64| t0 + std::time::Duration::from_secs(secs);
         let canned_soonest = data.reminders.iter().map(|r| r.trigger_at).min();
-        let mut r = data.reminders[0].clone();
+        let r = data.reminders[0].clone();
         let reminder = |id: &str, due: SystemTime, kind: Option<&str>| Reminder {
             id: id.into(),
             trigger_at: due,
@@ -183,7 +183,6 @@ mod tests {
         state.add_reminder(reminder("cron", at(5), Some("recurring")));
         state.add_reminder(reminder("gone", at(1), None));
         assert!(state.delete_reminder(&data, "gone"));
-        r.id.clear();
 
         let due_ids = |now| -> Vec<String> {
             state
