@@ -21,9 +21,6 @@ pub struct Params {
     pub chaos: Option<Vec<String>>,
     /// `?fault=KIND:key=value…`: inline faults (the parameter may repeat).
     pub faults: Vec<String>,
-    /// `?run=LABEL`: one run of a story or test. Attempt counts start over for each new
-    /// label; the seeded faults do not change with it.
-    pub run: Option<String>,
     /// The raw query string, kept for logs.
     pub query: String,
 }
@@ -72,7 +69,9 @@ pub fn parse(query: &str) -> (Params, Vec<String>) {
                 )
             }
             "fault" => p.faults.push(value.clone()),
-            "run" => p.run = Some(value.clone()),
+            // A label for one run: it counts in the URL attempts are counted by, and
+            // not in the one faults are seeded from (see `without_run`).
+            "run" => {}
             "dialect" => match DialectChoice::from_str(&value) {
                 Ok(d) => p.dialect = Some(d),
                 Err(_) => bad("a dialect (auto, docs or dashboard)"),
@@ -162,8 +161,7 @@ mod tests {
             "chaos=stall&seed=2&runs=5"
         );
         assert_eq!(without_run("run=1"), "");
-        let (p, errors) = parse("run=story-7");
-        assert_eq!(p.run.as_deref(), Some("story-7"));
+        let (_, errors) = parse("run=story-7");
         assert!(errors.is_empty(), "{errors:?}");
     }
 }
