@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use warp::Filter;
@@ -99,15 +99,11 @@ where
     let mut stream = std::pin::pin!(stream);
     let mut body = BytesMut::new();
     while let Some(chunk) = stream.next().await {
-        let mut chunk = chunk.map_err(|_| warp::reject::custom(BodyUnreadable))?;
+        let chunk = chunk.map_err(|_| warp::reject::custom(BodyUnreadable))?;
         if (body.len() + chunk.remaining()) as u64 > MAX_BODY {
             return Err(warp::reject::custom(BodyTooLarge));
         }
-        while chunk.has_remaining() {
-            let n = chunk.chunk().len();
-            body.extend_from_slice(chunk.chunk());
-            chunk.advance(n);
-        }
+        body.put(chunk);
     }
     Ok(body.freeze())
 }
