@@ -11,6 +11,7 @@ pub mod chaos;
 pub mod choose;
 pub mod cli;
 pub mod connection;
+pub mod control;
 pub mod library;
 pub mod playback;
 pub mod protocol;
