@@ -50,6 +50,9 @@ pub(super) struct Ctl {
     pub last_type: String,
     /// The facts last written to the registry.
     seen: Facts,
+    seen_choice: crate::protocol::DialectChoice,
+    /// A `corrupt` fault injected now: the next frame written is cut in half.
+    pub corrupt_next: bool,
 }
 
 impl Ctl {
@@ -70,6 +73,8 @@ impl Ctl {
             scheduled: None,
             last_type: String::new(),
             seen,
+            seen_choice: crate::protocol::DialectChoice::Auto,
+            corrupt_next: false,
         }
     }
 
@@ -100,6 +105,17 @@ impl Ctl {
             actual_ms,
             body,
         });
+    }
+
+    /// The frame to write: cut in half when a `corrupt` fault was injected now.
+    pub fn maybe_corrupt(&mut self, frame: String) -> String {
+        if !std::mem::take(&mut self.corrupt_next) {
+            return frame;
+        }
+        match super::deliver::corrupt(&frame) {
+            tokio_tungstenite::tungstenite::Message::Text(t) => t.to_string(),
+            _ => frame,
+        }
     }
 
     pub fn client_frame(&self, action: String, message: Option<&str>, text: &str) {
@@ -142,7 +158,7 @@ impl Connection {
         let facts = &self.ctl.seen;
         if facts.session != self.session_id
             || facts.scenario.as_deref() != scenario
-            || facts.dialect != self.choice.to_string()
+            || self.ctl.seen_choice != self.choice
         {
             let fresh = Facts {
                 dialect: self.choice.to_string(),
@@ -151,6 +167,7 @@ impl Connection {
             };
             self.ctl.live.update(|f| *f = fresh.clone());
             self.ctl.seen = fresh;
+            self.ctl.seen_choice = self.choice;
         }
         if self.ctl.live.set_state(state) {
             self.ctl.record(What::State {
@@ -202,7 +219,7 @@ impl Connection {
             return false;
         }
         if let Some(turn) = self.active.as_mut() {
-            turn.hold_at_last();
+            turn.hold_at_last(tokio::time::Instant::now());
             self.ctl.hold = Hold::Frozen;
             tracing::info!(conn = %self.id, marker = name, "frozen at marker");
             return true;
@@ -264,7 +281,7 @@ impl Connection {
             Command::Resume => {
                 self.ctl.hold = Hold::None;
                 if let Some(turn) = self.active.as_mut() {
-                    turn.playhead.resume(now);
+                    turn.resume(now);
                 }
                 // Whatever became due meanwhile goes out now.
                 self.on_due(ws).await.map_err(ended)?;
@@ -331,7 +348,8 @@ impl Connection {
         ws: &mut WebSocketStream<S>,
         fault: Fault,
     ) -> std::result::Result<Value, CommandEnd> {
-        let untriggered = fault.trigger == Default::default();
+        // A trigger or an event filter says when the fault acts: that is a turn's business.
+        let untriggered = fault.trigger == Default::default() && fault.events.is_none();
         let record = |ctl: &Ctl, stage: &str| {
             ctl.record(What::FaultApplied {
                 fault: fault.name().into(),
@@ -374,6 +392,12 @@ impl Connection {
                             .map_err(ended)?;
                     }
                 }
+                Ok(now_json)
+            }
+            Effect::Corrupt if untriggered && self.active.is_some() => {
+                // The turn's next frame goes out malformed.
+                record(&self.ctl, "control");
+                self.ctl.corrupt_next = true;
                 Ok(now_json)
             }
             Effect::Stall(length) if untriggered && self.active.is_some() => {

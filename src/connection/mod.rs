@@ -325,6 +325,8 @@ impl Connection {
             if pushes.is_none() && self.dialect == Dialect::Dashboard {
                 pushes = Some(BroadcastStream::new(self.app.pushes.subscribe()));
             }
+            // What the control API shows, before the loop waits.
+            self.sync_state();
             let due = self.active.as_ref().and_then(ActiveTurn::next_due);
             let timer = self.connect_fault.as_ref().map(|(at, _)| *at);
             let step = tokio::select! {
@@ -343,7 +345,6 @@ impl Connection {
                 }
                 Some(command) = self.ctl.rx.recv() => Box::pin(self.on_command(ws, command)).await,
             };
-            self.sync_state();
             if let Err(end) = step {
                 return end;
             }
@@ -943,6 +944,7 @@ impl Connection {
             return Ok(());
         };
         self.ctl.frame_sent(&frame);
+        let frame = self.ctl.maybe_corrupt(frame);
         ws.feed(Message::text(frame))
             .await
             .map_err(|e| End::Gone(e.to_string()))?;
