@@ -47,7 +47,10 @@ pub(super) struct Ctl {
     /// When the frame being written was scheduled, and its turn's start.
     pub scheduled: Option<(Duration, tokio::time::Instant)>,
     /// The type of the last frame written (a `step` answers it).
-    pub last_type: String,
+    pub last_type: std::borrow::Cow<'static, str>,
+    /// The id and run label, shared by every journal entry.
+    conn: Arc<str>,
+    run: Option<Arc<str>>,
     /// The facts last written to the registry.
     seen: Facts,
     seen_choice: crate::protocol::DialectChoice,
@@ -58,6 +61,7 @@ pub(super) struct Ctl {
 impl Ctl {
     pub fn new(app: &Arc<App>, id: &str, run: Option<String>, query: &str, facts: Facts) -> Ctl {
         let seen = facts.clone();
+        let live_run = run.as_deref().map(Arc::from);
         let (live, rx) =
             app.control
                 .registry
@@ -71,7 +75,9 @@ impl Ctl {
             next_faults: Vec::new(),
             why: "",
             scheduled: None,
-            last_type: String::new(),
+            last_type: std::borrow::Cow::Borrowed(""),
+            conn: Arc::from(id),
+            run: live_run,
             seen,
             seen_choice: crate::protocol::DialectChoice::Auto,
             corrupt_next: false,
@@ -82,7 +88,7 @@ impl Ctl {
         self.app
             .control
             .journal
-            .record(&self.live.id, self.live.run.as_deref(), what);
+            .record_shared(&self.conn, &self.run, what);
     }
 
     /// Journals a frame written to the socket.
@@ -338,7 +344,7 @@ impl Connection {
             }
         }
         self.flush(ws).await?;
-        Ok((self.frames_sent > before).then(|| self.ctl.last_type.clone()))
+        Ok((self.frames_sent > before).then(|| self.ctl.last_type.to_string()))
     }
 
     /// A fault from the API: now when its kind acts on the connection as a whole and it
