@@ -392,6 +392,25 @@ async fn close_and_abort_end_the_connection_as_asked() {
     .await;
     assert_eq!(status, 200, "{r}");
     assert_eq!(c.until_closed().await.1, Ending::Closed(4001, "bye".into()));
+    let mut closed = Value::Null;
+    for _ in 0..200 {
+        if let Some(e) = journal(&s, "?run=c")
+            .await
+            .into_iter()
+            .find(|e| e["kind"] == "closed")
+        {
+            closed = e;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(closed["code"], 4001, "{closed}");
+    assert_eq!(closed["reason"], "bye");
+    assert_eq!(closed["by"], "server");
+    assert!(
+        closed["end"].as_str().unwrap().contains("control API"),
+        "{closed}"
+    );
     let mut c = s.connect("run=a").await;
     let id = conn_id(&s, "a").await;
     let (status, r) = api(

@@ -56,6 +56,8 @@ pub(super) struct Ctl {
     seen_choice: crate::protocol::DialectChoice,
     /// A `corrupt` fault injected now: the next frame written is cut in half.
     pub corrupt_next: bool,
+    /// The reason of the close frame, whoever sent it first.
+    pub close_reason: Option<String>,
 }
 
 impl Ctl {
@@ -81,6 +83,7 @@ impl Ctl {
             seen,
             seen_choice: crate::protocol::DialectChoice::Auto,
             corrupt_next: false,
+            close_reason: None,
         }
     }
 

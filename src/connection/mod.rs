@@ -218,9 +218,11 @@ impl Connection {
             End::ChaosClose(code) | End::ByControl(code) => (Some(*code), "server"),
             End::ChaosAbort => (None, "server"),
         };
+        let reason = self.ctl.close_reason.take().unwrap_or_default();
         self.ctl.record(crate::control::What::Closed {
             code,
-            reason: end.to_string(),
+            reason,
+            end: end.to_string(),
             by: by.into(),
         });
         match &end {
@@ -388,6 +390,7 @@ impl Connection {
             }
             Some(Ok(Message::Close(frame))) => {
                 // tungstenite answers the close itself; the stream ends next.
+                self.ctl.close_reason = frame.as_ref().map(|f| f.reason.to_string());
                 self.close_code = frame.map(|f| u16::from(f.code));
                 debug!(conn = %self.id, code = ?self.close_code, "client sent close");
                 Ok(())
@@ -838,6 +841,7 @@ impl Connection {
         code: u16,
         reason: String,
     ) -> Result {
+        self.ctl.close_reason = Some(reason.clone());
         let _ = ws
             .close(Some(CloseFrame {
                 code: CloseCode::from(code),

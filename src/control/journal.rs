@@ -141,8 +141,13 @@ pub enum What {
         outcome: String,
     },
     Closed {
+        /// The close code, when a close frame was sent (none for an abort or a vanished
+        /// client).
         code: Option<u16>,
+        /// The close frame's reason text.
         reason: String,
+        /// How the connection ended, in words (`client closed (1000)`, `aborted by chaos`…).
+        end: String,
         /// `client` or `server`: who closed first.
         by: String,
     },
@@ -190,7 +195,9 @@ impl What {
             What::Marker { name } => s(name),
             What::State { state } => s(state),
             What::Command { command, outcome } => s(command) + s(outcome),
-            What::Closed { reason, by, .. } => s(reason) + s(by),
+            What::Closed {
+                reason, end, by, ..
+            } => s(reason) + s(end) + s(by),
         }
     }
 }

@@ -171,7 +171,8 @@ mod tests {
                 "c1",
                 What::Closed {
                     code: None,
-                    reason: "abort".into(),
+                    reason: String::new(),
+                    end: "aborted by chaos (no close frame)".into(),
                     by: "server".into(),
                 },
             ),
@@ -226,6 +227,7 @@ mod tests {
                 What::Closed {
                     code: Some(1000),
                     reason: String::new(),
+                    end: "client closed (1000)".into(),
                     by: "client".into(),
                 },
             ),
