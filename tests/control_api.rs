@@ -744,6 +744,27 @@ async fn bad_input_to_every_route_gets_a_json_error_and_changes_nothing() {
         ),
         ("POST", "/__pawmock/wait".into(), "[]", 400, "JSON object"),
         (
+            "POST",
+            "/__pawmock/connections/speed?run=bad".into(),
+            r#"{"speed": -2}"#,
+            400,
+            "`speed` must be",
+        ),
+        (
+            "POST",
+            "/__pawmock/connections/pause?run=bad&x=1".into(),
+            "",
+            400,
+            "unknown query parameter `x`",
+        ),
+        (
+            "POST",
+            conn("send"),
+            r#"{"raw": "x", "say": "y"}"#,
+            400,
+            "`raw` goes alone",
+        ),
+        (
             "GET",
             "/__pawmock/journal?since=soon".into(),
             "",
