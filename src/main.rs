@@ -22,6 +22,8 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => check(&args),
         Some(Command::List(args)) => list(&args),
         Some(Command::Schema(args)) => schema(&args),
+        Some(Command::Record(args)) => pawmock::record::command(&args),
+        Some(Command::Import(args)) => pawmock::import::command(&args),
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod deliver;
 pub mod params;
+pub mod raw;
 pub mod setup;
 mod turn;
 

@@ -34,12 +34,19 @@ pub struct Scenario {
     pub kind: ScenarioKind,
     /// Faults applied to this scenario's turns.
     pub chaos: Vec<crate::chaos::Fault>,
+    /// A `raw` recording's frames (its `turns` are empty): replayed by
+    /// `connection::raw` when a connection pins it.
+    pub raw: Option<Arc<super::raw::RawScript>>,
+    /// What loading noticed without refusing the file (a recording's cut-off last line).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScenarioKind {
     Scripted,
     Recorded,
+    /// A recording of a protocol pawmock does not know (see [`Scenario::raw`]).
+    Raw,
 }
 
 #[derive(Debug)]
@@ -250,6 +257,8 @@ pub fn compile(name: &str, src: &Source, file: ScenarioFile) -> Result<Scenario,
         selector: None,
         kind: ScenarioKind::Scripted,
         chaos,
+        raw: None,
+        warnings: Vec::new(),
     })
 }
 
