@@ -222,6 +222,9 @@ fn check(args: &DirArgs) -> ExitCode {
     for p in &loaded.problems {
         println!("{p}");
     }
+    for warning in loaded.library.scenarios().iter().flat_map(|s| &s.warnings) {
+        println!("warning: {warning}");
+    }
     let dir = args.dir.display();
     if loaded.problems.is_empty() {
         println!("{dir}: {} files, all valid", loaded.files);

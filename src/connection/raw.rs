@@ -164,7 +164,8 @@ impl RawConnection {
         if !self.script.greeting.is_empty() {
             let mut rng = rng::derive(self.seed, &self.scenario.name, 0);
             let segment = expand_raw(&self.script.greeting, &self.timing, self.jitter, &mut rng);
-            self.start(Arc::new(segment), rng);
+            // As PocketPaw greetings, the greeting does not pass through chaos.
+            self.start(Arc::new(segment), rng, false);
         }
         if let Err(end) = self.on_due(ws).await {
             return end;
@@ -226,17 +227,20 @@ impl RawConnection {
             self.queued.push_back(segment);
             Ok(())
         } else {
-            self.start(segment, rng);
+            self.start(segment, rng, true);
             self.on_due(ws).await
         }
     }
 
-    /// Starts playing a segment with the faults in force now.
-    fn start(&mut self, segment: Arc<Segment>, rng: Rng) {
-        let library = self.app.library();
-        let mut faults = chaos::profile_faults(&library, &self.profiles, |_| {});
-        faults.extend(self.inline.iter().cloned());
-        faults.retain(|f| !f.is_handshake() && !f.is_connect_timer());
+    /// Starts playing a segment, with the faults in force now when `faulty`.
+    fn start(&mut self, segment: Arc<Segment>, rng: Rng, faulty: bool) {
+        let mut faults = Vec::new();
+        if faulty {
+            let library = self.app.library();
+            faults = chaos::profile_faults(&library, &self.profiles, |_| {});
+            faults.extend(self.inline.iter().cloned());
+            faults.retain(|f| !f.is_handshake() && !f.is_connect_timer());
+        }
         let chaos = TurnChaos {
             faults,
             state: TurnState::default(),
@@ -283,7 +287,7 @@ impl RawConnection {
                     if let Some(next) = self.queued.pop_front() {
                         let rng =
                             rng::derive(self.seed, &self.scenario.name, u64::from(self.exchanges));
-                        self.start(next, rng);
+                        self.start(next, rng, true);
                     }
                 }
             }
@@ -432,5 +436,31 @@ fn preview(frame: &RawFrame) -> String {
         RawFrame::Text(t) => t.chars().take(120).collect(),
         RawFrame::Binary(b) => format!("<{} binary bytes>", b.len()),
         RawFrame::Close { code, .. } => format!("<close {code}>"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_fragments_carry_the_binary_opcode_first_and_join_back() {
+        let msgs = fragments(&[1, 2, 3, 4, 5], Data::Binary, 2);
+        assert_eq!(msgs.len(), 2);
+        let mut joined = Vec::new();
+        for (i, m) in msgs.iter().enumerate() {
+            let Message::Frame(f) = m else {
+                panic!("{m:?} is not a raw frame")
+            };
+            let want = if i == 0 {
+                OpCode::Data(Data::Binary)
+            } else {
+                OpCode::Data(Data::Continue)
+            };
+            assert_eq!(f.header().opcode, want);
+            assert_eq!(f.header().is_final, i == 1);
+            joined.extend_from_slice(f.payload());
+        }
+        assert_eq!(joined, [1, 2, 3, 4, 5]);
     }
 }

@@ -54,8 +54,10 @@ pub fn import(har: &Path, out: &Path, redactor: &Redactor) -> Result<Vec<Written
 /// Converts a HAR's text; the error names the JSON path of the first problem.
 pub fn convert(text: &str, stem: &str, redactor: &Redactor) -> Result<Vec<Converted>, String> {
     let doc: Value = serde_json::from_str(text).map_err(|e| {
+        let what = e.to_string();
+        let what = what.rsplit_once(" at line ").map_or(what.as_str(), |(w, _)| w);
         format!(
-            "line {}, column {}: not JSON ({e}); a HAR file is the JSON that DevTools' \"Save all as HAR\" writes",
+            "line {}, column {}: not JSON ({what}); a HAR file is the JSON that DevTools' \"Save all as HAR\" writes",
             e.line(),
             e.column()
         )
