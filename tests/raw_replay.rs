@@ -79,11 +79,12 @@ async fn a_raw_recording_replays_verbatim_with_its_timing_and_its_close() {
     let sent = Instant::now();
     let reply = take(&mut c, 5, sent).await;
     assert_eq!(texts(&reply), REPLY);
+    // Never early; late by at most 750 ms (a shared, loaded machine).
     let expected = [100, 200, 300, 350, 400];
     for ((at, frame), ms) in reply.iter().zip(expected) {
         let want = Duration::from_millis(ms);
         assert!(
-            *at + Duration::from_millis(20) >= want && *at <= want + Duration::from_millis(250),
+            *at + Duration::from_millis(20) >= want && *at <= want + Duration::from_millis(750),
             "{frame} at {at:?}, recorded at {want:?}"
         );
     }

@@ -41,12 +41,12 @@ async fn a_recorder_killed_mid_conversation_leaves_a_recording_that_loads() {
         let line = lines
             .recv_timeout(Duration::from_secs(30))
             .expect("the recorder announces its address");
-        if line.contains(" through http://") {
+        if line.contains("pawmock record on ws://") {
             break line;
         }
     };
     let addr = announce
-        .split(" through http://")
+        .split("pawmock record on ws://")
         .nth(1)
         .and_then(|rest| rest.split('/').next())
         .unwrap()

@@ -119,8 +119,9 @@ pub fn routes(
 /// Serves until `recorder.shutdown` is cancelled.
 pub async fn run(recorder: Arc<Recorder>, listener: TcpListener) {
     if let Ok(addr) = listener.local_addr() {
+        // Its own address first: tools read the first ws:// URL of this line.
         info!(
-            "recording {} through http://{addr}/ into {}",
+            "pawmock record on ws://{addr}/ws (any path): forwarding to {} and recording into {}",
             recorder.upstream.ws_origin,
             recorder.out.display()
         );

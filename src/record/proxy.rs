@@ -189,6 +189,11 @@ pub async fn handshake(
             _ = shutdown.cancelled() => "recorder shut down".to_owned(),
         };
         info!(conn = %conn, end = %end, "connection closed");
+        if let Some(r) = recording
+            && r.finish()
+        {
+            info!(conn = %conn, "the client sent no frame: nothing to replay, so {} was removed", r.path().display());
+        }
     });
     let mut reply = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -209,6 +214,8 @@ enum Ending {
     Closed,
     /// The sender vanished without a close frame.
     Lost(String),
+    /// The receiving side is gone; its own loop says how.
+    PeerGone,
 }
 
 /// Runs both directions until the connection is over; returns why, for the log.
@@ -228,21 +235,42 @@ where
     tokio::pin!(up, down);
     // When one side is lost, returning drops both sockets: the other side sees its
     // connection lost too (no close frame), as it would without the recorder.
-    tokio::select! {
-        end = &mut up => match end {
-            Ending::Lost(why) => format!("client connection lost: {why}"),
-            Ending::Closed => {
-                let _ = tokio::time::timeout(CLOSE_GRACE, &mut down).await;
-                "closed by the client".to_owned()
+    let (side, end) = tokio::select! {
+        end = &mut up => ("client", end),
+        end = &mut down => ("upstream", end),
+    };
+    match end {
+        Ending::Lost(why) => format!("{side} connection lost: {why}"),
+        Ending::Closed => {
+            let _ = tokio::time::timeout(CLOSE_GRACE, async {
+                if side == "client" {
+                    (&mut down).await
+                } else {
+                    (&mut up).await
+                }
+            })
+            .await;
+            format!("closed by the {side}")
+        }
+        Ending::PeerGone => {
+            let other = if side == "client" {
+                "upstream"
+            } else {
+                "client"
+            };
+            let rest = tokio::time::timeout(CLOSE_GRACE, async {
+                if side == "client" {
+                    (&mut down).await
+                } else {
+                    (&mut up).await
+                }
+            })
+            .await;
+            match rest {
+                Ok(Ending::Lost(why)) => format!("{other} connection lost: {why}"),
+                _ => format!("the {other} went away"),
             }
-        },
-        end = &mut down => match end {
-            Ending::Lost(why) => format!("upstream connection lost: {why}"),
-            Ending::Closed => {
-                let _ = tokio::time::timeout(CLOSE_GRACE, &mut up).await;
-                "closed by the upstream".to_owned()
-            }
-        },
+        }
     }
 }
 
@@ -295,7 +323,7 @@ where
         {
             // The other side is gone; its own loop reports how.
             debug!("forwarding failed: {e}");
-            return Ending::Closed;
+            return Ending::PeerGone;
         }
     }
 }

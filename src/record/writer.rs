@@ -28,6 +28,8 @@ pub struct RecordingFile {
 struct Inner {
     file: File,
     last: Instant,
+    /// Client frames written: a recording without any has nothing to replay.
+    client_frames: u64,
     /// Set after the first failed write: the connection goes on, the log says it once.
     failed: bool,
 }
@@ -102,6 +104,7 @@ impl RecordingFile {
             inner: Mutex::new(Inner {
                 file,
                 last: Instant::now(),
+                client_frames: 0,
                 failed: false,
             }),
         })
@@ -114,22 +117,38 @@ impl RecordingFile {
     /// Appends a text frame (redacted).
     pub fn text(&self, direction: Direction, text: &str) {
         let text = self.redactor.text(text);
-        self.append(|delay| line::text(delay, direction, &text));
+        self.append(direction == Direction::In, |delay| {
+            line::text(delay, direction, &text)
+        });
     }
 
     /// Appends a binary frame (written as it is: rules cannot read binary payloads).
     pub fn binary(&self, direction: Direction, bytes: &[u8]) {
-        self.append(|delay| line::binary(delay, direction, bytes));
+        self.append(direction == Direction::In, |delay| {
+            line::binary(delay, direction, bytes)
+        });
+    }
+
+    /// Called when the connection is over: a recording in which the client sent nothing
+    /// (a page that connected and left) has nothing to replay, and is removed rather
+    /// than left for `check` to refuse. True when it was removed.
+    pub fn finish(&self) -> bool {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.client_frames > 0 {
+            return false;
+        }
+        std::fs::remove_file(&self.path).is_ok()
     }
 
     /// Appends a close by `by` (1006: the connection was lost without a close frame).
     pub fn close(&self, by: Direction, code: u16, reason: &str) {
         let reason = self.redactor.text(reason);
-        self.append(|delay| line::close(delay, by, code, &reason));
+        self.append(false, |delay| line::close(delay, by, code, &reason));
     }
 
-    fn append(&self, make: impl FnOnce(std::time::Duration) -> String) {
+    fn append(&self, client_frame: bool, make: impl FnOnce(std::time::Duration) -> String) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.client_frames += u64::from(client_frame);
         let now = Instant::now();
         let delay = now.saturating_duration_since(inner.last);
         inner.last = now;
