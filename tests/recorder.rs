@@ -358,3 +358,65 @@ async fn a_connection_in_which_the_client_sent_nothing_leaves_no_recording() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn binary_frames_pings_and_close_codes_pass_through_unchanged() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let upstream = Server::instant(&common::bundled()).await;
+    let out = tempfile::tempdir().unwrap();
+    let proxy = recorder(upstream.addr, out.path(), &[]).await;
+    let mut c = Client::connect(&format!("ws://{proxy}/ws")).await;
+    // pawmock (the upstream) answers a binary frame with an error naming its size.
+    c.ws.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
+    let error = c.next().await;
+    assert!(
+        error.to_string().contains("(3 bytes ignored)"),
+        "the binary frame reached the upstream whole: {error}"
+    );
+    c.ws.send(Message::Ping(b"are you there".to_vec().into()))
+        .await
+        .unwrap();
+    let pong = tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let Some(Ok(Message::Pong(p))) = c.ws.next().await {
+                return p;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(pong.as_ref(), b"are you there");
+    c.ws.close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+        code: 4001u16.into(),
+        reason: "done here".into(),
+    }))
+    .await
+    .unwrap();
+    let files = recordings(out.path(), 2).await;
+    let text = &files[0].1;
+    assert!(text.contains(r#""in_binary","AQID"]"#), "{text}");
+    assert!(
+        text.contains(r#""close",{"from":"client","code":4001,"reason":"done here"}"#),
+        "{text}"
+    );
+    // The upstream answered the close with the same code, through the recorder.
+    assert!(
+        text.contains(r#""close",{"from":"server","code":4001"#),
+        "{text}"
+    );
+
+    // A close the upstream starts reaches the client with its code and reason.
+    let closing = Server::start(
+        &common::bundled(),
+        ServeConfig {
+            chaos: vec!["rate-limited".into()],
+            ..ServeConfig::default()
+        },
+    )
+    .await;
+    let proxy = recorder(closing.addr, out.path(), &[]).await;
+    let mut c = Client::connect(&format!("ws://{proxy}/ws")).await;
+    let (_, ending) = c.until_closed().await;
+    assert_eq!(ending, Ending::Closed(4029, "Too many connections".into()));
+}

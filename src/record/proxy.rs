@@ -214,8 +214,6 @@ enum Ending {
     Closed,
     /// The sender vanished without a close frame.
     Lost(String),
-    /// The receiving side is gone; its own loop says how.
-    PeerGone,
 }
 
 /// Runs both directions until the connection is over; returns why, for the log.
@@ -252,25 +250,6 @@ where
             .await;
             format!("closed by the {side}")
         }
-        Ending::PeerGone => {
-            let other = if side == "client" {
-                "upstream"
-            } else {
-                "client"
-            };
-            let rest = tokio::time::timeout(CLOSE_GRACE, async {
-                if side == "client" {
-                    (&mut down).await
-                } else {
-                    (&mut up).await
-                }
-            })
-            .await;
-            match rest {
-                Ok(Ending::Lost(why)) => format!("{other} connection lost: {why}"),
-                _ => format!("the {other} went away"),
-            }
-        }
     }
 }
 
@@ -286,6 +265,7 @@ where
     W: Sink<Message, Error = WsError> + Unpin,
 {
     let mut closed = false;
+    let mut peer_gone = false;
     loop {
         let message = match rx.next().await {
             None | Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => {
@@ -315,15 +295,12 @@ where
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             }
         }
-        let is_close = matches!(message, Message::Close(_));
-        closed |= is_close;
-        if let Err(e) = tx.send(message).await
-            && !is_close
-            && !closed
-        {
-            // The other side is gone; its own loop reports how.
-            debug!("forwarding failed: {e}");
-            return Ending::PeerGone;
+        closed |= matches!(message, Message::Close(_));
+        if !peer_gone && let Err(e) = tx.send(message).await {
+            // The other side has closed or is gone (its own loop reports how). This side
+            // is still read to its end, so its own close is recorded too.
+            debug!("forwarding stopped: {e}");
+            peer_gone = true;
         }
     }
 }
