@@ -52,12 +52,41 @@ fn a_dashboard_like_page_served_with_static_works_in_headless_chromium() {
     if !browser_available() {
         return;
     }
+    run_page_checks(None);
+}
+
+/// The same page and checks with `pawmock record` in between: its page, scripts and
+/// `/api` calls are forwarded, its WebSocket proxied and recorded.
+#[test]
+fn the_dashboard_like_page_works_through_the_recorder() {
+    if !browser_available() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    run_page_checks(Some(out.path()));
+    let recorded: String = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        recorded.contains(r#""in",{"action":"chat","message":"What's the weather in Paris?""#),
+        "{recorded}"
+    );
+    assert!(recorded.contains(r#""type":"stream_end""#), "{recorded}");
+    let loaded = pawmock::library::Library::load(out.path()).unwrap();
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+}
+
+/// Runs `tests/browser/run.mjs` (through a recorder writing into `record_out`, if given).
+fn run_page_checks(record_out: Option<&Path>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    let out = Command::new("node")
-        .arg(dir.join("run.mjs"))
-        .env("PAWMOCK_BIN", env!("CARGO_BIN_EXE_pawmock"))
-        .output()
-        .expect("run node");
+    let mut node = Command::new("node");
+    node.arg(dir.join("run.mjs"))
+        .env("PAWMOCK_BIN", env!("CARGO_BIN_EXE_pawmock"));
+    if let Some(out) = record_out {
+        node.env("PAWMOCK_RECORD_OUT", out);
+    }
+    let out = node.output().expect("run node");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
