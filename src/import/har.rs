@@ -102,7 +102,7 @@ pub fn convert(text: &str, stem: &str, redactor: &Redactor) -> Result<Vec<Conver
         });
     }
     if out.is_empty() {
-        return Err("the HAR holds no WebSocket messages (no entry has `_webSocketMessages`). In Chromium's DevTools, open the Network panel before the page connects, then \"Save all as HAR (with content)\"; Firefox saves them the same way".into());
+        return Err("the HAR holds no WebSocket messages (no entry has `_webSocketMessages`). In Chromium's DevTools, open the Network panel before the page connects, then export the HAR (\"Export HAR\"); Firefox: \"Save All As HAR\"".into());
     }
     Ok(out)
 }

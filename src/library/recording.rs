@@ -440,3 +440,85 @@ fn read_line(src: &Source, value: Value) -> Result<(Duration, Entry), Problem> {
     };
     Ok((delay, entry))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Scenario, Vec<Problem>> {
+        compile("r", Path::new("r.jsonl"), text)
+    }
+
+    const HEADER: &str = r#"{"version": 1}"#;
+
+    #[test]
+    fn pocketpaw_recordings_stay_pocketpaw_and_others_are_raw() {
+        let pocketpaw = format!(
+            "{HEADER}\n[0, \"in\", {{\"action\": \"chat\", \"message\": \"hi\"}}]\n[0.1, \"out\", {{\"type\": \"stream_end\"}}]\n[0, \"close\", {{\"from\": \"client\", \"code\": 1000}}]\n"
+        );
+        let s = load(&pocketpaw).unwrap();
+        assert_eq!(s.kind, ScenarioKind::Recorded);
+        assert!(s.raw.is_none());
+        assert_eq!(s.turns.len(), 1);
+
+        let unknown_action = format!(
+            "{HEADER}\n[0, \"in\", {{\"op\": \"ask\"}}]\n[0.1, \"out\", {{\"op\": \"answer\"}}]\n"
+        );
+        let text_frames = format!(
+            "{HEADER}\n[0, \"in\", {{\"action\": \"chat\", \"message\": \"hi\"}}]\n[0.1, \"out\", \"plain text\"]\n"
+        );
+        let by_header = "{\"version\": 1, \"dialect\": \"raw\"}\n[0.2, \"out_binary\", \"AAE=\"]\n";
+        for text in [unknown_action.as_str(), text_frames.as_str(), by_header] {
+            let s = load(text).unwrap();
+            assert_eq!(s.kind, ScenarioKind::Raw, "{text}");
+            assert!(s.turns.is_empty());
+        }
+        let greeting_only = load(by_header).unwrap();
+        let script = greeting_only.raw.unwrap();
+        assert_eq!(script.greeting.len(), 1);
+        assert!(script.exchanges.is_empty());
+    }
+
+    #[test]
+    fn only_a_cut_last_line_is_forgiven() {
+        let cut = format!(
+            "{HEADER}\n[0, \"in\", {{\"action\": \"chat\", \"message\": \"hi\"}}]\n[0.1, \"out\", {{\"type\": \"str"
+        );
+        let s = load(&cut).unwrap();
+        assert_eq!(s.warnings.len(), 1);
+        assert!(
+            s.warnings[0].contains("r.jsonl:3: the last line is cut short"),
+            "{:?}",
+            s.warnings
+        );
+        // The same line with its newline was written whole: it is a problem, not a cut.
+        let broken = format!("{cut}\n");
+        assert!(load(&broken).is_err());
+        // And a bad line in the middle is always a problem.
+        let middle = format!(
+            "{HEADER}\n[0, \"in\", {{\"action\": \"ch\n[0.1, \"out\", {{\"type\": \"stream_end\"}}]"
+        );
+        assert!(load(&middle).is_err());
+    }
+
+    #[test]
+    fn bad_match_rules_and_payloads_are_located() {
+        let text = "{\"version\": 1, \"dialect\": \"raw\", \"match\": {\"ignore\": [\"$.ok\", \"nope\"]}}\n[0, \"in\", \"x\"]\n";
+        let problems = load(text).unwrap_err();
+        assert_eq!(problems[0].path.to_string(), "match.ignore[1]");
+        let text = format!("{HEADER}\n[0, \"out_binary\", \"%%%\"]\n");
+        let problems = load(&text).unwrap_err();
+        assert!(
+            problems[0].message.contains("base64"),
+            "{}",
+            problems[0].message
+        );
+        let text = format!("{HEADER}\n[0, \"close\", {{\"code\": 1000}}]\n");
+        let problems = load(&text).unwrap_err();
+        assert!(
+            problems[0].message.contains("a `close` payload"),
+            "{}",
+            problems[0].message
+        );
+    }
+}
