@@ -420,3 +420,37 @@ async fn binary_frames_pings_and_close_codes_pass_through_unchanged() {
     let (_, ending) = c.until_closed().await;
     assert_eq!(ending, Ending::Closed(4029, "Too many connections".into()));
 }
+
+#[tokio::test]
+async fn shutting_the_recorder_down_closes_both_sides_with_1001() {
+    let upstream = Server::instant(&common::bundled()).await;
+    let out = tempfile::tempdir().unwrap();
+    let r = Recorder::new(
+        Upstream::parse(&format!("ws://{}/ws", upstream.addr)).unwrap(),
+        out.path().to_owned(),
+        Redactor::default(),
+    );
+    let listener = pawmock::server::bind("127.0.0.1", 0).await.unwrap();
+    let proxy = listener.local_addr().unwrap();
+    let running = pawmock::record::spawn(r.clone(), listener);
+    let mut c = Client::connect(&format!("ws://{proxy}/ws")).await;
+    c.ask("hello").await;
+    r.shutdown.cancel();
+    let (_, ending) = c.until_closed().await;
+    assert_eq!(
+        ending,
+        Ending::Closed(1001, "pawmock record is shutting down".into())
+    );
+    tokio::time::timeout(PATIENCE, running)
+        .await
+        .unwrap()
+        .unwrap();
+    let files = recordings(out.path(), 1).await;
+    assert!(
+        files[0]
+            .1
+            .contains(r#""close",{"from":"server","code":1001"#),
+        "the upstream's answer to the 1001 is recorded: {}",
+        files[0].1
+    );
+}

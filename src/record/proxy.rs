@@ -13,8 +13,10 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 use warp::http::{HeaderMap, Response, StatusCode};
 use warp::hyper::upgrade::OnUpgrade;
@@ -184,10 +186,7 @@ pub async fn handshake(
         };
         let io = hyper_util::rt::TokioIo::new(upgraded);
         let client = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-        let end = tokio::select! {
-            end = pump(client, upstream, recording.clone()) => end,
-            _ = shutdown.cancelled() => "recorder shut down".to_owned(),
-        };
+        let end = pump(client, upstream, recording.clone(), shutdown).await;
         info!(conn = %conn, end = %end, "connection closed");
         if let Some(r) = recording
             && r.finish()
@@ -221,6 +220,7 @@ async fn pump<C, U>(
     client: WebSocketStream<C>,
     upstream: WebSocketStream<U>,
     recording: Option<Arc<RecordingFile>>,
+    shutdown: CancellationToken,
 ) -> String
 where
     C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
@@ -228,8 +228,14 @@ where
 {
     let (client_tx, client_rx) = client.split();
     let (upstream_tx, upstream_rx) = upstream.split();
-    let up = forward(client_rx, upstream_tx, Direction::In, recording.clone());
-    let down = forward(upstream_rx, client_tx, Direction::Out, recording);
+    let up = forward(
+        client_rx,
+        upstream_tx,
+        Direction::In,
+        recording.clone(),
+        shutdown.clone(),
+    );
+    let down = forward(upstream_rx, client_tx, Direction::Out, recording, shutdown);
     tokio::pin!(up, down);
     // When one side is lost, returning drops both sockets: the other side sees its
     // connection lost too (no close frame), as it would without the recorder.
@@ -259,6 +265,7 @@ async fn forward<R, W>(
     mut tx: W,
     direction: Direction,
     recording: Option<Arc<RecordingFile>>,
+    shutdown: CancellationToken,
 ) -> Ending
 where
     R: Stream<Item = Result<Message, WsError>> + Unpin,
@@ -266,8 +273,24 @@ where
 {
     let mut closed = false;
     let mut peer_gone = false;
+    let mut leaving = false;
     loop {
-        let message = match rx.next().await {
+        let next = tokio::select! {
+            next = rx.next() => next,
+            // The recorder is shutting down: both sides get 1001, as from `serve`, and
+            // their closing handshakes run (and are recorded) as usual.
+            _ = shutdown.cancelled(), if !leaving => {
+                leaving = true;
+                let _ = tx
+                    .send(Message::Close(Some(CloseFrame {
+                        code: CloseCode::Away,
+                        reason: "pawmock record is shutting down".into(),
+                    })))
+                    .await;
+                continue;
+            }
+        };
+        let message = match next {
             None | Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => {
                 return if closed {
                     Ending::Closed
