@@ -15,42 +15,88 @@ fn pawmock() -> assert_cmd::Command {
     assert_cmd::cargo::cargo_bin_cmd!("pawmock")
 }
 
+/// The real `pawmock record` binary in front of `upstream`, its log read line by line.
+struct RecordProcess {
+    child: ChildGuard,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// `127.0.0.1:PORT`, from the line that announces it.
+    addr: String,
+}
+
+impl RecordProcess {
+    fn start(upstream: &str, out: &std::path::Path) -> RecordProcess {
+        let mut child = ChildGuard(
+            Command::new(env!("CARGO_BIN_EXE_pawmock"))
+                .args(["record", "--port", "0", "--upstream", upstream])
+                .arg("--out")
+                .arg(out)
+                .env("NO_COLOR", "1")
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let stdout = child.0.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut p = RecordProcess {
+            child,
+            lines,
+            addr: String::new(),
+        };
+        let announce = p.line_with("pawmock record on ws://");
+        p.addr = announce
+            .split("pawmock record on ws://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap()
+            .to_owned();
+        p
+    }
+
+    /// The next log line that contains `want`.
+    fn line_with(&self, want: &str) -> String {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("no log line with `{want}` within 30 s"));
+            if line.contains(want) {
+                return line;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_log_names_an_upstream_that_cannot_be_reached_and_why() {
+    let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = gone.local_addr().unwrap();
+    drop(gone);
+    let out = tempfile::tempdir().unwrap();
+    let recorder = RecordProcess::start(&format!("ws://{dead}/ws"), out.path());
+    let refused =
+        common::handshake_status(&format!("ws://{}/ws?token=LOGSECRET", recorder.addr)).await;
+    assert_eq!(refused.map(|(s, _)| s), Some(502));
+    let line = recorder.line_with("cannot reach the upstream");
+    assert!(line.contains(&format!("ws://{dead}/ws")), "{line}");
+    assert!(line.to_lowercase().contains("refused"), "{line}");
+    assert!(
+        !line.contains("LOGSECRET"),
+        "the token stays out of the log: {line}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorder_killed_mid_conversation_leaves_a_recording_that_loads() {
     let upstream = Server::start(&common::bundled(), ServeConfig::default()).await;
     let out = tempfile::tempdir().unwrap();
-    let mut child = ChildGuard(
-        Command::new(env!("CARGO_BIN_EXE_pawmock"))
-            .args(["record", "--port", "0", "--upstream"])
-            .arg(format!("ws://{}/ws", upstream.addr))
-            .arg("--out")
-            .arg(out.path())
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let (tx, lines) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let announce = loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the recorder announces its address");
-        if line.contains("pawmock record on ws://") {
-            break line;
-        }
-    };
-    let addr = announce
-        .split("pawmock record on ws://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap()
-        .to_owned();
+    let RecordProcess {
+        mut child, addr, ..
+    } = RecordProcess::start(&format!("ws://{}/ws", upstream.addr), out.path());
     let mut c = Client::connect(&format!("ws://{addr}/ws")).await;
     c.send(json!({"action": "message", "content": "long-markdown"}))
         .await;
