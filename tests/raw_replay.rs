@@ -214,3 +214,21 @@ async fn fragmented_raw_frames_reach_the_client_whole() {
     let (got, _) = reply_with("fault=fragment:pieces=3").await;
     assert_eq!(got, REPLY, "fragments are reassembled by the client");
 }
+
+#[tokio::test]
+async fn close_and_abort_timed_from_connect_apply_to_raw_connections() {
+    let (_dir, server) = server().await;
+    let mut c = server
+        .connect("scenario=made-up&fault=close:code=4003:reason=Unauthorized:after=0s:from=connect")
+        .await;
+    let (texts, ending) = c.until_closed().await;
+    assert!(texts.is_empty(), "closed before the greeting: {texts:?}");
+    assert_eq!(ending, Ending::Closed(4003, "Unauthorized".into()));
+
+    let mut c = server
+        .connect("scenario=made-up&fault=abort:after=300ms:from=connect")
+        .await;
+    let (texts, ending) = c.until_closed().await;
+    assert_eq!(texts, ["HELLO v1"]);
+    assert_eq!(ending, Ending::Abnormal);
+}

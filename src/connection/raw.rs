@@ -80,6 +80,8 @@ struct RawConnection {
     chaos_rng: Rng,
     attempt: u32,
     connected_at: tokio::time::Instant,
+    /// A `close`/`abort` fault timed from connect, and when it fires.
+    connect_fault: Option<(tokio::time::Instant, chaos::Fault)>,
     active: Option<ActiveTurn>,
     /// Exchanges matched while another played: each starts when the one before ends.
     queued: VecDeque<Arc<Segment>>,
@@ -112,6 +114,11 @@ pub async fn serve<S>(
         .with(&params.timing);
     timing.speed *= params.speed.unwrap_or(app.config.speed);
     let jitter = params.timing.jitter.or(scenario.timing.jitter);
+    // As for PocketPaw connections (same RNG draws, in the same order).
+    let mut chaos_rng = setup.rng;
+    let connected_at = tokio::time::Instant::now();
+    let connect_fault =
+        super::connect_timer(&setup.faults, setup.attempt, &mut chaos_rng, connected_at);
     let mut conn = RawConnection {
         seed: params.seed.unwrap_or(app.config.seed),
         id,
@@ -119,9 +126,10 @@ pub async fn serve<S>(
         jitter,
         profiles: setup.profiles.clone(),
         inline: setup.inline.clone(),
-        chaos_rng: setup.rng,
+        chaos_rng,
         attempt: setup.attempt,
-        connected_at: tokio::time::Instant::now(),
+        connected_at,
+        connect_fault,
         active: None,
         queued: VecDeque::new(),
         next_exchange: 0,
@@ -161,6 +169,14 @@ pub async fn serve<S>(
 
 impl RawConnection {
     async fn run<S: AsyncRead + AsyncWrite + Unpin>(&mut self, ws: &mut WebSocketStream<S>) -> End {
+        // A connection fault timed at 0 ("close at once") fires before any greeting.
+        if let Some((_, fault)) = self
+            .connect_fault
+            .take_if(|(at, _)| *at <= self.connected_at)
+            && let Err(end) = self.connect_fault_fires(ws, fault).await
+        {
+            return end;
+        }
         if !self.script.greeting.is_empty() {
             let mut rng = rng::derive(self.seed, &self.scenario.name, 0);
             let segment = expand_raw(&self.script.greeting, &self.timing, self.jitter, &mut rng);
@@ -175,9 +191,14 @@ impl RawConnection {
         tokio::pin!(cancelled);
         loop {
             let due = self.active.as_ref().and_then(ActiveTurn::next_due);
+            let timer = self.connect_fault.as_ref().map(|(at, _)| *at);
             let step = tokio::select! {
                 biased;
                 _ = &mut cancelled => Err(End::Shutdown),
+                _ = super::sleep_until(timer), if timer.is_some() => {
+                    let (_, fault) = self.connect_fault.take().expect("timer is set");
+                    self.connect_fault_fires(ws, fault).await
+                }
                 frame = ws.next() => self.on_frame(ws, frame).await,
                 _ = super::sleep_until(due), if due.is_some() => self.on_due(ws).await,
             };
@@ -229,6 +250,20 @@ impl RawConnection {
         } else {
             self.start(segment, rng, true);
             self.on_due(ws).await
+        }
+    }
+
+    /// A `close` or `abort` fault timed from connect.
+    async fn connect_fault_fires<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        fault: chaos::Fault,
+    ) -> Result {
+        *self.fault_counts.entry(fault.name()).or_default() += 1;
+        info!(conn = %self.id, fault = fault.name(), event = 0, "fault injected");
+        match fault.effect {
+            chaos::fault::Effect::Close { code, reason } => self.close(ws, code, reason).await,
+            _ => Err(End::Aborted),
         }
     }
 
