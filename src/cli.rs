@@ -82,7 +82,12 @@ pub struct ImportArgs {
     pub har: PathBuf,
     /// Directory the recordings are written to (created if missing), one per
     /// WebSocket of the HAR.
-    #[arg(long, default_value = "recordings/imported", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "PAWMOCK_OUT",
+        default_value = "recordings/imported",
+        value_name = "DIR"
+    )]
     pub out: PathBuf,
     /// An extra redaction rule (repeatable), as for `record`.
     #[arg(long = "redact", value_name = "RULE")]
