@@ -36,6 +36,62 @@ pub enum Command {
     List(ListArgs),
     /// Write the JSON Schemas of the file formats (for editors' `$schema`).
     Schema(SchemaArgs),
+    /// Stand in front of a real backend and record every WebSocket conversation that
+    /// passes through, as recordings `serve` replays.
+    Record(RecordArgs),
+    /// Convert the WebSocket messages of a browser's HAR export into recordings.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RecordArgs {
+    /// The real backend: ws://HOST:PORT/ws. WebSockets go to its origin with the
+    /// client's path and query; other requests go to http://HOST:PORT.
+    #[arg(long, env = "PAWMOCK_UPSTREAM", value_name = "URL")]
+    pub upstream: String,
+    /// Address to listen on.
+    #[arg(long, env = "PAWMOCK_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on.
+    #[arg(long, env = "PAWMOCK_PORT", default_value_t = 8000)]
+    pub port: u16,
+    /// Directory the recordings are written to (created if missing), one
+    /// `<date>-<connection>.jsonl` per connection.
+    #[arg(
+        long,
+        env = "PAWMOCK_OUT",
+        default_value = "recordings/recorded",
+        value_name = "DIR"
+    )]
+    pub out: PathBuf,
+    /// An extra redaction rule (repeatable): a JSONPath such as `$.user.email` or
+    /// `$..phone` replaces what it selects, anything else is a regex whose matches are
+    /// replaced, with `[redacted]`. API keys, bearer tokens and secret-named keys are
+    /// always redacted.
+    #[arg(long = "redact", value_name = "RULE")]
+    pub redact: Vec<String>,
+    /// Log filter, as for `serve`.
+    #[arg(long, env = "PAWMOCK_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// A HAR file saved by a browser's developer tools (Chromium, Firefox).
+    #[arg(value_name = "FILE.har")]
+    pub har: PathBuf,
+    /// Directory the recordings are written to (created if missing), one per
+    /// WebSocket of the HAR.
+    #[arg(
+        long,
+        env = "PAWMOCK_OUT",
+        default_value = "recordings/imported",
+        value_name = "DIR"
+    )]
+    pub out: PathBuf,
+    /// An extra redaction rule (repeatable), as for `record`.
+    #[arg(long = "redact", value_name = "RULE")]
+    pub redact: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -22,6 +22,8 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => check(&args),
         Some(Command::List(args)) => list(&args),
         Some(Command::Schema(args)) => schema(&args),
+        Some(Command::Record(args)) => pawmock::record::command(&args),
+        Some(Command::Import(args)) => pawmock::import::command(&args),
     }
 }
 
@@ -237,6 +239,9 @@ fn check(args: &DirArgs) -> ExitCode {
     };
     for p in &loaded.problems {
         println!("{p}");
+    }
+    for warning in loaded.library.scenarios().iter().flat_map(|s| &s.warnings) {
+        println!("warning: {warning}");
     }
     let dir = args.dir.display();
     if loaded.problems.is_empty() {

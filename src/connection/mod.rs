@@ -9,6 +9,7 @@ mod deliver;
 pub mod hooks;
 mod on_connect;
 pub mod params;
+pub mod raw;
 pub mod setup;
 mod turn;
 

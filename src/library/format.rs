@@ -246,9 +246,16 @@ pub struct RecordingHeader {
     /// What the recording shows.
     #[serde(default)]
     pub description: Option<String>,
-    /// Dialect the frames were captured in (informational: frames of either are read).
+    /// Dialect the frames were captured in: `docs` or `dashboard` (informational:
+    /// frames of either are read), or `raw` for a protocol that is not PocketPaw's,
+    /// replayed frame for frame. Without it, a recording whose client frames are not
+    /// PocketPaw actions (or that holds non-JSON or binary frames) is `raw`.
     #[serde(default)]
-    pub dialect: Option<crate::protocol::Dialect>,
+    pub dialect: Option<RecordedDialect>,
+    /// `raw` recordings: how a client frame is compared with the recorded ones. Exact
+    /// by default (JSON frames as JSON, so spacing and key order do not matter).
+    #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+    pub matching: Option<MatchSpec>,
     /// Which user messages select this recording when no scenario is pinned
     /// (same forms as a scenario turn's `when`; only its text rules select). Without it,
     /// only `?scenario=` or the recording's name selects it.
@@ -264,4 +271,32 @@ pub struct RecordingHeader {
     /// Anything else worth keeping (client, backend, model…).
     #[serde(default)]
     pub meta: BTreeMap<String, Value>,
+}
+
+/// The protocol a recording was captured in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordedDialect {
+    Docs,
+    Dashboard,
+    /// Not PocketPaw: frames are replayed verbatim.
+    Raw,
+}
+
+/// How a `raw` recording compares a client frame with a recorded client frame.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchSpec {
+    /// JSONPaths (RFC 9535) of the parts that may differ, such as ids and timestamps:
+    /// `["$.id", "$..timestamp"]`. They are left out of the comparison.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
+    /// Regular expressions whose matches may differ: they are blanked out of both
+    /// frames' text before comparing, e.g. `["\\d{13}"]` for millisecond timestamps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_regex: Vec<String>,
+    /// Compare only the parts these JSONPaths select (for instance `["$.type"]`: any
+    /// frame of the recorded type matches).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only: Vec<String>,
 }

@@ -4,6 +4,7 @@
 pub mod duration;
 pub mod format;
 pub mod problem;
+pub mod raw;
 pub mod recording;
 pub mod reload;
 pub mod scenario;

@@ -36,6 +36,11 @@ pub struct Scenario {
     pub chaos: Vec<crate::chaos::Fault>,
     /// Steps played after the handshake on connections pinned to this scenario.
     pub on_connect: Vec<Step>,
+    /// A `raw` recording's frames (its `turns` are empty): replayed by
+    /// `connection::raw` when a connection pins it.
+    pub raw: Option<Arc<super::raw::RawScript>>,
+    /// What loading noticed without refusing the file (a recording's cut-off last line).
+    pub warnings: Vec<String>,
 }
 
 impl Scenario {
@@ -79,6 +84,8 @@ impl Scenario {
 pub enum ScenarioKind {
     Scripted,
     Recorded,
+    /// A recording of a protocol pawmock does not know (see [`Scenario::raw`]).
+    Raw,
 }
 
 #[derive(Debug)]
@@ -301,6 +308,8 @@ pub fn compile(name: &str, src: &Source, file: ScenarioFile) -> Result<Scenario,
         selector: None,
         kind: ScenarioKind::Scripted,
         chaos,
+        raw: None,
+        warnings: Vec::new(),
     })
 }
 

@@ -3,6 +3,7 @@
 
 pub mod chunk;
 pub mod playhead;
+pub mod raw;
 pub mod rng;
 pub mod schedule;
 pub mod shared;

@@ -137,7 +137,13 @@ fn handshake(app: Arc<App>, h: Handshake) -> Reply {
         };
         let io = hyper_util::rt::TokioIo::new(upgraded);
         let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-        crate::connection::serve(app, ws, setup).await;
+        // A pinned `raw` recording replays frame for frame (`connection::raw`).
+        match crate::connection::raw::pinned(&app, &setup) {
+            Some((scenario, script)) => {
+                crate::connection::raw::serve(app, ws, setup, scenario, script).await
+            }
+            None => crate::connection::serve(app, ws, setup).await,
+        }
     });
     let mut response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
