@@ -10,7 +10,7 @@
 /** Where pawmock listens: `window.PAWMOCK_URL` (set by a test), then the
  * `STORYBOOK_PAWMOCK_URL` environment variable at build time, then pawmock's default. */
 export function pawmockBase() {
-  return globalThis.PAWMOCK_URL || import.meta.env?.STORYBOOK_PAWMOCK_URL || 'ws://localhost:8000/ws';
+  return globalThis.PAWMOCK_URL || import.meta.env.STORYBOOK_PAWMOCK_URL || 'ws://localhost:8000/ws';
 }
 
 /** Parameter names of `parameters.pawmock` and the URL parameters they become. */
