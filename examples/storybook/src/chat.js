@@ -162,17 +162,17 @@ export function createChat({ url, run = '', prompt = '', backoff = 1000, maxAtte
       state.pending = null;
     },
     session_history: (d) => {
-      list.replaceChildren();
-      for (const m of d.messages || []) {
-        if (m.role === 'user') userBubble(m.content || '');
-        else {
-          const li = el('li', 'paw-msg paw-assistant paw-done paw-history');
-          const body = el('div', 'paw-bubble paw-md');
-          renderMarkdown(body, m.content || '');
-          li.append(body);
-          list.append(li);
-        }
-      }
+      // The resumed history is older than anything this view sent since it connected.
+      const older = (d.messages || []).map((m) => {
+        const li = el('li', `paw-msg paw-history ${m.role === 'user' ? 'paw-user' : 'paw-assistant paw-done'}`);
+        const body = el('div', m.role === 'user' ? 'paw-bubble' : 'paw-bubble paw-md');
+        if (m.role === 'user') body.textContent = m.content || '';
+        else renderMarkdown(body, m.content || '');
+        li.append(body);
+        return li;
+      });
+      list.querySelectorAll('.paw-history').forEach((li) => li.remove());
+      list.prepend(...older);
     },
   };
 

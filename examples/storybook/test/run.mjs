@@ -12,7 +12,8 @@
 //   SAVE_SHOTS=1 node test/run.mjs             # also save every story's final state in test/output/
 //
 // PAWMOCK_BIN defaults to ../../target/debug/pawmock (`cargo build` or `cargo test`
-// makes it); PAWMOCK_CHROMIUM defaults to /usr/bin/chromium.
+// makes it); PAWMOCK_CHROMIUM defaults to /usr/bin/chromium; PAWMOCK_RECORDINGS to the
+// repository's bundled recordings/, whose scenario names and markers the stories use.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,6 +28,7 @@ const repo = path.resolve(example, '..', '..');
 const bin = path.resolve(example, process.env.PAWMOCK_BIN || path.join(repo, 'target', 'debug', 'pawmock'));
 const CHROMIUM = process.env.PAWMOCK_CHROMIUM || '/usr/bin/chromium';
 const STATIC = path.join(example, 'storybook-static');
+const RECORDINGS = path.resolve(example, process.env.PAWMOCK_RECORDINGS || path.join(repo, 'recordings'));
 const BASELINES = path.join(here, 'baselines');
 const OUTPUT = path.join(here, 'output');
 const UPDATE = process.env.UPDATE_BASELINES === '1';
@@ -55,7 +57,7 @@ function startServer() {
   return new Promise((resolve, reject) => {
     server = spawn(bin, [
       '--static', STATIC,
-      '--recordings', path.join(repo, 'recordings'),
+      '--recordings', RECORDINGS,
       '--port', '0',
       '--seed', '1',
       '--no-watch',
@@ -122,8 +124,8 @@ const EXPECT = {
   },
   'chat--resumed-session': async (s) => {
     await s.waitFor('.paw-history');
-    s.expectText('.paw-user', 'What time zone is Lisbon in?');
-    s.expectText('.paw-history', 'Western European Time');
+    s.expectText('.paw-user.paw-history', 'What time zone is Lisbon in?');
+    s.expectText('.paw-assistant.paw-history', 'Western European Time');
   },
   'chat--chaos-flaky-network': async (s) => {
     await s.waitDone();
@@ -185,7 +187,7 @@ const FROZEN = {
   'chat--tool-call-frozen': '.paw-tool.paw-ok',
   'chat--failing-tool-frozen': '.paw-tool.paw-failed',
   'chat--error-mid-answer-frozen': '.paw-assistant.paw-streaming .paw-md',
-  'chat--resumed-session-frozen': '.paw-history',
+  'chat--resumed-session-frozen': '.paw-assistant.paw-streaming .paw-md',
 };
 
 /** Helpers bound to one opened story. */
@@ -255,6 +257,13 @@ async function frozenShot(context, origin, id, visible) {
     throw new Error(`${id}: ${e.message}\n${log.join('\n')}`);
   } finally {
     await page.close();
+    // Wait until pawmock has seen the page go, so whatever the closed connection stores
+    // (a cancelled turn in a resumed session) happens before the next story's reset.
+    for (let i = 0; i < 100; i += 1) {
+      const left = await control(origin, 'GET', `connections?run=${encodeURIComponent(run)}`);
+      if (Array.isArray(left.json) && left.json.length === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 }
 
