@@ -91,6 +91,8 @@ async function control(origin, method, route, body) {
   return { status: res.status, json };
 }
 
+const ASK_LONG = 'How do I add retries with exponential backoff to a Python HTTP client?';
+
 /** What each story must show. Every story in the built Storybook needs an entry here
  * (a story nobody checks is a failure), and every entry a story. */
 const EXPECT = {
@@ -138,6 +140,7 @@ const EXPECT = {
     await s.waitState('open');
     await s.expectCount('.paw-assistant.paw-cut', (n) => n === 2, 'two answers cut off');
     s.expectText('.paw-error', 'The connection dropped in the middle of the answer.');
+    await s.expectSummary({ connections: 3, reconnects: 2, resent_messages: [ASK_LONG], turns_completed: 0 });
   },
   'chat--chaos-server-error': async (s) => {
     await s.waitFor('.paw-user.paw-resent');
@@ -149,6 +152,7 @@ const EXPECT = {
     await s.waitState('unauthorized');
     s.expectText('.paw-status-text', 'Unauthorized (4003 Unauthorized): not reconnecting');
     s.expectAttr('reconnects', (n) => n === 0);
+    await s.expectSummary({ attempts: 1, reconnects: 0, server_closes: 1 });
   },
   'chat--chaos-handshake-403': async (s) => {
     await s.waitAtLeast('reconnects', 2);
@@ -177,6 +181,7 @@ const EXPECT = {
   'chat--chaos-reconnect-storm': async (s) => {
     await s.waitDone();
     s.expectAttr('reconnects', (n) => n === 3);
+    await s.expectSummary({ attempts: 4, refused: 3, connections: 1, turns_completed: 1 });
   },
 };
 
@@ -191,10 +196,19 @@ const FROZEN = {
 };
 
 /** Helpers bound to one opened story. */
-function storyChecks(page, id) {
+function storyChecks(page, id, origin, run, hasControl) {
   const root = page.locator('.paw-chat');
   const s = {
     page,
+    /** Checks figures of pawmock's journal summary for this story's run (skipped, and
+     * said so, against a pawmock without the control API). */
+    async expectSummary(want) {
+      if (!hasControl) { console.log(`# ${id}: journal summary not checked (no control API)`); return; }
+      const { json } = await control(origin, 'GET', `journal/summary?run=${encodeURIComponent(run)}`);
+      for (const [key, value] of Object.entries(want)) {
+        check(`${id}: journal summary ${key} = ${JSON.stringify(value)}`, JSON.stringify(json[key]) === JSON.stringify(value), JSON.stringify(json));
+      }
+    },
     waitFor: (selector) => page.locator(selector).first().waitFor({ timeout: WAIT }),
     waitDone: () => page.locator('.paw-assistant.paw-done').first().waitFor({ timeout: WAIT }),
     waitState: (state) => page.waitForFunction(
@@ -300,12 +314,14 @@ async function main() {
   });
   const context = await browser.newContext({ viewport: { width: 800, height: 700 }, deviceScaleFactor: 1 });
 
+  const hasControl = (await control(origin, 'GET', 'connections')).status !== 404;
+
   // Every story renders what its URL plays (chaos stories run in parallel: they wait on
   // back-off timers, not on each other).
   const plain = stories.filter((id) => EXPECT[id]);
   await Promise.all(plain.map(async (id) => {
-    const { page, log } = await openStory(context, origin, id);
-    const s = storyChecks(page, id);
+    const { page, log, run } = await openStory(context, origin, id);
+    const s = storyChecks(page, id, origin, run, hasControl);
     try {
       await EXPECT[id](s);
       await Promise.all(s.pending);
@@ -323,8 +339,7 @@ async function main() {
   }));
 
   // Frozen stories: screenshots, twice each, against the baselines.
-  const control404 = (await control(origin, 'GET', 'connections')).status === 404;
-  if (control404) {
+  if (!hasControl) {
     console.log('\n' + '!'.repeat(78));
     console.log('!! SKIPPED: the frozen screenshots. This pawmock has no control API');
     console.log('!! (GET /__pawmock/connections is 404), so freeze= and POST /__pawmock/wait');
