@@ -221,6 +221,8 @@ export function createChat({ url, run = '', prompt = '', backoff = 1000, maxAtte
         errorBubble('The connection dropped in the middle of the answer.');
       }
       const why = `${event.code}${event.reason ? ` ${event.reason}` : ''}`;
+      root.dataset.lastClose = why;
+      root.dataset.closeCodes = `${root.dataset.closeCodes ?? ''} ${event.code}`.trim();
       if (event.code === 4003) {
         // The dashboard's auth branch: the token is bad, reconnecting would not help.
         setStatus('unauthorized', `Unauthorized (${why}): not reconnecting`);
