@@ -151,8 +151,15 @@ const EXPECT = {
   'chat--chaos-auth-rejected': async (s) => {
     await s.waitState('unauthorized');
     s.expectText('.paw-status-text', 'Unauthorized (4003 Unauthorized): not reconnecting');
-    s.expectAttr('reconnects', (n) => n === 0);
-    await s.expectSummary({ attempts: 1, reconnects: 0, server_closes: 1 });
+    // pawmock closes at once, while the page's first message is still unread; Chromium
+    // then sometimes reports the close as 1006 (see the comment on the rate-limit story)
+    // and the view reconnects before a 4003 stops it. Every connection was closed by
+    // pawmock, and the view reconnected exactly as often as pawmock saw it.
+    const reconnects = Number(await s.page.locator('.paw-chat').getAttribute('data-reconnects'));
+    const codes = await s.page.locator('.paw-chat').getAttribute('data-close-codes');
+    console.log(`# chat--chaos-auth-rejected: close codes seen: ${codes}`);
+    check('chat--chaos-auth-rejected: only the last close carried 4003', /^(1006 )*4003$/.test(codes), codes);
+    await s.expectSummary({ attempts: reconnects + 1, reconnects, server_closes: reconnects + 1 });
   },
   'chat--chaos-handshake-403': async (s) => {
     await s.waitAtLeast('reconnects', 2);
@@ -161,9 +168,10 @@ const EXPECT = {
   },
   'chat--chaos-rate-limited': async (s) => {
     await s.waitAtLeast('reconnects', 2);
-    // pawmock closes with 4029 at once; Chromium sometimes reports such a close as 1006
-    // (the close frame and the end of the TCP connection arrive together), so at least
-    // one of the closes must carry the code.
+    // pawmock closes with 4029 at once, then drops the TCP connection without reading
+    // the frames the page sent on open; the unread data makes the kernel send a reset,
+    // and Chromium then sometimes reports the close as 1006 instead of 4029. So at
+    // least one of the closes must carry the code.
     s.pending.push(s.page.locator('.paw-chat').getAttribute('data-close-codes').then((codes) => {
       console.log(`# chat--chaos-rate-limited: close codes seen: ${codes}`);
       check('chat--chaos-rate-limited: a close carried 4029', codes.split(' ').includes('4029'), codes);
@@ -380,6 +388,7 @@ async function main() {
     }
     const d = diff(fs.readFileSync(baseline), first);
     if (d.png) fs.writeFileSync(path.join(OUTPUT, `${id}.diff.png`), d.png);
+    console.log(`# ${id}: ${d.pixels} pixels differ from the baseline`);
     check(`${id}: matches its baseline`, d.pixels <= TOLERANCE_PIXELS,
       `${d.pixels} pixels differ ${d.size ?? ''} (see test/output/${id}.diff.png)`);
   }
