@@ -319,6 +319,9 @@ async function main() {
   const known = [...Object.keys(EXPECT), ...Object.keys(FROZEN)];
   check('every story has a check', stories.every((id) => known.includes(id)), stories.filter((id) => !known.includes(id)).join(', '));
   check('every check has a story', known.every((id) => stories.includes(id)), known.filter((id) => !stories.includes(id)).join(', '));
+  const profiles = fs.readdirSync(path.join(RECORDINGS, 'chaos')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+  const missing = profiles.filter((name) => !stories.includes(`chat--chaos-${name}`));
+  check(`every bundled chaos profile has a story (${profiles.length})`, profiles.length > 0 && missing.length === 0, missing.join(', '));
 
   const port = await startServer();
   const origin = `http://localhost:${port}`;
