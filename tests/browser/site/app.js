@@ -4,7 +4,14 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { ws: null, streaming: null, chunks: 0, currentSessionId: null };
+const state = {
+  ws: null, streaming: null, chunks: 0, currentSessionId: null,
+  // Reconnecting like the dashboard (websocket.js): 1 s, 2 s, 4 s, 8 s, 10 s, 5 attempts.
+  attempts: 0, reconnects: 0,
+  // Beyond the dashboard: a chat message whose answer never ended is re-sent once after
+  // a reconnect (what examples/playwright asserts through pawmock's journal summary).
+  unanswered: null, resent: false,
+};
 
 function send(action, data = {}) {
   state.ws.send(JSON.stringify({ action, ...data }));
@@ -47,6 +54,7 @@ function startStreaming() {
 function endStreaming() {
   const s = state.streaming;
   state.streaming = null;
+  state.unanswered = null;
   if (s) {
     s.el.classList.remove('thinking');
     if (s.text) s.el.classList.add('done'); else s.el.remove();
@@ -124,10 +132,13 @@ async function loadSessions() {
 
 function connect() {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const ws = new WebSocket(`${proto}//${location.host}/ws`);
+  // The page's own query string goes to /ws, so `/?run=LABEL&scenario=…` labels and pins
+  // the socket for a test.
+  const ws = new WebSocket(`${proto}//${location.host}/ws${location.search}`);
   state.ws = ws;
   ws.onopen = () => {
     $('conn-state').textContent = 'connected';
+    state.attempts = 0;
     send('tool', { tool: 'status' });
     send('get_settings');
     send('get_reminders');
@@ -135,6 +146,12 @@ function connect() {
     send('get_skills');
     send('get_health');
     send('toggle_agent', { active: true });
+    if (state.unanswered !== null && !state.resent) {
+      state.resent = true;
+      document.body.dataset.resent = 'true';
+      startStreaming();
+      send('chat', { message: state.unanswered });
+    }
   };
   ws.onmessage = (event) => {
     try {
@@ -145,7 +162,21 @@ function connect() {
       console.error('[WS] Parse error', e);
     }
   };
-  ws.onclose = () => { $('conn-state').textContent = 'disconnected'; };
+  ws.onclose = (event) => {
+    $('conn-state').textContent = 'disconnected';
+    if (state.streaming) {
+      // The answer was cut off: keep what arrived, as an unfinished bubble.
+      state.streaming.el.classList.remove('thinking');
+      state.streaming.el.classList.add('cut');
+      state.streaming = null;
+    }
+    if (event.code === 4003 || state.attempts >= 5) return; // the dashboard gives up here
+    const delay = Math.min(1000 * 2 ** state.attempts, 10000);
+    state.attempts += 1;
+    state.reconnects += 1;
+    document.body.dataset.reconnects = String(state.reconnects);
+    setTimeout(connect, delay);
+  };
 }
 
 $('chat-form').addEventListener('submit', (e) => {
@@ -155,6 +186,8 @@ $('chat-form').addEventListener('submit', (e) => {
   $('message').value = '';
   bubble('user', text);
   startStreaming();
+  state.unanswered = text;
+  state.resent = false;
   send('chat', { message: text });
 });
 
