@@ -5,6 +5,7 @@
 //! a turn plays, and a slow client slows only its own socket.
 
 mod deliver;
+mod net;
 pub mod params;
 pub mod setup;
 mod turn;
@@ -146,7 +147,7 @@ impl Connection {
     }
 
     /// Serves the connection until the client leaves or the server shuts down.
-    pub async fn run<S>(mut self, mut ws: WebSocketStream<S>, param_errors: Vec<String>)
+    pub async fn run<S>(mut self, ws: &mut WebSocketStream<S>, param_errors: Vec<String>)
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -164,15 +165,13 @@ impl Connection {
             .connect_fault
             .take_if(|(at, _)| *at <= self.connected_at);
         let end = match immediate {
-            Some((_, fault)) => Box::pin(self.connect_fault_fires(&mut ws, fault))
-                .await
-                .err(),
+            Some((_, fault)) => Box::pin(self.connect_fault_fires(ws, fault)).await.err(),
             None => None,
         };
         let end = match end {
             Some(end) => end,
-            None => match Box::pin(self.greet(&mut ws, param_errors)).await {
-                Ok(()) => self.serve(&mut ws).await,
+            None => match Box::pin(self.greet(ws, param_errors)).await {
+                Ok(()) => self.serve(ws).await,
                 Err(end) => end,
             },
         };
@@ -212,10 +211,8 @@ impl Connection {
             secs = opened.elapsed().as_secs_f32(),
             "connection closed"
         );
-        if matches!(end, End::ChaosAbort) {
-            // Dropping the socket without a close frame is the fault itself.
-            drop(ws);
-        }
+        // On `ChaosAbort` the caller drops the socket without a close frame: that is the
+        // fault itself.
     }
 
     async fn greet<S: AsyncRead + AsyncWrite + Unpin>(
@@ -836,13 +833,17 @@ async fn sleep_until(due: Option<tokio::time::Instant>) {
 }
 
 /// Serves an accepted WebSocket (used by the server after the upgrade).
-pub async fn serve<S>(app: Arc<App>, ws: WebSocketStream<S>, mut setup: Setup)
+pub async fn serve<S>(app: Arc<App>, mut ws: WebSocketStream<S>, mut setup: Setup)
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let errors = std::mem::take(&mut setup.errors);
     let id = app.next_connection_id();
-    Connection::new(app, id, setup).run(ws, errors).await;
+    let conn_id = id.clone();
+    net::guarded(&conn_id, &mut ws, move |ws| {
+        Box::pin(async move { Connection::new(app, id, setup).run(ws, errors).await })
+    })
+    .await;
 }
 
 /// The first `close`/`abort` fault timed from connect whose attempt and probability
@@ -861,7 +862,7 @@ fn connect_timer(
         .filter(|f| f.trigger.probability.is_none_or(|p| rng.random_bool(p)))
         .map(|f| {
             (
-                connected_at + f.trigger.after.unwrap_or_default(),
+                crate::library::duration::later(connected_at, f.trigger.after.unwrap_or_default()),
                 f.clone(),
             )
         })

@@ -8,6 +8,7 @@ use tokio::time::{Duration, Instant};
 
 use crate::chaos::{Context, Delivery, Fault, Op, TurnState, apply};
 use crate::library::Scenario;
+use crate::library::duration::later;
 use crate::library::scenario::{Body, Plan};
 use crate::playback::rng::Rng;
 use crate::playback::{Segment, Timing, expand_branch};
@@ -141,10 +142,10 @@ impl ActiveTurn {
     /// When something next needs doing: the next delivery, or the end of a plan's wait.
     pub fn next_due(&self) -> Option<Instant> {
         if let Some(at) = self.upcoming() {
-            return Some(self.origin + at);
+            return Some(later(self.origin, at));
         }
         if let Some((at, _)) = &self.gate {
-            return Some(self.origin + *at);
+            return Some(later(self.origin, *at));
         }
         self.waiting.as_ref().map(|(deadline, _)| *deadline)
     }
@@ -161,7 +162,7 @@ impl ActiveTurn {
     /// The next thing due at `now`.
     pub fn pop_due(&mut self, now: Instant, chaos_rng: &mut Rng) -> Due<'_> {
         match self.upcoming() {
-            Some(at) if self.origin + at > now => return Due::Nothing,
+            Some(at) if later(self.origin, at) > now => return Due::Nothing,
             Some(_) => {
                 self.sent += 1;
                 match &mut self.playback {
@@ -190,9 +191,9 @@ impl ActiveTurn {
             None => {}
         }
         if let Some((at, _)) = &self.gate {
-            if self.origin + *at <= now {
+            if later(self.origin, *at) <= now {
                 let (_, plan) = self.gate.take().expect("gate exists");
-                self.waiting = Some((now + plan.wait, plan));
+                self.waiting = Some((later(now, plan.wait), plan));
             }
             return Due::Nothing;
         }

@@ -178,17 +178,14 @@ fn read_line(src: &Source, value: Value) -> Result<(Duration, Entry), Problem> {
     }
     let delay = items[0]
         .as_f64()
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
         .ok_or_else(|| {
-            src.problem(
-                JsonPath::root().index(0),
-                format!(
-                    "the delay must be a number of seconds ≥ 0, got {}",
-                    items[0]
-                ),
-                shape(),
+            format!(
+                "the delay must be a number of seconds ≥ 0, got {}",
+                items[0]
             )
-        })?;
+        })
+        .and_then(crate::library::duration::from_secs)
+        .map_err(|message| src.problem(JsonPath::root().index(0), message, shape()))?;
     let entry = match (items[1].as_str(), &items[2]) {
         (Some("in"), Value::Object(_)) => Entry::In,
         (Some("out"), frame @ Value::Object(_)) => Entry::Out(frame.clone()),
