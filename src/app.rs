@@ -27,6 +27,10 @@ pub struct ServeConfig {
     /// `--static DIR`: a built frontend served from the same origin as `/ws`
     /// (canonicalized, so requests can be checked against it).
     pub static_dir: Option<PathBuf>,
+    /// A socket must send its first request's headers within this (`--handshake-timeout`).
+    pub handshake_timeout: std::time::Duration,
+    /// Most sockets at once that have not finished their handshake (`--max-pending`).
+    pub max_pending: usize,
 }
 
 impl Default for ServeConfig {
@@ -38,6 +42,8 @@ impl Default for ServeConfig {
             max_frame_size: 1 << 20,
             chaos: Vec::new(),
             static_dir: None,
+            handshake_timeout: std::time::Duration::from_secs(10),
+            max_pending: 1024,
         }
     }
 }

@@ -109,6 +109,8 @@ pub struct ServeArgs {
     /// systems that send none (network mounts, some containers).
     #[arg(long, env = "PAWMOCK_POLL", value_name = "DURATION", value_parser = parse_interval)]
     pub poll: Option<Duration>,
+    #[command(flatten)]
+    pub limits: crate::limits::LimitArgs,
 }
 
 impl ServeArgs {

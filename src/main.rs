@@ -106,6 +106,10 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        match pawmock::limits::raise_open_file_limit() {
+            Ok(n) => info!("open file limit: {n} (raised to the hard limit)"),
+            Err(e) => warn!("cannot raise the open file limit: {e}; ulimit -n sets it"),
+        }
         let count = loaded.library.scenarios().len();
         let port = listener.local_addr().map_or(args.port, |a| a.port());
         let dialect = args.dialect();
@@ -116,6 +120,8 @@ fn serve(args: ServeArgs) -> ExitCode {
             max_frame_size: args.max_frame_size,
             chaos: args.chaos.clone(),
             static_dir: static_dir.clone(),
+            handshake_timeout: args.limits.handshake_timeout,
+            max_pending: args.limits.max_pending,
         };
         let app = App::new(loaded.library, config);
         info!(

@@ -1,5 +1,6 @@
 //! The HTTP side: binding, routes, and graceful shutdown.
 
+mod accept;
 mod index;
 pub mod rest;
 pub mod static_files;
@@ -101,19 +102,18 @@ pub fn routes(
 }
 
 /// Serves until `app.shutdown` is cancelled, then closes every WebSocket with 1001 and
-/// waits (up to 3 s) for them to finish.
+/// waits (up to 3 s) for them to finish; sockets not yet upgraded are not waited for.
 pub async fn run(app: Arc<App>, listener: TcpListener) {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     if let Some(addr) = addr {
         info!("serving ws://{addr}/ws");
     }
     tokio::spawn(crate::backend::reminders::ring(app.clone()));
-    let shutdown = app.shutdown.clone();
-    warp::serve(routes(app.clone()))
-        .incoming(listener)
-        .graceful(async move { shutdown.cancelled().await })
-        .run()
-        .await;
+    let limits = accept::Limits {
+        handshake_timeout: app.config.handshake_timeout,
+        max_pending: app.config.max_pending,
+    };
+    accept::serve(listener, routes(app.clone()), limits, app.shutdown.clone()).await;
     app.tracker.close();
     let _ = tokio::time::timeout(Duration::from_secs(3), app.tracker.wait()).await;
 }
