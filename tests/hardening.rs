@@ -175,3 +175,131 @@ async fn shutdown_does_not_wait_for_a_half_sent_request() {
         common::Ending::Closed(1001, "pawmock is shutting down".into())
     );
 }
+
+// ---- #3 non-regular files, #6 directory problems -----------------------------------
+
+fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Runs `f` on a thread; panics if it has not returned within 20 s (it would hang forever).
+fn within_20s<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{what} hung"))
+}
+
+fn scenario_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("good.json"),
+        r#"{"turns": [{"reply": [{"say": "fine"}]}]}"#,
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_fifo_named_json_is_reported_and_skipped_by_check_and_start_up() {
+    let dir = scenario_dir();
+    mkfifo(&dir.path().join("pipe.json"));
+    let out = within_20s("pawmock check", {
+        let path = dir.path().to_owned();
+        move || {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_pawmock"))
+                .arg("check")
+                .arg(&path)
+                .output()
+                .unwrap();
+            (out.status.code(), String::from_utf8(out.stdout).unwrap())
+        }
+    });
+    assert_eq!(out.0, Some(1), "{}", out.1);
+    assert!(
+        out.1
+            .contains("pipe.json:1:1: $: not a regular file (a FIFO); it was skipped"),
+        "{}",
+        out.1
+    );
+    let path = dir.path().to_owned();
+    let loaded = within_20s("loading", move || {
+        pawmock::library::Library::load(&path).unwrap()
+    });
+    assert_eq!(loaded.library.names(), ["good"]);
+    assert_eq!(loaded.problems.len(), 1);
+}
+
+#[test]
+fn a_fifo_created_while_running_does_not_stall_reload() {
+    let dir = scenario_dir();
+    let (mut reloader, _) = pawmock::library::reload::Reloader::scan(dir.path()).unwrap();
+    mkfifo(&dir.path().join("late.json"));
+    std::fs::write(
+        dir.path().join("new.json"),
+        r#"{"turns": [{"reply": [{"say": "new"}]}]}"#,
+    )
+    .unwrap();
+    let paths = [dir.path().join("late.json"), dir.path().join("new.json")];
+    let applied = within_20s("reload", move || reloader.apply(paths, false).unwrap());
+    let report = applied.report.to_string();
+    assert!(report.contains("added 1 (new.json)"), "{report}");
+    assert!(applied.library.unwrap().get("new").is_some());
+}
+
+#[test]
+fn directory_symlinks_are_followed_and_loops_and_bad_names_are_reported() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = scenario_dir();
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(
+        other.path().join("linked.json"),
+        r#"{"turns": [{"reply": [{"say": "via a symlink"}]}]}"#,
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(other.path(), dir.path().join("more")).unwrap();
+    std::os::unix::fs::symlink(".", dir.path().join("loop")).unwrap();
+    let bad = std::ffi::OsStr::from_bytes(b"bad\xff.json");
+    std::fs::write(dir.path().join(bad), "{}").unwrap();
+    let path = dir.path().to_owned();
+    let loaded = within_20s("loading", move || {
+        pawmock::library::Library::load(&path).unwrap()
+    });
+    assert_eq!(loaded.library.names(), ["good", "more/linked"]);
+    let problems: Vec<String> = loaded.problems.iter().map(|p| p.to_string()).collect();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("/loop:1:1") && p.contains("symlink loop")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("the name is not UTF-8")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn an_unreadable_subdirectory_is_named_and_skipped() {
+    if unsafe { libc::geteuid() } == 0 {
+        eprintln!(
+            "SKIPPED an_unreadable_subdirectory_is_named_and_skipped: root reads every directory"
+        );
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scenario_dir();
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let loaded = pawmock::library::Library::load(dir.path()).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(loaded.library.names(), ["good"]);
+    assert!(loaded.problems[0].to_string().contains("/locked:1:1"));
+}
