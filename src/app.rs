@@ -31,6 +31,8 @@ pub struct ServeConfig {
     pub handshake_timeout: std::time::Duration,
     /// Most sockets at once that have not finished their handshake (`--max-pending`).
     pub max_pending: usize,
+    /// Bytes of chat history the session store keeps (`--history-budget`).
+    pub history_budget: usize,
 }
 
 impl Default for ServeConfig {
@@ -44,6 +46,7 @@ impl Default for ServeConfig {
             static_dir: None,
             handshake_timeout: std::time::Duration::from_secs(10),
             max_pending: 1024,
+            history_budget: crate::sessions::DEFAULT_BUDGET,
         }
     }
 }
@@ -79,6 +82,7 @@ pub struct App {
 impl App {
     pub fn new(library: Library, config: ServeConfig) -> Arc<App> {
         let sessions = Sessions::seeded_from(&library);
+        sessions.set_budget(config.history_budget);
         Arc::new(App {
             library: RwLock::new(Arc::new(library)),
             sessions,

@@ -15,6 +15,7 @@ pub mod library;
 pub mod limits;
 pub mod playback;
 pub mod protocol;
+mod recency;
 pub mod server;
 pub mod sessions;
 pub mod timestamp;

@@ -24,6 +24,40 @@ pub struct LimitArgs {
     /// handshake; past it new sockets are closed at once. Open WebSockets do not count.
     #[arg(long, env = "PAWMOCK_MAX_PENDING", default_value_t = 1024, value_parser = parse_count)]
     pub max_pending: usize,
+    /// Bytes of chat history the session store keeps (e.g. `64MiB`); past it the least
+    /// recently active sessions are forgotten.
+    #[arg(
+        long,
+        env = "PAWMOCK_HISTORY_BUDGET",
+        default_value = "64MiB",
+        value_name = "BYTES",
+        value_parser = parse_bytes
+    )]
+    pub history_budget: usize,
+}
+
+/// A size: a whole number of bytes, or with a unit: `512KiB`, `64MiB`, `1GiB` (`KB`,
+/// `MB`, `GB` are read as the same powers of two).
+pub fn parse_bytes(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => {
+            return Err(format!(
+                "`{s}` is not a size: write e.g. 64MiB, 512KiB or 1048576"
+            ));
+        }
+    };
+    num.parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| format!("`{s}` is not a size: write e.g. 64MiB, 512KiB or 1048576"))
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
@@ -52,6 +86,16 @@ pub fn raise_open_file_limit() -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_with_units() {
+        assert_eq!(parse_bytes("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_bytes("512kb"), Ok(512 << 10));
+        assert_eq!(parse_bytes("1000"), Ok(1000));
+        assert!(parse_bytes("0").is_err());
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("99999999999999999999GiB").is_err());
+    }
 
     #[cfg(target_os = "linux")]
     #[test]

@@ -122,6 +122,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             static_dir: static_dir.clone(),
             handshake_timeout: args.limits.handshake_timeout,
             max_pending: args.limits.max_pending,
+            history_budget: args.limits.history_budget,
         };
         let app = App::new(loaded.library, config);
         info!(

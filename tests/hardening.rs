@@ -303,3 +303,83 @@ fn an_unreadable_subdirectory_is_named_and_skipped() {
     assert_eq!(loaded.library.names(), ["good"]);
     assert!(loaded.problems[0].to_string().contains("/locked:1:1"));
 }
+
+// ---- #4 bounded memory -------------------------------------------------------------
+
+/// A dashboard connection past its `connection_info` frame.
+async fn dashboard(server: &Server) -> common::Client {
+    let mut c = server.connect("dialect=dashboard").await;
+    assert_eq!(c.next().await["type"], "connection_info");
+    c
+}
+
+#[tokio::test]
+async fn reminders_and_intentions_are_capped_in_bytes_and_count_with_an_error_naming_the_limit() {
+    let server = Server::fixtures().await;
+    let mut c = dashboard(&server).await;
+    let huge = format!("remind me in 5 minutes to {}", "x".repeat(50_000));
+    c.send(serde_json::json!({"action": "add_reminder", "message": huge}))
+        .await;
+    let e = error_text(&c.next().await);
+    assert!(
+        e.contains("`message` is 50026 bytes; the limit is 4096 bytes"),
+        "{e}"
+    );
+    let prompt = "p".repeat(50_000);
+    c.send(
+        serde_json::json!({"action": "create_intention", "name": "n", "prompt": prompt,
+        "trigger": {"type": "cron", "schedule": "* * * * *"}}),
+    )
+    .await;
+    let e = error_text(&c.next().await);
+    assert!(e.contains("`prompt` is 50000 bytes"), "{e}");
+    // The list is capped too: past 500 the next one is refused, and get_reminders stays small.
+    let mut refused = None;
+    for i in 0..600 {
+        c.send(serde_json::json!({"action": "add_reminder", "message": format!("remind me in 5 minutes to stretch {i}")}))
+            .await;
+        let f = c.next().await;
+        if f["type"] == "error" {
+            refused = Some((i, error_text(&f)));
+            break;
+        }
+    }
+    let (at, e) = refused.expect("the list is capped");
+    assert!(at < 500 && e.contains("the limit is 500"), "{at}: {e}");
+    c.send(serde_json::json!({"action": "get_reminders"})).await;
+    let list = c.next().await;
+    assert_eq!(list["reminders"].as_array().unwrap().len(), 500);
+    // The connection still chats.
+    c.send(serde_json::json!({"action": "chat", "message": "weather"}))
+        .await;
+    let frames = c.until_stream_end().await;
+    assert!(!frames.is_empty());
+}
+
+#[tokio::test]
+async fn the_session_store_stays_within_its_byte_budget_under_chat() {
+    let budget = 256 << 10;
+    let (server, _h) = server_with(pawmock::app::ServeConfig {
+        speed: 0.0,
+        history_budget: budget,
+        ..Default::default()
+    })
+    .await;
+    let mut c = server.connect("dialect=docs&scenario=weather").await;
+    let big = "w".repeat(30_000);
+    for i in 0..40 {
+        c.send(
+            serde_json::json!({"action": "message", "content": format!("weather {big}"),
+            "session_id": format!("s{i}")}),
+        )
+        .await;
+        c.until_stream_end().await;
+        assert!(
+            server.app.sessions.bytes() <= budget,
+            "{}",
+            server.app.sessions.bytes()
+        );
+    }
+    assert!(server.app.sessions.get("s39").is_some());
+    assert!(server.app.sessions.get("s0").is_none());
+}
