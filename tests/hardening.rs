@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Server, answer_text};
+use common::{Ending, Server, answer_text};
 use serde_json::Value;
 
 /// The connection answers a normal chat after whatever came before.
@@ -382,4 +382,44 @@ async fn the_session_store_stays_within_its_byte_budget_under_chat() {
     }
     assert!(server.app.sessions.get("s39").is_some());
     assert!(server.app.sessions.get("s0").is_none());
+}
+
+// ---- #5 protocol violations --------------------------------------------------------
+
+/// Writes one raw client frame (masked with a zero key, so the payload is as given).
+async fn raw_frame(c: &mut common::Client, first_byte: u8, payload: &[u8]) {
+    let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = c.ws.get_mut() else {
+        unreachable!("loopback is plain TCP")
+    };
+    let mut bytes = vec![first_byte, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    bytes.extend_from_slice(payload);
+    tcp.write_all(&bytes).await.unwrap();
+}
+
+#[tokio::test]
+async fn protocol_violations_close_with_1007_or_1002_and_a_reason() {
+    let server = Server::fixtures().await;
+    let cases: [(u8, &[u8], u16, &str); 4] = [
+        (0x81, &[0xff, 0xfe], 1007, "invalid UTF-8"),
+        (0xC1, b"hi", 1002, "reserved bits"),
+        (0x83, b"", 1002, "unknown opcode 3"),
+        (
+            0x80,
+            b"a",
+            1002,
+            "continuation frame with nothing to continue",
+        ),
+    ];
+    for (first, payload, code, reason) in cases {
+        let mut c = server.connect("dialect=docs").await;
+        raw_frame(&mut c, first, payload).await;
+        match c.until_closed().await.1 {
+            Ending::Closed(got, why) => {
+                assert_eq!(got, code, "{reason}: {why}");
+                assert!(why.contains(reason), "{why}");
+            }
+            Ending::Abnormal => panic!("`{reason}`: TCP dropped without a close frame"),
+        }
+    }
+    still_answers(&mut server.connect("dialect=docs").await).await;
 }

@@ -9,6 +9,7 @@ mod net;
 pub mod params;
 pub mod setup;
 mod turn;
+mod violation;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -53,6 +54,8 @@ enum End {
     ChaosClose(u16),
     /// A chaos `abort` fault dropped the connection without a close frame.
     ChaosAbort,
+    /// The client broke RFC 6455 (close code 1007 or 1002, and the reason).
+    Violation(u16, String),
 }
 
 impl std::fmt::Display for End {
@@ -65,6 +68,7 @@ impl std::fmt::Display for End {
             End::TooLarge => write!(f, "client frame too large (1009)"),
             End::ChaosClose(code) => write!(f, "closed by chaos ({code})"),
             End::ChaosAbort => write!(f, "aborted by chaos (no close frame)"),
+            End::Violation(code, why) => write!(f, "protocol violation ({code}): {why}"),
         }
     }
 }
@@ -199,6 +203,14 @@ impl Connection {
                     }))
                     .await;
             }
+            End::Violation(code, why) => {
+                let _ = ws
+                    .close(Some(CloseFrame {
+                        code: CloseCode::from(*code),
+                        reason: why.clone().into(),
+                    }))
+                    .await;
+            }
             End::ClientClosed(_) | End::Gone(_) | End::ChaosClose(_) | End::ChaosAbort => {}
         }
         info!(
@@ -308,7 +320,13 @@ impl Connection {
                 Err(End::TooLarge)
             }
             Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => Err(End::ClientClosed(self.close_code)),
-            Some(Err(e)) => Err(End::Gone(e.to_string())),
+            Some(Err(e)) => match violation::of(&e) {
+                Some((code, why)) => {
+                    warn!(conn = %self.id, code, "client broke the WebSocket protocol: {why}");
+                    Err(End::Violation(code, why))
+                }
+                None => Err(End::Gone(e.to_string())),
+            },
             Some(Ok(Message::Text(text))) => match decode(&text) {
                 Ok(action) => self.on_action(ws, action).await,
                 Err(e) => self.reject_input(ws, e.0).await,
