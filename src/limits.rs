@@ -60,6 +60,17 @@ pub fn parse_bytes(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("`{s}` is not a size: write e.g. 64MiB, 512KiB or 1048576"))
 }
 
+/// `--max-frame-size`: at least 1 byte (0 would close every frame with 1009).
+pub fn parse_frame_size(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        Ok(_) => Err(
+            "0 would refuse every client frame (closing with 1009); give a size in bytes, e.g. 1048576".into(),
+        ),
+        Err(_) => Err(format!("`{s}` is not a size in bytes, e.g. 1048576")),
+    }
+}
+
 fn parse_timeout(s: &str) -> Result<Duration, String> {
     let d = crate::library::duration::parse(s)?;
     if d.is_zero() {

@@ -56,6 +56,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_target(false)
+                .with_ansi(colour())
                 .with_writer(writer),
         )
         .with(filter)
@@ -99,7 +100,7 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let listener = match pawmock::server::bind(&args.host, args.port).await {
+        let listeners = match pawmock::server::bind_all(&args.host, args.port).await {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("pawmock: {e}");
@@ -111,7 +112,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             Err(e) => warn!("cannot raise the open file limit: {e}; ulimit -n sets it"),
         }
         let count = loaded.library.scenarios().len();
-        let port = listener.local_addr().map_or(args.port, |a| a.port());
+        let port = listeners[0].local_addr().map_or(args.port, |a| a.port());
         let dialect = args.dialect();
         let config = ServeConfig {
             dialect,
@@ -182,12 +183,19 @@ fn serve(args: ServeArgs) -> ExitCode {
             info!("shutting down");
             shutdown.cancel();
         });
-        pawmock::server::run(app, listener).await;
+        pawmock::server::run_all(app, listeners).await;
         if let Some(handle) = watching {
             handle.stop();
         }
         ExitCode::SUCCESS
     })
+}
+
+/// Colour in the log only on a terminal, and never with `NO_COLOR` set (no-color.org):
+/// in a file or pipe the escape codes would break `grep 'conn=c3'`.
+fn colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Parses `--log-level`. A bare word that is not a level would be taken as a target

@@ -7,15 +7,39 @@
 //! (so the README's test command passes anywhere); with `PAWMOCK_REQUIRE_BROWSER=1`, as
 //! `.ci/run` sets after installing them, their absence is a failure, so CI cannot skip it.
 //! `PAWMOCK_SKIP_BROWSER=1` skips it on purpose.
+//!
+//! It runs without libtest's harness (`harness = false` in Cargo.toml) so that a skip is
+//! printed in the default `cargo test` output: libtest hides a passing test's output
+//! unless `--nocapture` is given, and a skip must not look like "ok".
 
 use std::path::Path;
 use std::process::Command;
 
-#[test]
-fn a_dashboard_like_page_served_with_static_works_in_headless_chromium() {
-    if std::env::var("PAWMOCK_SKIP_BROWSER").as_deref() == Ok("1") {
-        eprintln!("browser test skipped: PAWMOCK_SKIP_BROWSER=1");
+const NAME: &str = "a_dashboard_like_page_served_with_static_works_in_headless_chromium";
+
+fn main() {
+    // As libtest would: `--list` lists, a filter that does not match runs nothing.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
+        println!("{NAME}: test");
         return;
+    }
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    if !filters.is_empty() && !filters.iter().any(|f| NAME.contains(f.as_str())) {
+        return;
+    }
+    println!("\nrunning 1 test (browser)");
+    match run() {
+        Ok(()) => println!("test {NAME} ... ok"),
+        Err(skipped) => println!("test {NAME} ... SKIPPED: {skipped}"),
+    }
+}
+
+/// Runs the browser test; `Err(why)` when it was skipped. Failures panic, so the test
+/// binary exits non-zero.
+fn run() -> Result<(), String> {
+    if std::env::var("PAWMOCK_SKIP_BROWSER").as_deref() == Ok("1") {
+        return Err("PAWMOCK_SKIP_BROWSER=1".into());
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     let mut missing = Vec::new();
@@ -38,8 +62,7 @@ fn a_dashboard_like_page_served_with_static_works_in_headless_chromium() {
             std::env::var("PAWMOCK_REQUIRE_BROWSER").as_deref() != Ok("1"),
             "{message}"
         );
-        eprintln!("browser test NOT RUN: {message}");
-        return;
+        return Err(format!("NOT RUN: {message}"));
     }
     let out = Command::new("node")
         .arg(dir.join("run.mjs"))
@@ -54,4 +77,5 @@ fn a_dashboard_like_page_served_with_static_works_in_headless_chromium() {
         out.status
     );
     assert!(stdout.contains(", 0 failed"), "{stdout}");
+    Ok(())
 }

@@ -423,3 +423,63 @@ async fn protocol_violations_close_with_1007_or_1002_and_a_reason() {
     }
     still_answers(&mut server.connect("dialect=docs").await).await;
 }
+
+// ---- #6 the smaller ones -----------------------------------------------------------
+
+#[test]
+fn max_frame_size_0_is_refused() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pawmock"))
+        .args(["--max-frame-size", "0", "--port", "0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("0 would refuse every client frame"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn the_426_reply_names_the_address_the_client_used_not_port_8000() {
+    let server = Server::fixtures().await;
+    let r = common::http::get(server.addr, "/ws", &[]).await;
+    assert_eq!(r.status, 426);
+    let expected = format!("ws://{}/ws", server.addr);
+    assert!(r.text().contains(&expected), "{}", r.text());
+    assert!(!r.text().contains("8000"), "{}", r.text());
+}
+
+#[test]
+fn the_log_has_no_colour_codes_in_a_pipe_and_localhost_is_both_ipv4_and_ipv6() {
+    use std::io::{BufRead, BufReader};
+    let mut child = common::ChildGuard(
+        std::process::Command::new(env!("CARGO_BIN_EXE_pawmock"))
+            .args(["--port", "0", "--host", "localhost", "--recordings"])
+            .arg(common::fixtures())
+            .env_remove("NO_COLOR")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let port = loop {
+        let line = lines.next().expect("the server logs").unwrap();
+        assert!(!line.contains('\u{1b}'), "colour codes in a pipe: {line:?}");
+        seen.push(line.clone());
+        if let Some(at) = line.find("ws://[::1]:") {
+            let rest = &line[at + "ws://[::1]:".len()..];
+            break rest.split('/').next().unwrap().parse::<u16>().unwrap();
+        }
+        assert!(seen.len() < 30, "no ::1 listener announced: {seen:#?}");
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        for host in ["127.0.0.1", "[::1]"] {
+            let mut c =
+                common::Client::connect(&format!("ws://{host}:{port}/ws?dialect=docs")).await;
+            still_answers(&mut c).await;
+        }
+    });
+}
