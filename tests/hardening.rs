@@ -483,3 +483,64 @@ fn the_log_has_no_colour_codes_in_a_pipe_and_localhost_is_both_ipv4_and_ipv6() {
         }
     });
 }
+
+// ---- #7 docs-dialect details -------------------------------------------------------
+
+#[tokio::test]
+async fn errors_and_an_idle_stop_carry_the_session_the_client_named() {
+    let server = Server::fixtures().await;
+    let mut c = server.connect("dialect=docs&scenario=weather").await;
+    c.send(serde_json::json!({"action": "message", "content": "weather", "session_id": "mine"}))
+        .await;
+    let frames = c.until_stream_end().await;
+    assert!(
+        frames.iter().all(|f| f["session_id"] == "mine"),
+        "{frames:?}"
+    );
+    c.send_text("not json").await;
+    let e = c.next().await;
+    assert_eq!(
+        (&e["type"], &e["session_id"]),
+        (&"error".into(), &"mine".into()),
+        "{e}"
+    );
+    c.send(serde_json::json!({"action": "stop"})).await;
+    let end = c.next().await;
+    assert_eq!(
+        (&end["type"], &end["session_id"]),
+        (&"stream_end".into(), &"mine".into()),
+        "{end}"
+    );
+    // A later message without a session stays in it.
+    c.send(serde_json::json!({"action": "message", "content": "weather"}))
+        .await;
+    let frames = c.until_stream_end().await;
+    assert!(
+        frames.iter().all(|f| f["session_id"] == "mine"),
+        "{frames:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_blank_switch_session_is_refused_and_unknown_parameters_share_one_error() {
+    let server = Server::fixtures().await;
+    let mut c = server.connect("dialect=docs&v=123&colour=red&x=1").await;
+    let e = error_text(&c.next().await);
+    assert!(
+        e.starts_with("unknown URL parameters `v`, `colour`, `x` were ignored"),
+        "{e}"
+    );
+    for blank in ["", "   "] {
+        c.send(serde_json::json!({"action": "switch_session", "session_id": blank}))
+            .await;
+        let e = error_text(&c.next().await);
+        assert!(e.contains("needs a non-empty `session_id`"), "{e}");
+    }
+    let frames = c.ask("weather").await;
+    assert!(
+        frames
+            .iter()
+            .all(|f| f["session_id"].as_str().is_some_and(|s| !s.is_empty()))
+    );
+    assert_eq!(answer_text(&frames), "It's **18°C** and cloudy in Paris.");
+}

@@ -452,6 +452,11 @@ impl Connection {
         session_id: Option<String>,
     ) -> Result {
         self.cancel_active(ws).await?;
+        // A message that names a session makes it the current one: later messages
+        // without one, errors and an idle `stop` then carry the session the client uses.
+        if let Some(named) = &session_id {
+            self.session_id.clone_from(named);
+        }
         let session_id = session_id.unwrap_or_else(|| self.session_id.clone());
         self.app.sessions.append(&session_id, "user", &text);
         let library = self.app.library();
