@@ -193,11 +193,34 @@ fn describe_type(t: &std::fs::FileType) -> &'static str {
 pub fn load_scenario(dir: &Path, rel: &Path) -> Result<Scenario, Vec<Problem>> {
     let path = dir.join(rel);
     let text = read_text(&path)?;
+    scenario_from_text(rel, &path, &text)
+}
+
+/// What [`load_file`] makes of `text` as the file at `rel` (read from `path`), without
+/// reading anything: the parsers' one entry point (the fuzz tests call it).
+pub fn compile_text(rel: &Path, path: &Path, text: &str) -> Option<Result<Entry, Vec<Problem>>> {
+    match classify(rel) {
+        FileKind::Scenario | FileKind::Recording => {
+            Some(scenario_from_text(rel, path, text).map(|s| Entry::Scenario(Arc::new(s))))
+        }
+        FileKind::ChaosProfile => Some(
+            crate::chaos::profile_from_text(rel, path.to_owned(), text)
+                .map(|p| Entry::Chaos(Arc::new(p))),
+        ),
+        FileKind::Backend => {
+            Some(crate::backend::data::from_text(path, text).map(|b| Entry::Backend(Arc::new(b))))
+        }
+        FileKind::Ignored => None,
+    }
+}
+
+/// Compiles the text of the scenario or recording at `rel` (read from `path`).
+pub fn scenario_from_text(rel: &Path, path: &Path, text: &str) -> Result<Scenario, Vec<Problem>> {
     let name = scenario_name(rel);
     match classify(rel) {
-        FileKind::Recording => recording::compile(&name, &path, &text),
+        FileKind::Recording => recording::compile(&name, path, text),
         _ => {
-            let src = Source::new(&path, &text);
+            let src = Source::new(path, text);
             let value = src.parse().map_err(|p| vec![p])?;
             let file: ScenarioFile = src.deserialize(value).map_err(|p| vec![p])?;
             scenario::compile(&name, &src, file)
