@@ -12,6 +12,7 @@ mod idle;
 mod machine;
 mod process;
 mod report;
+mod soak;
 mod startup;
 mod suite;
 mod target;
