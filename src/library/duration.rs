@@ -92,10 +92,10 @@ impl JsonSchema for Dur {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "A duration: \"150ms\", \"1.5s\", \"2m\", or a number of seconds.",
+            "description": "A duration: \"150ms\", \"1.5s\", \"2m\", or a number of seconds; at most 24h.",
             "anyOf": [
                 { "type": "string", "pattern": "^\\s*[0-9]" },
-                { "type": "number", "minimum": 0 }
+                { "type": "number", "minimum": 0, "maximum": 86400 }
             ]
         })
     }
