@@ -1,6 +1,7 @@
 //! Property tests over every parser pawmock feeds with outside input: scenario,
 //! recording, chaos profile and backend files, client frames, the `/ws` query string,
-//! inline fault specs and durations. For any input: no panic, and an error says where.
+//! inline fault specs and durations. For any input: no panic, and an error says where;
+//! a scenario that compiles also expands (plays) without a panic.
 //!
 //! `cargo test` runs 256 cases of each; `just fuzz` (PROPTEST_CASES=112000, nine
 //! properties: about a million cases) is the long run recorded in BENCHMARKS.md.
@@ -118,6 +119,15 @@ fn located(rel: &str, text: &str) -> Result<(), TestCaseError> {
             "{rel} is not a file pawmock reads"
         )));
     };
+    // What compiles also plays: expanding every turn (the scenario's own timing, at
+    // speed 1) must not panic, whatever durations and speeds the file holds.
+    if let Ok(pawmock::library::Entry::Scenario(s)) = &result {
+        let timing = pawmock::playback::Timing::default().with(&s.timing);
+        for (i, turn) in s.turns.iter().enumerate() {
+            let mut rng = pawmock::playback::rng::derive(1, &s.name, i as u64);
+            pawmock::playback::expand_turn(&turn.body, &timing, &mut rng);
+        }
+    }
     if let Err(problems) = result {
         prop_assert!(!problems.is_empty());
         let lines = text.split('\n').count();
