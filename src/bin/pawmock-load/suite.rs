@@ -373,7 +373,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             cycles: args
                 .soak_cycles
                 .unwrap_or(if args.quick { 1_000 } else { 100_000 }),
-            budget_mib: 64.0,
+            // Small enough that the byte budget, not the 10,000-session cap, is what
+            // bounds the store: 100,000 sessions of `hello` turns are ~15 MB.
+            budget_mib: 8.0,
         };
         progress(&format!(
             "soak: {} turns at speed 0 across changing sessions, then {} connect/disconnect cycles; pawmock only",
@@ -390,7 +392,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 "--log-level",
                 "warn,pawmock=info,pawmock::connection=warn",
                 "--history-budget",
-                "64MiB",
+                "8MiB",
             ],
             Log::File,
         )
