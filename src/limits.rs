@@ -99,6 +99,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn limits_refuse_values_that_would_refuse_everything() {
+        assert!(
+            parse_timeout("0s")
+                .unwrap_err()
+                .contains("every socket at once")
+        );
+        assert!(parse_timeout("25h").unwrap_err().contains("24h"));
+        assert_eq!(parse_timeout("10s"), Ok(Duration::from_secs(10)));
+        assert!(parse_count("0").is_err());
+        assert!(parse_frame_size("0").unwrap_err().contains("1009"));
+        assert_eq!(parse_frame_size("1024"), Ok(1024));
+    }
+
+    #[test]
     fn sizes_read_with_units() {
         assert_eq!(parse_bytes("64MiB"), Ok(64 << 20));
         assert_eq!(parse_bytes("512kb"), Ok(512 << 10));

@@ -474,6 +474,10 @@ fn the_log_has_no_colour_codes_in_a_pipe_and_localhost_is_both_ipv4_and_ipv6() {
         }
         assert!(seen.len() < 30, "no ::1 listener announced: {seen:#?}");
     };
+    assert!(
+        seen.iter().any(|l| l.contains("open file limit: ")),
+        "the raised file limit is logged: {seen:#?}"
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         for host in ["127.0.0.1", "[::1]"] {
