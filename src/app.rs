@@ -31,6 +31,12 @@ pub struct ServeConfig {
     pub admin: crate::control::Access,
     /// The journal's bounds (`--journal-size`, `--journal-frames`).
     pub journal: crate::control::JournalConfig,
+    /// A socket must send its first request's headers within this (`--handshake-timeout`).
+    pub handshake_timeout: std::time::Duration,
+    /// Most sockets at once that have not finished their handshake (`--max-pending`).
+    pub max_pending: usize,
+    /// Bytes of chat history the session store keeps (`--history-budget`).
+    pub history_budget: usize,
 }
 
 impl Default for ServeConfig {
@@ -44,6 +50,9 @@ impl Default for ServeConfig {
             static_dir: None,
             admin: crate::control::Access::default(),
             journal: crate::control::JournalConfig::default(),
+            handshake_timeout: std::time::Duration::from_secs(10),
+            max_pending: 1024,
+            history_budget: crate::sessions::DEFAULT_BUDGET,
         }
     }
 }
@@ -82,6 +91,7 @@ impl App {
     pub fn new(library: Library, config: ServeConfig) -> Arc<App> {
         let sessions = Sessions::seeded_from(&library);
         let control = crate::control::Control::new(config.admin.clone(), config.journal);
+        sessions.set_budget(config.history_budget);
         Arc::new(App {
             library: RwLock::new(Arc::new(library)),
             sessions,

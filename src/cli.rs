@@ -16,7 +16,7 @@ use crate::protocol::DialectChoice;
     about = "Mock/replay server for chat frontends that speak PocketPaw's /ws WebSocket protocol",
     long_about = "Replays scripted and recorded AI-agent conversations over PocketPaw's /ws \
 WebSocket protocol, with the timing you choose.\n\nWith no subcommand, pawmock serves \
-./recordings on ws://localhost:8000/ws (the same as `pawmock serve`).",
+./recordings on ws://localhost:8000/ws, or the --host and --port given (the same as `pawmock serve`).",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -135,7 +135,7 @@ pub struct ServeArgs {
     )]
     pub chaos: Vec<String>,
     /// Largest client frame accepted, in bytes; larger frames close the socket with 1009.
-    #[arg(long, env = "PAWMOCK_MAX_FRAME_SIZE", default_value_t = 1 << 20)]
+    #[arg(long, env = "PAWMOCK_MAX_FRAME_SIZE", default_value_t = 1 << 20, value_parser = crate::limits::parse_frame_size)]
     pub max_frame_size: usize,
     /// Serve a built frontend (such as the PocketPaw dashboard) from DIR on the same
     /// origin as /ws: `/` is DIR/index.html, `/static/js/app.js` is
@@ -191,6 +191,8 @@ pub struct ServeArgs {
         value_parser = BoolishValueParser::new()
     )]
     pub journal_frames: bool,
+    #[command(flatten)]
+    pub limits: crate::limits::LimitArgs,
 }
 
 impl ServeArgs {

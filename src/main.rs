@@ -58,6 +58,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_target(false)
+                .with_ansi(colour())
                 .with_writer(writer),
         )
         .with(filter)
@@ -101,15 +102,19 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let listener = match pawmock::server::bind(&args.host, args.port).await {
+        let listeners = match pawmock::server::bind_all(&args.host, args.port).await {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("pawmock: {e}");
                 return ExitCode::FAILURE;
             }
         };
+        match pawmock::limits::raise_open_file_limit() {
+            Ok(n) => info!("open file limit: {n} (raised to the hard limit)"),
+            Err(e) => warn!("cannot raise the open file limit: {e}; ulimit -n sets it"),
+        }
         let count = loaded.library.scenarios().len();
-        let port = listener.local_addr().map_or(args.port, |a| a.port());
+        let port = listeners[0].local_addr().map_or(args.port, |a| a.port());
         let dialect = args.dialect();
         let config = ServeConfig {
             dialect,
@@ -128,6 +133,9 @@ fn serve(args: ServeArgs) -> ExitCode {
                 frames: args.journal_frames,
                 ..Default::default()
             },
+            handshake_timeout: args.limits.handshake_timeout,
+            max_pending: args.limits.max_pending,
+            history_budget: args.limits.history_budget,
         };
         let admin = config.admin.clone();
         let app = App::new(loaded.library, config);
@@ -195,12 +203,19 @@ fn serve(args: ServeArgs) -> ExitCode {
             info!("shutting down");
             shutdown.cancel();
         });
-        pawmock::server::run(app, listener).await;
+        pawmock::server::run_all(app, listeners).await;
         if let Some(handle) = watching {
             handle.stop();
         }
         ExitCode::SUCCESS
     })
+}
+
+/// Colour in the log only on a terminal, and never with `NO_COLOR` set (no-color.org):
+/// in a file or pipe the escape codes would break `grep 'conn=c3'`.
+fn colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Parses `--log-level`. A bare word that is not a level would be taken as a target

@@ -17,6 +17,27 @@ pub const MAX_SESSIONS: usize = 10_000;
 /// Messages kept per session at most; the oldest go first.
 pub const MAX_MESSAGES: usize = 1_000;
 
+/// Bytes of stored history kept by default (`--history-budget`); past it the least
+/// recently active sessions are forgotten.
+pub const DEFAULT_BUDGET: usize = 64 << 20;
+
+/// What a stored message or session costs beyond its text (allocations, timestamps),
+/// counted so that many tiny messages are bounded too.
+const MESSAGE_OVERHEAD: usize = 64;
+const SESSION_OVERHEAD: usize = 256;
+
+fn session_bytes(s: &Session) -> usize {
+    SESSION_OVERHEAD
+        + 2 * s.id.len()
+        + s.title.as_ref().map_or(0, String::len)
+        + s.user_title.as_ref().map_or(0, String::len)
+        + s.channel.len()
+        + s.messages
+            .iter()
+            .map(|m| m.role.len() + m.content.len() + MESSAGE_OVERHEAD)
+            .sum::<usize>()
+}
+
 /// How many messages a history reply carries, as the real backend does.
 pub const HISTORY_LIMIT: usize = 100;
 
@@ -89,6 +110,42 @@ fn shorten(text: &str, max: usize) -> String {
 struct Store {
     sessions: HashMap<String, Session>,
     deleted: std::collections::HashSet<String>,
+    /// Activity order and size of every session, for the byte budget.
+    recency: crate::recency::Recency,
+    /// `None`: [`DEFAULT_BUDGET`].
+    budget: Option<usize>,
+}
+
+impl Store {
+    /// Forgets the least recently active sessions until the store is within its byte
+    /// budget and [`MAX_SESSIONS`]; `keep` (the one just written) is trimmed of its
+    /// oldest messages instead if it alone is over the budget. O(log n) per eviction.
+    fn enforce(&mut self, keep: &str) {
+        let budget = self.budget.unwrap_or(DEFAULT_BUDGET);
+        while self.recency.bytes() > budget || self.sessions.len() > MAX_SESSIONS {
+            let Some(oldest) = self.recency.oldest().map(str::to_owned) else {
+                break;
+            };
+            if oldest == keep {
+                break;
+            }
+            self.recency.forget(&oldest);
+            self.sessions.remove(&oldest);
+        }
+        if self.recency.bytes() > budget
+            && let Some(s) = self.sessions.get_mut(keep)
+        {
+            let mut bytes = session_bytes(s);
+            let mut drop = 0;
+            while bytes > budget && drop + 1 < s.messages.len() {
+                let m = &s.messages[drop];
+                bytes -= m.role.len() + m.content.len() + MESSAGE_OVERHEAD;
+                drop += 1;
+            }
+            s.messages.drain(..drop);
+            self.recency.resize(keep, bytes);
+        }
+    }
 }
 
 /// Shared handle to the store.
@@ -108,10 +165,13 @@ impl Sessions {
     /// deleted over REST keeps what the user did.
     pub fn seed(&self, library: &Library) {
         let mut store = self.lock();
+        let store = &mut *store;
         let Store {
             sessions: map,
             deleted,
-        } = &mut *store;
+            recency,
+            ..
+        } = store;
         for s in library.scenarios() {
             if s.history.is_empty()
                 || deleted.contains(&s.session_id)
@@ -131,8 +191,22 @@ impl Sessions {
                     at: session.created,
                 })
                 .collect();
+            recency.resize(&s.session_id, session_bytes(&session));
             map.insert(s.session_id.clone(), session);
         }
+        store.enforce("");
+    }
+
+    /// Sets the byte budget of stored history (`--history-budget`) and applies it.
+    pub fn set_budget(&self, bytes: usize) {
+        let mut store = self.lock();
+        store.budget = Some(bytes);
+        store.enforce("");
+    }
+
+    /// Bytes of history held now (text plus a fixed overhead per message and session).
+    pub fn bytes(&self) -> usize {
+        self.lock().recency.bytes()
     }
 
     /// Forgets everything chatted, renamed or deleted and seeds again: the state the
@@ -178,19 +252,8 @@ impl Sessions {
         let fresh = Session::new(id);
         let mut store = self.lock();
         store.deleted.remove(id);
-        let map = &mut store.sessions;
-        if !map.contains_key(id) && map.len() >= MAX_SESSIONS {
-            // Forget the least recently active session: a long run (a test suite opening
-            // sessions all day) must not grow without bound.
-            if let Some(oldest) = map
-                .values()
-                .min_by_key(|s| s.last_activity)
-                .map(|s| s.id.clone())
-            {
-                map.remove(&oldest);
-            }
-        }
-        let s = map.entry(fresh.id.clone()).or_insert(fresh);
+        let store = &mut *store;
+        let s = store.sessions.entry(fresh.id.clone()).or_insert(fresh);
         s.seeded = false;
         s.messages.push(message);
         if s.messages.len() > MAX_MESSAGES {
@@ -198,6 +261,10 @@ impl Sessions {
             s.messages.drain(..excess);
         }
         s.last_activity = now;
+        // A long run (a test suite opening sessions all day) must not grow without
+        // bound: the least recently active sessions go once the budget is spent.
+        store.recency.touch(id, session_bytes(s));
+        store.enforce(id);
     }
 
     pub fn get(&self, id: &str) -> Option<Session> {
@@ -219,6 +286,7 @@ impl Sessions {
     pub fn delete(&self, id: &str) -> bool {
         let mut store = self.lock();
         let removed = store.sessions.remove(id).is_some();
+        store.recency.forget(id);
         if removed {
             store.deleted.insert(id.to_owned());
         }
@@ -227,10 +295,14 @@ impl Sessions {
 
     /// Renames a session; false when there is none.
     pub fn rename(&self, id: &str, title: &str) -> bool {
-        match self.lock().sessions.get_mut(id) {
+        let mut store = self.lock();
+        let store = &mut *store;
+        match store.sessions.get_mut(id) {
             Some(s) => {
                 s.user_title = Some(title.to_owned());
                 s.seeded = false;
+                store.recency.resize(id, session_bytes(s));
+                store.enforce(id);
                 true
             }
             None => false,
@@ -312,6 +384,36 @@ mod tests {
             s.get("a_b").is_none(),
             "the least recently active went first"
         );
+    }
+
+    /// Issue 11 #4: the store kept every turn, bounded only by counts (10,000 sessions
+    /// × 1,000 messages of any size), and found the oldest by scanning every session.
+    #[test]
+    fn the_store_keeps_within_its_byte_budget_forgetting_the_least_recently_active() {
+        let s = Sessions::default();
+        s.set_budget(1 << 20);
+        let big = "x".repeat(50_000);
+        for i in 0..100 {
+            s.append(&format!("websocket_{i}"), "user", big.clone());
+            assert!(s.bytes() <= 1 << 20, "{} bytes after {i}", s.bytes());
+        }
+        assert!(s.get("websocket_99").is_some(), "the newest stays");
+        assert!(s.get("websocket_0").is_none(), "the oldest went");
+        // Touching an old session keeps it: activity, not creation, decides.
+        let survivor = s.list().last().unwrap().id.clone();
+        s.append(&survivor, "user", "still here");
+        for i in 100..110 {
+            s.append(&format!("websocket_{i}"), "user", big.clone());
+        }
+        assert!(s.get(&survivor).is_some());
+        // One session alone over the budget keeps its newest messages.
+        for _ in 0..30 {
+            s.append("websocket_one", "user", big.clone());
+        }
+        assert!(s.bytes() <= 1 << 20);
+        assert!(s.get("websocket_one").unwrap().messages.len() >= 19);
+        assert!(s.delete("websocket_one"));
+        assert_eq!(s.bytes(), s.list().iter().map(session_bytes).sum::<usize>());
     }
 
     #[test]

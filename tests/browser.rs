@@ -7,18 +7,82 @@
 //! (so the README's test command passes anywhere); with `PAWMOCK_REQUIRE_BROWSER=1`, as
 //! `.ci/run` sets after installing them, their absence is a failure, so CI cannot skip it.
 //! `PAWMOCK_SKIP_BROWSER=1` skips it on purpose.
+//!
+//! It runs without libtest's harness (`harness = false` in Cargo.toml) so that a skip is
+//! printed in the default `cargo test` output: libtest hides a passing test's output
+//! unless `--nocapture` is given, and a skip must not look like "ok".
 
 mod common;
 
 use std::path::Path;
 use std::process::Command;
 
-/// Whether the browser tests can run here; says why not (and fails under
-/// `PAWMOCK_REQUIRE_BROWSER=1`) when they cannot.
-fn browser_available() -> bool {
+/// The browser tests, by name, as libtest would list them.
+const TESTS: &[(&str, fn())] = &[
+    (
+        "a_dashboard_like_page_served_with_static_works_in_headless_chromium",
+        a_dashboard_like_page_served_with_static_works_in_headless_chromium,
+    ),
+    (
+        "the_dashboard_like_page_works_through_the_recorder",
+        the_dashboard_like_page_works_through_the_recorder,
+    ),
+    (
+        "a_har_captured_from_chromium_imports_and_replays",
+        a_har_captured_from_chromium_imports_and_replays,
+    ),
+];
+
+fn main() {
+    // As libtest would: `--list` lists, a filter that does not match runs nothing.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
+        for (name, _) in TESTS {
+            println!("{name}: test");
+        }
+        return;
+    }
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let chosen: Vec<_> = TESTS
+        .iter()
+        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
+        .collect();
+    if chosen.is_empty() {
+        return;
+    }
+    println!("\nrunning {} tests (browser)", chosen.len());
+    if let Err(skipped) = browser_available() {
+        for (name, _) in &chosen {
+            println!("test {name} ... SKIPPED: {skipped}");
+        }
+        return;
+    }
+    let mut failed = Vec::new();
+    for (name, test) in &chosen {
+        match std::panic::catch_unwind(test) {
+            Ok(()) => println!("test {name} ... ok"),
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed.push(*name);
+            }
+        }
+    }
+    println!(
+        "\ntest result: {}. {} passed; {} failed",
+        if failed.is_empty() { "ok" } else { "FAILED" },
+        chosen.len() - failed.len(),
+        failed.len()
+    );
+    if !failed.is_empty() {
+        std::process::exit(1);
+    }
+}
+
+/// `Err(why)` when the browser tests cannot run here; panics instead under
+/// `PAWMOCK_REQUIRE_BROWSER=1`, so CI cannot skip them.
+fn browser_available() -> Result<(), String> {
     if std::env::var("PAWMOCK_SKIP_BROWSER").as_deref() == Ok("1") {
-        eprintln!("browser test skipped: PAWMOCK_SKIP_BROWSER=1");
-        return false;
+        return Err("PAWMOCK_SKIP_BROWSER=1".into());
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     let mut missing = Vec::new();
@@ -41,27 +105,18 @@ fn browser_available() -> bool {
             std::env::var("PAWMOCK_REQUIRE_BROWSER").as_deref() != Ok("1"),
             "{message}"
         );
-        eprintln!("browser test NOT RUN: {message}");
-        return false;
+        return Err(format!("NOT RUN: {message}"));
     }
-    true
+    Ok(())
 }
 
-#[test]
 fn a_dashboard_like_page_served_with_static_works_in_headless_chromium() {
-    if !browser_available() {
-        return;
-    }
     run_page_checks(None);
 }
 
 /// The same page and checks with `pawmock record` in between: its page, scripts and
 /// `/api` calls are forwarded, its WebSocket proxied and recorded.
-#[test]
 fn the_dashboard_like_page_works_through_the_recorder() {
-    if !browser_available() {
-        return;
-    }
     let out = tempfile::tempdir().unwrap();
     run_page_checks(Some(out.path()));
     let recorded: String = std::fs::read_dir(out.path())
@@ -100,11 +155,16 @@ fn run_page_checks(record_out: Option<&Path>) {
 /// A HAR captured from real Chromium (its DevTools Protocol WebSocket events, written
 /// as DevTools' HAR export writes them) imports with `pawmock import`, and the
 /// recording replays what Chromium received.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_har_captured_from_chromium_imports_and_replays() {
-    if !browser_available() {
-        return;
-    }
+fn a_har_captured_from_chromium_imports_and_replays() {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(har_round_trip());
+}
+
+async fn har_round_trip() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     let upstream = common::Server::fixtures().await;
     let work = tempfile::tempdir().unwrap();

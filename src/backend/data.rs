@@ -443,7 +443,12 @@ impl BackendData {
 pub fn load(dir: &Path, rel: &Path) -> Result<BackendData, Vec<Problem>> {
     let path = dir.join(rel);
     let text = crate::library::read_text(&path)?;
-    let src = Source::new(&path, &text);
+    from_text(&path, &text)
+}
+
+/// Compiles the text of a `backend.json` read from `path`.
+pub fn from_text(path: &Path, text: &str) -> Result<BackendData, Vec<Problem>> {
+    let src = Source::new(path, text);
     let value = src.parse().map_err(|p| vec![p])?;
     let file: BackendFile = src.deserialize(value).map_err(|p| vec![p])?;
     compile(&src, file.over(builtin_file()))

@@ -9,6 +9,7 @@
 //! The canned data ([`data`]) belongs to the library snapshot, so it reloads with the
 //! other files; what the user changes during the run ([`state`]) lives in the `App`.
 
+mod caps;
 pub mod data;
 pub mod files;
 pub mod health;
@@ -40,6 +41,9 @@ pub struct Ctx<'a> {
 /// `frame`), in the order they are sent. Empty means no reply, which is what the real
 /// backend gives in several cases (a `run_skill` of an unknown skill, for one).
 pub fn answer(ctx: &Ctx, name: &str, frame: &Map<String, Value>) -> Vec<Value> {
+    if let Some(refused) = caps::refuse(ctx, name, frame) {
+        return vec![refused];
+    }
     match name {
         "tool" => tools::tool(ctx, frame),
         "toggle_agent" => settings::toggle_agent(frame),

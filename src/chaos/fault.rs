@@ -140,7 +140,8 @@ impl Delay {
                     .map_or(median.as_secs_f64(), |n| n.sample(rng))
             }
         };
-        Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::ZERO)
+        Duration::try_from_secs_f64(secs.max(0.0))
+            .map_or(Duration::ZERO, |d| d.min(crate::library::duration::MAX))
     }
 }
 

@@ -35,7 +35,12 @@ pub struct Profile {
 pub fn load_profile(dir: &Path, rel: &Path) -> Result<Profile, Vec<Problem>> {
     let path = dir.join(rel);
     let text = read_text(&path)?;
-    let src = Source::new(&path, &text);
+    profile_from_text(rel, path, &text)
+}
+
+/// Compiles the text of the profile at `rel` (read from `path`).
+pub fn profile_from_text(rel: &Path, path: PathBuf, text: &str) -> Result<Profile, Vec<Problem>> {
+    let src = Source::new(&path, text);
     let value = src.parse().map_err(|p| vec![p])?;
     let file: format::ProfileFile = src.deserialize(value).map_err(|p| vec![p])?;
     let mut problems = Vec::new();

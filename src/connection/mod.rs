@@ -7,11 +7,13 @@
 mod control;
 mod deliver;
 pub mod hooks;
+mod net;
 mod on_connect;
 pub mod params;
 pub mod raw;
 pub mod setup;
 mod turn;
+mod violation;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -58,6 +60,8 @@ enum End {
     ChaosAbort,
     /// The control API closed the connection with this code.
     ByControl(u16),
+    /// The client broke RFC 6455 (close code 1007 or 1002, and the reason).
+    Violation(u16, String),
 }
 
 impl std::fmt::Display for End {
@@ -71,6 +75,7 @@ impl std::fmt::Display for End {
             End::ChaosClose(code) => write!(f, "closed by chaos ({code})"),
             End::ChaosAbort => write!(f, "aborted by chaos (no close frame)"),
             End::ByControl(code) => write!(f, "closed through the control API ({code})"),
+            End::Violation(code, why) => write!(f, "protocol violation ({code}): {why}"),
         }
     }
 }
@@ -162,7 +167,7 @@ impl Connection {
     }
 
     /// Serves the connection until the client leaves or the server shuts down.
-    pub async fn run<S>(mut self, mut ws: WebSocketStream<S>, param_errors: Vec<String>)
+    pub async fn run<S>(mut self, ws: &mut WebSocketStream<S>, param_errors: Vec<String>)
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -188,16 +193,14 @@ impl Connection {
             .connect_fault
             .take_if(|(at, _)| *at <= self.connected_at);
         let end = match immediate {
-            Some((_, fault)) => Box::pin(self.connect_fault_fires(&mut ws, fault))
-                .await
-                .err(),
+            Some((_, fault)) => Box::pin(self.connect_fault_fires(ws, fault)).await.err(),
             None => None,
         };
         let end = match end {
             Some(end) => end,
-            None => match Box::pin(self.greet(&mut ws, param_errors)).await {
-                Ok(()) => match Box::pin(self.start_on_connect(&mut ws)).await {
-                    Ok(()) => self.serve(&mut ws).await,
+            None => match Box::pin(self.greet(ws, param_errors)).await {
+                Ok(()) => match Box::pin(self.start_on_connect(ws)).await {
+                    Ok(()) => self.serve(ws).await,
                     Err(end) => end,
                 },
                 Err(end) => end,
@@ -218,6 +221,10 @@ impl Connection {
             End::TooLarge => (Some(1009), "server"),
             End::ChaosClose(code) | End::ByControl(code) => (Some(*code), "server"),
             End::ChaosAbort => (None, "server"),
+            End::Violation(code, why) => {
+                self.ctl.close_reason = Some(why.clone());
+                (Some(*code), "server")
+            }
         };
         let reason = self.ctl.close_reason.take().unwrap_or_default();
         self.ctl.record(crate::control::What::Closed {
@@ -247,6 +254,14 @@ impl Connection {
                     }))
                     .await;
             }
+            End::Violation(code, why) => {
+                let _ = ws
+                    .close(Some(CloseFrame {
+                        code: CloseCode::from(*code),
+                        reason: why.clone().into(),
+                    }))
+                    .await;
+            }
             End::ClientClosed(_)
             | End::Gone(_)
             | End::ChaosClose(_)
@@ -263,10 +278,8 @@ impl Connection {
             secs = opened.elapsed().as_secs_f32(),
             "connection closed"
         );
-        if matches!(end, End::ChaosAbort) {
-            // Dropping the socket without a close frame is the fault itself.
-            drop(ws);
-        }
+        // On `ChaosAbort` the caller drops the socket without a close frame: that is the
+        // fault itself.
     }
 
     async fn greet<S: AsyncRead + AsyncWrite + Unpin>(
@@ -366,7 +379,13 @@ impl Connection {
                 Err(End::TooLarge)
             }
             Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => Err(End::ClientClosed(self.close_code)),
-            Some(Err(e)) => Err(End::Gone(e.to_string())),
+            Some(Err(e)) => match violation::of(&e) {
+                Some((code, why)) => {
+                    warn!(conn = %self.id, code, "client broke the WebSocket protocol: {why}");
+                    Err(End::Violation(code, why))
+                }
+                None => Err(End::Gone(e.to_string())),
+            },
             Some(Ok(Message::Text(text))) => match decode(&text) {
                 Ok(action) => {
                     let message = match &action {
@@ -510,6 +529,11 @@ impl Connection {
         session_id: Option<String>,
     ) -> Result {
         self.cancel_active(ws).await?;
+        // A message that names a session makes it the current one: later messages
+        // without one, errors and an idle `stop` then carry the session the client uses.
+        if let Some(named) = &session_id {
+            self.session_id.clone_from(named);
+        }
         let session_id = session_id.unwrap_or_else(|| self.session_id.clone());
         self.app.sessions.append(&session_id, "user", &text);
         let library = self.app.library();
@@ -982,13 +1006,17 @@ async fn sleep_until(due: Option<tokio::time::Instant>) {
 }
 
 /// Serves an accepted WebSocket (used by the server after the upgrade).
-pub async fn serve<S>(app: Arc<App>, ws: WebSocketStream<S>, mut setup: Setup)
+pub async fn serve<S>(app: Arc<App>, mut ws: WebSocketStream<S>, mut setup: Setup)
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let errors = std::mem::take(&mut setup.errors);
     let id = setup.id.clone();
-    Connection::new(app, id, setup).run(ws, errors).await;
+    let conn_id = id.clone();
+    net::guarded(&conn_id, &mut ws, move |ws| {
+        Box::pin(async move { Connection::new(app, id, setup).run(ws, errors).await })
+    })
+    .await;
 }
 
 /// The first `close`/`abort` fault timed from connect whose attempt and probability
@@ -1007,7 +1035,7 @@ fn connect_timer(
         .filter(|f| f.trigger.probability.is_none_or(|p| rng.random_bool(p)))
         .map(|f| {
             (
-                connected_at + f.trigger.after.unwrap_or_default(),
+                crate::library::duration::later(connected_at, f.trigger.after.unwrap_or_default()),
                 f.clone(),
             )
         })

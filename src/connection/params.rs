@@ -56,6 +56,7 @@ pub fn parse(query: &str) -> (Params, Vec<String>) {
         ..Params::default()
     };
     let mut errors = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         let value = value.into_owned();
         let mut bad =
@@ -113,13 +114,37 @@ pub fn parse(query: &str) -> (Params, Vec<String>) {
                 "sentence" => p.timing.chunk = Some(ChunkUnit::Sentence),
                 _ => bad("a chunk unit (char, word, token or sentence)"),
             },
-            other => errors.push(format!(
-                "unknown URL parameter `{other}` was ignored; known: {}",
-                KNOWN.join(", ")
-            )),
+            other => unknown.push(other.to_owned()),
         }
     }
+    if !unknown.is_empty() {
+        errors.push(unknown_parameters(&unknown));
+    }
     (p, errors)
+}
+
+/// One message for every unknown parameter (a URL with 5,000 of them gets one `error`
+/// frame, not 5,000), naming the first few.
+fn unknown_parameters(names: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut listed: Vec<String> = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("`{}`", n.chars().take(64).collect::<String>()))
+        .collect();
+    if names.len() > SHOWN {
+        listed.push(format!("and {} more", names.len() - SHOWN));
+    }
+    let (what, were) = if names.len() == 1 {
+        ("parameter", "was")
+    } else {
+        ("parameters", "were")
+    };
+    format!(
+        "unknown URL {what} {} {were} ignored; known: {}",
+        listed.join(", "),
+        KNOWN.join(", ")
+    )
 }
 
 /// The query without its `run` parameters, as given otherwise: what the connection's
@@ -158,6 +183,22 @@ mod tests {
         assert_eq!(errors.len(), 3, "{errors:?}");
         assert!(errors[0].contains("?speed=fast"));
         assert!(errors[2].contains("unknown URL parameter `colour`"));
+    }
+
+    /// Issue 11 #7: each unknown parameter was an error frame of its own.
+    #[test]
+    fn every_unknown_parameter_is_named_in_one_message() {
+        let (_, errors) = parse("a=1&seed=2&b=2&c=3");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("unknown URL parameters `a`, `b`, `c` were ignored"),
+            "{errors:?}"
+        );
+        let many: Vec<String> = (0..5000).map(|i| format!("p{i}=1")).collect();
+        let (_, errors) = parse(&many.join("&"));
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].contains("and 4990 more"), "{}", errors[0]);
+        assert!(errors[0].len() < 1000);
     }
 
     #[test]

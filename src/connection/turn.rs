@@ -8,6 +8,7 @@ use tokio::time::{Duration, Instant};
 
 use crate::chaos::{Context, Delivery, Fault, Op, TurnState, apply};
 use crate::library::Scenario;
+use crate::library::duration::later;
 use crate::library::scenario::{Body, Plan};
 use crate::playback::playhead::Playhead;
 use crate::playback::rng::Rng;
@@ -190,7 +191,7 @@ impl ActiveTurn {
     pub fn resume(&mut self, now: Instant) {
         let held = self.playhead.resume(now);
         if let Some((deadline, _)) = self.waiting.as_mut() {
-            *deadline += held;
+            *deadline = later(*deadline, held);
         }
     }
 
@@ -241,7 +242,7 @@ impl ActiveTurn {
         if let Some((at, _)) = &self.gate {
             if force || self.playhead.reached(*at, now) {
                 let (_, plan) = self.gate.take().expect("gate exists");
-                self.waiting = Some((now + plan.wait, plan));
+                self.waiting = Some((later(now, plan.wait), plan));
             }
             return Due::Nothing;
         }

@@ -23,7 +23,25 @@ pub fn bounded(d: Duration, written: &str) -> Result<Duration, String> {
     }
 }
 
-/// A duration read from a file.
+/// A number of seconds as a bounded duration: finite, ≥ 0 and at most [`MAX`].
+pub fn from_secs(n: f64) -> Result<Duration, String> {
+    let d = Duration::try_from_secs_f64(n)
+        .map_err(|_| format!("invalid duration {n}: seconds must be a finite number ≥ 0"))?;
+    bounded(d, &n.to_string())
+}
+
+/// `t + d`, saturating: an instant too far ahead to represent becomes "in 30 years"
+/// (what tokio itself uses for "never"), so no offset can make instant arithmetic panic.
+pub fn later(t: tokio::time::Instant, d: Duration) -> tokio::time::Instant {
+    t.checked_add(d)
+        .unwrap_or_else(|| t + Duration::from_secs(86400 * 365 * 30))
+}
+
+/// A duration from any source (a file, the URL, a fault spec, a flag), never longer than
+/// [`MAX`]: every constructor checks the bound, so code that adds durations never overflows.
+///
+/// (The inner value stays public for reading; new ones come from [`parse`], [`from_secs`]
+/// or deserialization, all bounded.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Dur(pub Duration);
 
@@ -39,21 +57,23 @@ impl<'de> Deserialize<'de> for Dur {
                 parse(s).map(Dur).map_err(E::custom)
             }
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<Dur, E> {
-                Duration::try_from_secs_f64(n).map(Dur).map_err(|_| {
-                    E::custom(format!(
-                        "invalid duration {n}: seconds must be a finite number ≥ 0"
-                    ))
-                })
+                from_secs(n).map(Dur).map_err(E::custom)
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<Dur, E> {
-                Ok(Dur(Duration::from_secs(n)))
+                bounded(
+                    Duration::from_secs(n.min(MAX.as_secs() + 1)),
+                    &n.to_string(),
+                )
+                .map(Dur)
+                .map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<Dur, E> {
-                u64::try_from(n)
-                    .map(|n| Dur(Duration::from_secs(n)))
-                    .map_err(|_| {
-                        E::custom(format!("invalid duration {n}: it must not be negative"))
-                    })
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!(
+                        "invalid duration {n}: it must not be negative"
+                    ))),
+                }
             }
         }
         d.deserialize_any(V)
@@ -72,10 +92,10 @@ impl JsonSchema for Dur {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "A duration: \"150ms\", \"1.5s\", \"2m\", or a number of seconds.",
+            "description": "A duration: \"150ms\", \"1.5s\", \"2m\", or a number of seconds; at most 24h.",
             "anyOf": [
                 { "type": "string", "pattern": "^\\s*[0-9]" },
-                { "type": "number", "minimum": 0 }
+                { "type": "number", "minimum": 0, "maximum": 86400 }
             ]
         })
     }
@@ -128,5 +148,19 @@ mod tests {
         assert!(parse("25h").unwrap_err().contains("24h"));
         assert!(parse("10000000000000000000s").is_err());
         assert!(serde_json::from_str::<Dur>("1e300").is_err());
+    }
+
+    /// Issue 11 #1: numbers skipped the 24 h bound that strings had.
+    #[test]
+    fn numbers_of_seconds_have_the_same_24h_bound_as_strings() {
+        for n in ["18446744073709551615", "1e19", "86401", "1000000000000000"] {
+            let e = serde_json::from_str::<Dur>(n).unwrap_err().to_string();
+            assert!(e.contains("24h"), "{n}: {e}");
+        }
+        assert_eq!(serde_json::from_str::<Dur>("86400").unwrap().0, MAX);
+        assert!(from_secs(f64::NAN).is_err());
+        assert!(from_secs(1e19).unwrap_err().contains("24h"));
+        let t = tokio::time::Instant::now();
+        assert!(later(t, Duration::MAX) > t);
     }
 }

@@ -99,29 +99,129 @@ pub fn load_file(dir: &Path, rel: &Path) -> Option<Result<Entry, Vec<Problem>>> 
     }
 }
 
+/// The largest file pawmock reads: far above any scenario or recording, and a bound on
+/// what one file can make the loader hold.
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// A problem at the start of a file (or directory) that cannot be used at all.
+fn file_problem(path: &Path, message: String, hint: &str) -> Problem {
+    Problem {
+        file: path.to_owned(),
+        line: 1,
+        column: 1,
+        path: JsonPath::root(),
+        message,
+        hint: Some(hint.into()),
+    }
+}
+
 /// Reads a file as text, or a problem saying why it cannot be read.
+///
+/// Only regular files are read, and the check cannot block: the file is opened
+/// non-blocking (opening a FIFO for reading would otherwise wait for a writer forever,
+/// hanging `check`, start-up, every reload and Ctrl-C) and its type is checked on the
+/// open handle.
 pub fn read_text(path: &Path) -> Result<String, Vec<Problem>> {
-    std::fs::read_to_string(path).map_err(|e| {
-        vec![Problem {
-            file: path.to_owned(),
-            line: 1,
-            column: 1,
-            path: JsonPath::root(),
-            message: format!("cannot read the file: {e}"),
-            hint: Some("check that it exists, is readable and is UTF-8 text".into()),
-        }]
+    use std::io::Read;
+    let unreadable = |e: std::io::Error| {
+        vec![file_problem(
+            path,
+            format!("cannot read the file: {e}"),
+            "check that it exists, is readable and is UTF-8 text",
+        )]
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(vec![file_problem(
+            path,
+            format!(
+                "not a regular file ({}); it was skipped",
+                describe_type(&meta.file_type())
+            ),
+            "pawmock reads only regular files; remove it or give it another extension",
+        )]);
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(vec![file_problem(
+            path,
+            format!(
+                "the file is {} bytes; pawmock reads files up to {} MiB",
+                meta.len(),
+                MAX_FILE_BYTES >> 20
+            ),
+            "split it into several files",
+        )]);
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    String::from_utf8(bytes).map_err(|e| {
+        unreadable(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("it is not UTF-8 ({e})"),
+        ))
     })
+}
+
+fn describe_type(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
 }
 
 /// Reads and compiles one scenario or recording file.
 pub fn load_scenario(dir: &Path, rel: &Path) -> Result<Scenario, Vec<Problem>> {
     let path = dir.join(rel);
     let text = read_text(&path)?;
+    scenario_from_text(rel, &path, &text)
+}
+
+/// What [`load_file`] makes of `text` as the file at `rel` (read from `path`), without
+/// reading anything: the parsers' one entry point (the fuzz tests call it).
+pub fn compile_text(rel: &Path, path: &Path, text: &str) -> Option<Result<Entry, Vec<Problem>>> {
+    match classify(rel) {
+        FileKind::Scenario | FileKind::Recording => {
+            Some(scenario_from_text(rel, path, text).map(|s| Entry::Scenario(Arc::new(s))))
+        }
+        FileKind::ChaosProfile => Some(
+            crate::chaos::profile_from_text(rel, path.to_owned(), text)
+                .map(|p| Entry::Chaos(Arc::new(p))),
+        ),
+        FileKind::Backend => {
+            Some(crate::backend::data::from_text(path, text).map(|b| Entry::Backend(Arc::new(b))))
+        }
+        FileKind::Ignored => None,
+    }
+}
+
+/// Compiles the text of the scenario or recording at `rel` (read from `path`).
+pub fn scenario_from_text(rel: &Path, path: &Path, text: &str) -> Result<Scenario, Vec<Problem>> {
     let name = scenario_name(rel);
     match classify(rel) {
-        FileKind::Recording => recording::compile(&name, &path, &text),
+        FileKind::Recording => recording::compile(&name, path, text),
         _ => {
-            let src = Source::new(&path, &text);
+            let src = Source::new(path, text);
             let value = src.parse().map_err(|p| vec![p])?;
             let file: ScenarioFile = src.deserialize(value).map_err(|p| vec![p])?;
             scenario::compile(&name, &src, file)
@@ -131,25 +231,95 @@ pub fn load_scenario(dir: &Path, rel: &Path) -> Result<Scenario, Vec<Problem>> {
 
 /// Every file under `dir` (recursively), relative to it, in file-name order.
 pub fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    fn walk(root: &Path, sub: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        for entry in std::fs::read_dir(root.join(sub))? {
-            let entry = entry?;
-            let rel = sub.join(entry.file_name());
-            let file_type = entry.file_type()?;
-            if file_type.is_dir() {
-                if !entry.file_name().to_string_lossy().starts_with('.') {
-                    walk(root, &rel, out)?;
-                }
-            } else {
-                out.push(rel);
-            }
-        }
-        Ok(())
+    list_files_reporting(dir).map(|(files, _)| files)
+}
+
+/// Like [`list_files`], and what could not be listed: an unreadable subdirectory (named,
+/// and skipped: the rest is served), a name that is not UTF-8, a directory symlink that
+/// loops. Directory symlinks are followed. Only `dir` itself being unreadable is an error.
+pub fn list_files_reporting(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<Problem>)> {
+    struct Walk<'a> {
+        root: &'a Path,
+        out: Vec<PathBuf>,
+        problems: Vec<Problem>,
+        /// Canonical directories entered, so a symlink loop is entered once.
+        seen: std::collections::HashSet<PathBuf>,
     }
-    let mut out = Vec::new();
-    walk(dir, Path::new(""), &mut out)?;
-    out.sort();
-    Ok(out)
+    impl Walk<'_> {
+        fn dir(&mut self, sub: &Path) -> std::io::Result<()> {
+            let path = self.root.join(sub);
+            if let Ok(canonical) = std::fs::canonicalize(&path)
+                && !self.seen.insert(canonical)
+            {
+                self.problems.push(file_problem(
+                    &path,
+                    "this directory was already read through another path (a symlink loop?); it was skipped".into(),
+                    "remove the symlink that leads back into the recordings",
+                ));
+                return Ok(());
+            }
+            let entries = match std::fs::read_dir(&path) {
+                Ok(entries) => entries,
+                Err(e) if sub.as_os_str().is_empty() => return Err(e),
+                Err(e) => {
+                    self.problems.push(file_problem(
+                        &path,
+                        format!("cannot read the directory: {e}; it was skipped"),
+                        "check its permissions (the rest of the recordings are served)",
+                    ));
+                    return Ok(());
+                }
+            };
+            for entry in entries {
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(e) => {
+                        self.problems.push(file_problem(
+                            &path,
+                            format!("cannot list the directory: {e}"),
+                            "check its permissions",
+                        ));
+                        continue;
+                    }
+                };
+                let name = entry.file_name();
+                let rel = sub.join(&name);
+                if name.to_str().is_none() {
+                    self.problems.push(file_problem(
+                        &self.root.join(&rel),
+                        "the name is not UTF-8, so pawmock cannot tell what it is; it was skipped"
+                            .into(),
+                        "rename it with UTF-8 characters",
+                    ));
+                    continue;
+                }
+                let Ok(file_type) = entry.file_type() else {
+                    continue;
+                };
+                // A symlink to a directory is followed; to anything else it is a file.
+                let is_dir = file_type.is_dir()
+                    || (file_type.is_symlink()
+                        && std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()));
+                if is_dir {
+                    if !name.to_string_lossy().starts_with('.') {
+                        self.dir(&rel)?;
+                    }
+                } else {
+                    self.out.push(rel);
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut walk = Walk {
+        root: dir,
+        out: Vec::new(),
+        problems: Vec::new(),
+        seen: Default::default(),
+    };
+    walk.dir(Path::new(""))?;
+    walk.out.sort();
+    Ok((walk.out, walk.problems))
 }
 
 /// An immutable snapshot of the recordings directory. Connections hold an `Arc` of the
@@ -176,9 +346,9 @@ impl Library {
     /// Loads every file pawmock reads under `dir`. A broken file is left out and its
     /// problems returned; a missing or unreadable directory is an error.
     pub fn load(dir: &Path) -> std::io::Result<Loaded> {
-        let mut problems = Vec::new();
+        let (listed, mut problems) = list_files_reporting(dir)?;
         let mut entries = Vec::new();
-        for rel in list_files(dir)? {
+        for rel in listed {
             match load_file(dir, &rel) {
                 None => {}
                 Some(Ok(entry)) => entries.push(entry),

@@ -344,17 +344,14 @@ fn read_line(src: &Source, value: Value) -> Result<(Duration, Entry), Problem> {
     }
     let delay = items[0]
         .as_f64()
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
         .ok_or_else(|| {
-            src.problem(
-                JsonPath::root().index(0),
-                format!(
-                    "the delay must be a number of seconds ≥ 0, got {}",
-                    items[0]
-                ),
-                shape(),
+            format!(
+                "the delay must be a number of seconds ≥ 0, got {}",
+                items[0]
             )
-        })?;
+        })
+        .and_then(crate::library::duration::from_secs)
+        .map_err(|message| src.problem(JsonPath::root().index(0), message, shape()))?;
     let text_payload = |v: &Value| match v {
         Value::Object(_) => Some(Payload::Json(v.clone())),
         Value::String(s) => Some(Payload::Text(s.clone())),

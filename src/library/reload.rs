@@ -176,8 +176,8 @@ impl Reloader {
             files: BTreeMap::new(),
             duplicates: Vec::new(),
         };
-        let mut problems = Vec::new();
-        for (rel, stamp, loaded) in load_all(dir, list_files(dir)?) {
+        let (listed, mut problems) = super::list_files_reporting(dir)?;
+        for (rel, stamp, loaded) in load_all(dir, listed) {
             let (good, p) = match loaded {
                 None => continue,
                 Some(Ok(entry)) => (Some(entry), Vec::new()),

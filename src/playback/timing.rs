@@ -5,6 +5,10 @@ use std::time::Duration;
 use rand::RngExt;
 
 use super::rng::Rng;
+use crate::library::duration;
+
+/// The longest a scaled duration gets (ten years): a tiny speed cannot overflow offsets.
+const FAR: Duration = Duration::from_secs(10 * 365 * 86400);
 use crate::library::format::{ChunkUnit, TimingSpec};
 
 /// The slowest pace accepted besides 0 (which means no delays): slower ones would
@@ -63,7 +67,8 @@ impl Timing {
             self.chunk_delay = d.0;
         }
         if let Some(cps) = spec.chunks_per_second.filter(|c| *c > 0.0) {
-            self.chunk_delay = Duration::from_secs_f64(1.0 / cps);
+            self.chunk_delay = Duration::try_from_secs_f64(1.0 / cps)
+                .map_or(duration::MAX, |d| d.min(duration::MAX));
         }
         if let Some(j) = spec.jitter {
             self.jitter = j.clamp(0.0, 1.0);
@@ -99,7 +104,9 @@ impl Timing {
         } else if self.speed == 1.0 {
             d
         } else {
-            d.div_f64(self.speed)
+            // As `div_f64`, without its panic when a tiny speed overflows.
+            // Capped far below overflow, so offsets summed from it stay representable.
+            Duration::try_from_secs_f64(d.as_secs_f64() / self.speed).map_or(FAR, |d| d.min(FAR))
         }
     }
 }

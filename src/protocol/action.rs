@@ -133,7 +133,10 @@ pub fn decode(text: &str) -> Result<Action, ActionError> {
     Ok(match name.as_str() {
         "message" => Action::Chat {
             text: fields.string("content")?,
-            session_id: fields.optional_string("session_id")?,
+            // A blank id names no session: the current one answers.
+            session_id: fields
+                .optional_string("session_id")?
+                .filter(|s| !s.trim().is_empty()),
             via: Dialect::Docs,
         },
         "chat" => Action::Chat {
@@ -142,9 +145,15 @@ pub fn decode(text: &str) -> Result<Action, ActionError> {
             via: Dialect::Dashboard,
         },
         "stop" => Action::Stop,
-        "switch_session" => Action::SwitchSession {
-            session_id: fields.string("session_id")?,
-        },
+        "switch_session" => {
+            let session_id = fields.string("session_id")?;
+            if session_id.trim().is_empty() {
+                return Err(ActionError(
+                    "`switch_session` needs a non-empty `session_id`; send e.g. {\"action\": \"switch_session\", \"session_id\": \"session_abc123\"}".into(),
+                ));
+            }
+            Action::SwitchSession { session_id }
+        }
         "new_session" => Action::NewSession,
         "plan_response" => Action::Plan {
             answer: plan_answer(&fields.string("response")?)?,

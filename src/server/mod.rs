@@ -1,5 +1,6 @@
 //! The HTTP side: binding, routes, and graceful shutdown.
 
+mod accept;
 mod index;
 pub mod rest;
 pub mod static_files;
@@ -78,6 +79,24 @@ pub async fn bind(host: &str, port: u16) -> Result<TcpListener, BindError> {
     socket.listen(1024).map_err(other)
 }
 
+/// Binds every address `host` stands for: `localhost` is both 127.0.0.1 and ::1 (Node
+/// and some browsers try ::1 first), on the same port; ::1 is skipped, with a warning, on
+/// a machine without IPv6. Any other host binds its first address, as [`bind`].
+pub async fn bind_all(host: &str, port: u16) -> Result<Vec<TcpListener>, BindError> {
+    if !host.eq_ignore_ascii_case("localhost") {
+        return Ok(vec![bind(host, port).await?]);
+    }
+    let v4 = bind("127.0.0.1", port).await?;
+    let port = v4.local_addr().map_or(port, |a| a.port());
+    match bind("::1", port).await {
+        Ok(v6) => Ok(vec![v4, v6]),
+        Err(e) => {
+            tracing::warn!("serving on 127.0.0.1 only: {e}");
+            Ok(vec![v4])
+        }
+    }
+}
+
 /// Every route pawmock serves, tried in order: the `/ws` upgrade, the dashboard's
 /// `/api` calls, the `--static` frontend (GET and HEAD of any other path) or, without
 /// one, the index page at `/`; anything left is a JSON 404 naming the path.
@@ -102,19 +121,28 @@ pub fn routes(
 }
 
 /// Serves until `app.shutdown` is cancelled, then closes every WebSocket with 1001 and
-/// waits (up to 3 s) for them to finish.
+/// waits (up to 3 s) for them to finish; sockets not yet upgraded are not waited for.
 pub async fn run(app: Arc<App>, listener: TcpListener) {
-    let addr: Option<SocketAddr> = listener.local_addr().ok();
-    if let Some(addr) = addr {
-        info!("serving ws://{addr}/ws");
+    run_all(app, vec![listener]).await;
+}
+
+/// [`run`] on several listeners at once (`--host localhost`: 127.0.0.1 and ::1).
+pub async fn run_all(app: Arc<App>, listeners: Vec<TcpListener>) {
+    for listener in &listeners {
+        let addr: Option<SocketAddr> = listener.local_addr().ok();
+        if let Some(addr) = addr {
+            info!("serving ws://{addr}/ws");
+        }
     }
     tokio::spawn(crate::backend::reminders::ring(app.clone()));
-    let shutdown = app.shutdown.clone();
-    warp::serve(routes(app.clone()))
-        .incoming(listener)
-        .graceful(async move { shutdown.cancelled().await })
-        .run()
-        .await;
+    let limits = accept::Limits {
+        handshake_timeout: app.config.handshake_timeout,
+        max_pending: app.config.max_pending,
+    };
+    futures_util::future::join_all(listeners.into_iter().map(|listener| {
+        accept::serve(listener, routes(app.clone()), limits, app.shutdown.clone())
+    }))
+    .await;
     app.tracker.close();
     let _ = tokio::time::timeout(Duration::from_secs(3), app.tracker.wait()).await;
 }

@@ -29,6 +29,7 @@ pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rej
         .and(warp::header::optional::<String>("sec-websocket-key"))
         .and(warp::header::optional::<String>("sec-websocket-version"))
         .and(warp::header::optional::<String>("sec-websocket-protocol"))
+        .and(warp::header::optional::<String>("host"))
         .and(warp::ext::optional::<OnUpgrade>())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .map(
@@ -36,6 +37,7 @@ pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rej
                   key: Option<String>,
                   version: Option<String>,
                   protocols: Option<String>,
+                  host: Option<String>,
                   on_upgrade: Option<OnUpgrade>,
                   query: String| {
                 handshake(
@@ -45,6 +47,7 @@ pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rej
                         key,
                         version,
                         protocols,
+                        host,
                         on_upgrade,
                         query,
                     },
@@ -58,6 +61,8 @@ struct Handshake {
     key: Option<String>,
     version: Option<String>,
     protocols: Option<String>,
+    /// The `Host` the client used, so replies name the address it really reached.
+    host: Option<String>,
     on_upgrade: Option<OnUpgrade>,
     query: String,
 }
@@ -76,9 +81,12 @@ fn handshake(app: Arc<App>, h: Handshake) -> Reply {
         .as_deref()
         .is_some_and(|u| u.eq_ignore_ascii_case("websocket"))
     {
+        let address = h.host.as_deref().unwrap_or("HOST:PORT");
         let mut r = plain(
             StatusCode::UPGRADE_REQUIRED,
-            "This is pawmock's WebSocket endpoint: connect with a WebSocket client, e.g. ws://localhost:8000/ws",
+            &format!(
+                "This is pawmock's WebSocket endpoint: connect with a WebSocket client, e.g. ws://{address}/ws"
+            ),
         );
         r.headers_mut()
             .insert("upgrade", "websocket".parse().expect("static header"));

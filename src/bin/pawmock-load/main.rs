@@ -13,6 +13,7 @@ mod machine;
 mod process;
 mod proxy;
 mod report;
+mod soak;
 mod startup;
 mod suite;
 mod target;

@@ -17,7 +17,7 @@ use crate::machine::{Machine, Meter};
 use crate::process::{Log, ServerProcess, sibling};
 use crate::report::{Goal, Row};
 use crate::target::Target;
-use crate::{fidelity, idle, proxy, startup, throughput};
+use crate::{fidelity, idle, proxy, soak, startup, throughput};
 
 /// Benchmark binaries built on other branches whose figures join the table when they
 /// exist next to this one. Each is run as `NAME --json FILE` (with the time limit given
@@ -33,6 +33,7 @@ pub enum Bench {
     Idle,
     /// Round trips through `pawmock record` against straight to the same upstream.
     Proxy,
+    Soak,
     External,
 }
 
@@ -51,9 +52,15 @@ pub struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "startup,throughput,fidelity,idle,proxy,external"
+        default_value = "startup,throughput,fidelity,idle,proxy,soak,external"
     )]
     pub only: Vec<Bench>,
+    /// Turns the soak plays (default 1,000,000; 10,000 with --quick).
+    #[arg(long)]
+    pub soak_turns: Option<u64>,
+    /// Connect/disconnect cycles the soak makes (default 100,000; 1,000 with --quick).
+    #[arg(long)]
+    pub soak_cycles: Option<u64>,
     /// A tenth of the load for a few seconds each: checks the harness, not the server.
     #[arg(long)]
     pub quick: bool,
@@ -392,6 +399,48 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         let (direct, through, others) = result?;
         let label = format!("record proxy ({n} conns × {frames} round trips)");
         rows.extend(with_others(proxy::rows(&label, &through, &direct), others));
+    }
+
+    if args.only.contains(&Bench::Soak) {
+        let load = soak::Load {
+            turns: args
+                .soak_turns
+                .unwrap_or(if args.quick { 10_000 } else { 1_000_000 }),
+            cycles: args
+                .soak_cycles
+                .unwrap_or(if args.quick { 1_000 } else { 100_000 }),
+            // Small enough that the byte budget, not the 10,000-session cap, is what
+            // bounds the store: 100,000 sessions of `hello` turns are ~15 MB.
+            budget_mib: 8.0,
+        };
+        progress(&format!(
+            "soak: {} turns at speed 0 across changing sessions, then {} connect/disconnect cycles; pawmock only",
+            load.turns, load.cycles
+        ));
+        let server = ServerProcess::start(
+            &servers.pawmock,
+            &[
+                "--port",
+                "0",
+                "--recordings",
+                &servers.recordings,
+                // The URL line, but not a line per turn: the log is not what is measured.
+                "--log-level",
+                "warn,pawmock=info,pawmock::connection=warn",
+                "--history-budget",
+                "8MiB",
+            ],
+            Log::File,
+        )
+        .await?;
+        let target = Target::parse(&server.url, soak::QUERY).await?;
+        let meter = Meter::start(&[server.pid]);
+        let outcome =
+            crate::bounded(soak::budget(load), soak::measure(&target, server.pid, load)).await?;
+        rows.extend(with_others(
+            soak::rows(load, &outcome),
+            meter.others_share(),
+        ));
     }
 
     if args.only.contains(&Bench::External) {
