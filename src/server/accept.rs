@@ -117,6 +117,10 @@ async fn connection<F, R>(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(handshake_timeout);
+    let service = super::peer::WithPeer {
+        inner: service,
+        peer: stream.peer_addr().ok(),
+    };
     let conn = builder
         .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
     tokio::pin!(conn);

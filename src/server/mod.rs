@@ -2,6 +2,7 @@
 
 mod accept;
 mod index;
+pub(crate) mod peer;
 pub mod rest;
 pub mod static_files;
 mod upgrade;
