@@ -36,7 +36,7 @@ pub(super) enum Hold {
 pub(super) struct Ctl {
     app: Arc<App>,
     pub live: Arc<Live>,
-    pub rx: mpsc::Receiver<Envelope>,
+    pub rx: mpsc::Receiver<Box<Envelope>>,
     pub hold: Hold,
     /// Pace set through the API (multiplies the turn's timing from then on).
     pub rate: f64,
@@ -259,9 +259,9 @@ impl Connection {
     pub(super) async fn on_command<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         ws: &mut WebSocketStream<S>,
-        envelope: Envelope,
+        envelope: Box<Envelope>,
     ) -> Result {
-        let Envelope { command, reply } = envelope;
+        let Envelope { command, reply } = *envelope;
         let name = command.name();
         let (answer, end) = match self.run_command(ws, command).await {
             Ok(v) => (Ok(v), None),

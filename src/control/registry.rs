@@ -75,7 +75,8 @@ pub struct Live {
     facts: Mutex<Facts>,
     state: AtomicU8,
     frames_sent: AtomicU64,
-    commands: mpsc::Sender<Envelope>,
+    /// Boxed: a channel allocates a block of 32 slots up front, per connection.
+    commands: mpsc::Sender<Box<Envelope>>,
 }
 
 impl Live {
@@ -102,10 +103,12 @@ impl Live {
 
     /// Queues a command; `Err` when the connection is gone or has too many queued.
     pub fn command(&self, envelope: Envelope) -> Result<(), NotQueued> {
-        self.commands.try_send(envelope).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => NotQueued::Busy,
-            mpsc::error::TrySendError::Closed(_) => NotQueued::Gone,
-        })
+        self.commands
+            .try_send(Box::new(envelope))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => NotQueued::Busy,
+                mpsc::error::TrySendError::Closed(_) => NotQueued::Gone,
+            })
     }
 
     /// The JSON the API answers for this connection.
@@ -152,7 +155,7 @@ impl Registry {
         run: Option<String>,
         path_and_query: String,
         facts: Facts,
-    ) -> (Arc<Live>, mpsc::Receiver<Envelope>) {
+    ) -> (Arc<Live>, mpsc::Receiver<Box<Envelope>>) {
         let (tx, rx) = mpsc::channel(COMMAND_BACKLOG);
         let live = Arc::new(Live {
             id: id.to_owned(),
