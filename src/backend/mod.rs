@@ -13,6 +13,8 @@ pub mod data;
 pub mod files;
 pub mod health;
 pub mod intentions;
+pub mod panel_data;
+pub mod panels;
 pub mod reminders;
 pub mod settings;
 pub mod skills;

@@ -340,7 +340,8 @@ impl Connection {
         push: std::result::Result<Push, BroadcastStreamRecvError>,
     ) -> Result {
         let frames = match push {
-            Ok(frames) => frames,
+            Ok(push) if push.from.as_deref() == Some(self.id.as_str()) => return Ok(()),
+            Ok(push) => push.frames,
             Err(BroadcastStreamRecvError::Lagged(n)) => {
                 warn!(conn = %self.id, "{n} pushed frames skipped: the connection fell behind");
                 return Ok(());
