@@ -220,6 +220,9 @@ fn check(args: &DirArgs) -> ExitCode {
     for p in &loaded.problems {
         println!("{p}");
     }
+    for note in library::dashboard_notes::dashboard_notes(&loaded.library) {
+        println!("{note}");
+    }
     let dir = args.dir.display();
     if loaded.problems.is_empty() {
         println!("{dir}: {} files, all valid", loaded.files);

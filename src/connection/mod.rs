@@ -4,6 +4,7 @@
 //! turn being played, and shutdown. So a client's `stop`, ping or close is handled while
 //! a turn plays, and a slow client slows only its own socket.
 
+mod dashboard;
 mod deliver;
 pub mod params;
 pub mod setup;
@@ -502,7 +503,7 @@ impl Connection {
             },
             connected_at: self.connected_at,
         };
-        self.active = Some(ActiveTurn::new(
+        let mut turn = ActiveTurn::new(
             name,
             session_id,
             timing,
@@ -510,7 +511,10 @@ impl Connection {
             segment,
             chaos,
             &mut self.chaos_rng,
-        ));
+        );
+        turn.for_dashboard = self.dialect == Dialect::Dashboard;
+        turn.scripted = body_owner.is_scripted();
+        self.active = Some(turn);
         // Events due at once (stream_start, everything at speed 0) go out now.
         self.on_due(ws).await
     }
@@ -553,17 +557,19 @@ impl Connection {
             let Some(turn) = self.active.as_mut() else {
                 return Ok(());
             };
+            let scripted = turn.scripted;
             match turn.pop_due(now, &mut self.chaos_rng) {
                 turn::Due::Event(event, session) => {
                     let is_end = *event == Event::StreamEnd;
                     let frame = dialect::render_text(event, self.dialect, session);
+                    let around = dashboard::Around::of(event, self.dialect, session, scripted);
                     // The dashboard fetches /api/sessions as soon as it sees the final
                     // stream_end, so the answer is stored before that frame goes out.
                     if is_end && turn.is_over() {
                         let turn = self.active.take().expect("checked above");
                         self.finish(turn, false);
                     }
-                    self.feed_text(ws, frame).await?;
+                    self.feed_turn_frame(ws, frame, around).await?;
                 }
                 turn::Due::Op(op) => {
                     let sid = turn.session_id.clone();
@@ -648,6 +654,11 @@ impl Connection {
 
     /// Stores the answer text, marked as interrupted when the turn was cut short.
     fn store_answer(&self, turn: &ActiveTurn, cancelled: bool) {
+        if turn.failed_by_exception && self.dialect == Dialect::Dashboard {
+            // An exception in the real agent loop stores no answer, not even the part
+            // already streamed (addendum C.1 path 2).
+            return;
+        }
         let mut text = turn.answer.clone();
         if cancelled {
             text.push_str("\n\n[Response interrupted]");
@@ -673,7 +684,9 @@ impl Connection {
         match op.delivery {
             Delivery::Send(event) => {
                 let frame = dialect::render_text(&event, self.dialect, sid);
-                self.feed_text(ws, frame).await
+                let scripted = self.active.as_ref().is_none_or(|t| t.scripted);
+                let around = dashboard::Around::of(&event, self.dialect, sid, scripted);
+                self.feed_turn_frame(ws, frame, around).await
             }
             Delivery::Corrupt(event) => match dialect::render(&event, self.dialect, sid) {
                 Some(frame) => {
