@@ -8,8 +8,13 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 
+use tracing::info;
+
+use super::turn::{ActiveTurn, Due};
 use super::{Connection, Result};
-use crate::app::Push;
+use crate::app::{App, Push};
+use crate::chaos::Delivery;
+use crate::playback::rng::Rng;
 use crate::protocol::{Dialect, Event, dialect};
 
 /// The frames around one turn event, worked out while the event is borrowed from the
@@ -74,4 +79,79 @@ impl Connection {
                 .send(Push::from_connection(&self.id, frames));
         }
     }
+}
+
+/// Plays the rest of a turn whose dashboard connection dropped, as the real backend
+/// does (addendum C.6): the turn is not cancelled; with no connection bound to it, its
+/// remaining frames (chunks and `stream_end` included) go to every dashboard
+/// connection, a tab that reconnects among them, and the whole answer is stored.
+///
+/// A task of its own, tracked so shutdown waits for it; on shutdown (or a chaos fault
+/// that ends the turn) the answer so far is stored as interrupted.
+pub(super) fn play_on_without(app: Arc<App>, mut turn: ActiveTurn, mut chaos_rng: Rng) {
+    let tracker = app.tracker.clone();
+    tracker.spawn(async move {
+        info!(scenario = %turn.scenario, session = %turn.session_id, "connection dropped mid-turn: the turn plays on for the other dashboard connections");
+        let shutdown = app.shutdown.clone();
+        loop {
+            if let Some(at) = turn.next_due() {
+                tokio::select! {
+                    _ = shutdown.cancelled() => {
+                        super::store_answer(&app, Dialect::Dashboard, &turn, true);
+                        return;
+                    }
+                    _ = tokio::time::sleep_until(at) => {}
+                }
+            }
+            let mut frames = Vec::new();
+            let mut over = false;
+            loop {
+                let scripted = turn.scripted;
+                match turn.pop_due(tokio::time::Instant::now(), &mut chaos_rng) {
+                    Due::Event(event, session) => {
+                        frames.extend(rendered(event, session, scripted));
+                    }
+                    Due::Op(op) => match op.delivery {
+                        Delivery::Send(event)
+                        | Delivery::Corrupt(event)
+                        | Delivery::Fragmented(event, _) => {
+                            let session = turn.session_id.clone();
+                            frames.extend(rendered(&event, &session, scripted));
+                        }
+                        Delivery::Nothing => {}
+                        Delivery::Close { .. } | Delivery::Abort | Delivery::Halt => {
+                            super::store_answer(&app, Dialect::Dashboard, &turn, true);
+                            return;
+                        }
+                    },
+                    Due::Nothing => break,
+                    Due::Finished => {
+                        over = true;
+                        break;
+                    }
+                }
+            }
+            if turn.is_over() || over {
+                // Stored before the final stream_end goes out, as on a live connection.
+                super::store_answer(&app, Dialect::Dashboard, &turn, false);
+                over = true;
+            }
+            if !frames.is_empty() {
+                let _ = app.pushes.send(frames.into_iter().collect::<Push>());
+            }
+            if over {
+                info!(scenario = %turn.scenario, session = %turn.session_id, "turn finished without its connection");
+                return;
+            }
+        }
+    });
+}
+
+/// An event's dashboard frames (its own and the one that follows it).
+fn rendered(event: &Event, session: &str, scripted: bool) -> Vec<String> {
+    let around = Around::of(event, Dialect::Dashboard, session, scripted);
+    dialect::render_text(event, Dialect::Dashboard, session)
+        .into_iter()
+        .chain(around.follow)
+        .collect()
 }

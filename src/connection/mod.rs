@@ -178,7 +178,14 @@ impl Connection {
             },
         };
         if let Some(turn) = self.active.take() {
-            self.store_answer(&turn, true);
+            if self.dialect == Dialect::Dashboard
+                && matches!(end, End::ClientClosed(_) | End::Gone(_))
+            {
+                // A dropped dashboard socket does not cancel the turn (addendum C.6).
+                dashboard::play_on_without(self.app.clone(), turn, self.chaos_rng.clone());
+            } else {
+                self.store_answer(&turn, true);
+            }
         }
         match &end {
             End::Shutdown => {
@@ -654,20 +661,7 @@ impl Connection {
 
     /// Stores the answer text, marked as interrupted when the turn was cut short.
     fn store_answer(&self, turn: &ActiveTurn, cancelled: bool) {
-        if turn.failed_by_exception && self.dialect == Dialect::Dashboard {
-            // An exception in the real agent loop stores no answer, not even the part
-            // already streamed (addendum C.1 path 2).
-            return;
-        }
-        let mut text = turn.answer.clone();
-        if cancelled {
-            text.push_str("\n\n[Response interrupted]");
-        }
-        if !turn.answer.is_empty() || cancelled {
-            self.app
-                .sessions
-                .append(&turn.session_id, "assistant", text);
-        }
+        store_answer(&self.app, self.dialect, turn, cancelled);
     }
 
     /// Carries out one delivery of the playing turn, logging the fault behind it.
@@ -826,6 +820,22 @@ impl Connection {
         self.unflushed = true;
         self.frames_sent += 1;
         Ok(())
+    }
+}
+
+/// Stores a turn's answer text, marked as interrupted when the turn was cut short.
+fn store_answer(app: &App, dialect: Dialect, turn: &ActiveTurn, cancelled: bool) {
+    if turn.failed_by_exception && dialect == Dialect::Dashboard {
+        // An exception in the real agent loop stores no answer, not even the part
+        // already streamed (addendum C.1 path 2).
+        return;
+    }
+    let mut text = turn.answer.clone();
+    if cancelled {
+        text.push_str("\n\n[Response interrupted]");
+    }
+    if !turn.answer.is_empty() || cancelled {
+        app.sessions.append(&turn.session_id, "assistant", text);
     }
 }
 
