@@ -12,6 +12,7 @@
 pub mod data;
 pub mod files;
 pub mod health;
+pub mod intention_run;
 pub mod intentions;
 pub mod panel_data;
 pub mod panels;

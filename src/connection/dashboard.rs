@@ -44,6 +44,13 @@ impl Around {
     }
 }
 
+/// Whether `resume_session=<id>` resumes in the dashboard dialect: a stored session
+/// of the form `websocket_<x>`, as the real backend checks for its file.
+pub(super) fn resumable(app: &App, id: &str) -> bool {
+    id.strip_prefix("websocket_").is_some_and(|x| !x.is_empty())
+        && !app.sessions.history(id).is_empty()
+}
+
 impl Connection {
     /// Queues a turn event's frame and what goes around it (see [`Around`]).
     pub(super) async fn feed_turn_frame<S: AsyncRead + AsyncWrite + Unpin>(

@@ -124,7 +124,14 @@ impl Connection {
         Connection {
             seed: params.seed.unwrap_or(app.config.seed),
             speed: params.speed.unwrap_or(app.config.speed),
-            session_id: params.resume_session.clone().unwrap_or_else(new_session_id),
+            session_id: match &params.resume_session {
+                // The real backend resumes only a stored `websocket_<x>` session and
+                // binds a fresh id otherwise (addendum C.4); the docs dialect adopts it.
+                Some(id) if dialect == Dialect::Docs || dashboard::resumable(&app, id) => {
+                    id.clone()
+                }
+                _ => new_session_id(),
+            },
             app,
             id,
             choice,
@@ -237,7 +244,12 @@ impl Connection {
             };
             self.send(ws, &event, None).await?;
         }
-        if let Some(id) = self.params.resume_session.clone() {
+        if let Some(id) = self
+            .params
+            .resume_session
+            .clone()
+            .filter(|id| *id == self.session_id)
+        {
             let messages = self.app.sessions.history(&id);
             self.send(
                 ws,
@@ -430,6 +442,9 @@ impl Connection {
                     now: std::time::SystemTime::now(),
                 };
                 let replies = crate::backend::answer(&ctx, &name, &frame);
+                if name == "run_intention" {
+                    crate::backend::intention_run::announce(&self.app, &ctx, &frame);
+                }
                 debug!(conn = %self.id, action = %name, replies = replies.len(), "dashboard action answered");
                 for reply in replies {
                     self.send_json(ws, &reply).await?;

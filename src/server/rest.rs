@@ -21,6 +21,7 @@ use crate::sessions::Session;
 use crate::timestamp::iso8601;
 
 mod channels;
+mod export;
 mod health_api;
 mod identity;
 mod mcp_skills;
@@ -205,9 +206,11 @@ pub fn handle(
         (&Method::GET, ["api", "backends"]) => ok(&data.backends),
         (&Method::GET, ["api", "identity"]) => ok(&identity::current(&data, &app.panels.lock())),
         (&Method::GET, ["api", "version"]) => ok(&data.version),
-        (&Method::GET, ["api", "memory", "session", "export"]) => {
-            export_session(app, param("id"), param("format"))
-        }
+        (&Method::GET, ["api", "memory", "session", "export"]) => export::export(
+            param("id").and_then(|id| app.sessions.get(id)),
+            param("id"),
+            param("format"),
+        ),
         (&Method::GET, ["api", "health"]) => ok(&health::summary(&ctx)),
         (&Method::GET, ["api", "health", "errors"]) => match param("limit").map(str::parse) {
             Some(Err(_)) => detail(
@@ -336,88 +339,6 @@ fn rename_session(app: &App, id: &str, body: &[u8]) -> Reply {
     } else {
         detail(StatusCode::NOT_FOUND, "Session not found")
     }
-}
-
-/// The export menu's download: JSON or markdown, as an attachment.
-fn export_session(app: &App, id: Option<&str>, format: Option<&str>) -> Reply {
-    let Some(id) = id.filter(|i| !i.is_empty()) else {
-        return detail(StatusCode::BAD_REQUEST, "id is required");
-    };
-    let format = format.unwrap_or("json");
-    if format != "json" && format != "md" {
-        return detail(StatusCode::BAD_REQUEST, "format must be json or md");
-    }
-    let Some(session) = app.sessions.get(id) else {
-        return detail(StatusCode::NOT_FOUND, "Session not found");
-    };
-    let now = iso8601(std::time::SystemTime::now());
-    let messages = &session.messages;
-    let (body, content_type) = if format == "json" {
-        let listed: Vec<Value> = messages
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                json!({
-                    "id": format!("{}-{}", session.id, i + 1),
-                    "role": m.role,
-                    "content": m.content,
-                    "timestamp": iso8601(m.at),
-                    "metadata": {},
-                })
-            })
-            .collect();
-        let doc = json!({
-            "export_version": 1,
-            "exported_at": now,
-            "session_id": session.id,
-            "message_count": listed.len(),
-            "messages": listed,
-        });
-        (
-            serde_json::to_vec_pretty(&doc).unwrap_or_default(),
-            "application/json",
-        )
-    } else {
-        let mut md = format!(
-            "# {}\n\n- Session: `{}`\n- Exported: {now}\n- Messages: {}\n",
-            session.display_title(),
-            session.id,
-            messages.len()
-        );
-        for m in messages {
-            let who = if m.role == "user" {
-                "User"
-            } else {
-                "PocketPaw"
-            };
-            md.push_str(&format!(
-                "\n---\n\n### {who} · {}\n\n{}\n",
-                iso8601(m.at),
-                m.content
-            ));
-        }
-        (md.into_bytes(), "text/markdown; charset=utf-8")
-    };
-    let file_name: String = session
-        .id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    Response::builder()
-        .status(StatusCode::OK)
-        .header("content-type", content_type)
-        .header(
-            "content-disposition",
-            format!("attachment; filename=\"pocketpaw-{file_name}.{format}\""),
-        )
-        .body(body)
-        .unwrap_or_else(|_| detail(StatusCode::INTERNAL_SERVER_ERROR, "bad response"))
 }
 
 /// A failure the real backend reports as HTTP 200 with `{"error": "..."}`.
