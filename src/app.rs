@@ -94,6 +94,8 @@ pub struct App {
     /// Frames for every dashboard connection at once, as the real backend broadcasts
     /// them (a reminder that rings), serialised once for all of them.
     pub pushes: tokio::sync::broadcast::Sender<Push>,
+    /// `--state DIR`, once opened: where changed sessions are written.
+    pub state: std::sync::OnceLock<Arc<crate::persist::StateDir>>,
     next_connection: AtomicU64,
 }
 
@@ -111,6 +113,7 @@ impl App {
             tracker: TaskTracker::new(),
             attempts: Default::default(),
             pushes: tokio::sync::broadcast::channel(PUSH_BACKLOG).0,
+            state: std::sync::OnceLock::new(),
             next_connection: AtomicU64::new(1),
         })
     }

@@ -86,6 +86,11 @@ pub struct ServeArgs {
     /// DIR/static/js/app.js. The default dialect becomes `dashboard`.
     #[arg(long = "static", env = "PAWMOCK_STATIC", value_name = "DIR")]
     pub static_dir: Option<PathBuf>,
+    /// Keep the sessions chatted, renamed and deleted in DIR (the real backend's
+    /// memory/sessions layout) and read them back at start. Without it, sessions last
+    /// until pawmock stops.
+    #[arg(long = "state", env = "PAWMOCK_STATE", value_name = "DIR")]
+    pub state: Option<PathBuf>,
     /// Hot reload reads a changed file this long after the change, so the several writes
     /// of one save become one reload.
     #[arg(

@@ -118,6 +118,17 @@ fn serve(args: ServeArgs) -> ExitCode {
             static_dir: static_dir.clone(),
         };
         let app = App::new(loaded.library, config);
+        if let Some(dir) = &args.state {
+            match pawmock::persist::StateDir::open(dir, &app.sessions) {
+                Ok(state) => {
+                    let _ = app.state.set(std::sync::Arc::new(state));
+                }
+                Err(e) => {
+                    eprintln!("pawmock: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
         info!(
             "pawmock {} serving {count} scenarios from {} on ws://{}:{}/ws (dialect {}, speed {}, seed {})",
             env!("CARGO_PKG_VERSION"),

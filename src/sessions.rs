@@ -89,6 +89,8 @@ fn shorten(text: &str, max: usize) -> String {
 struct Store {
     sessions: HashMap<String, Session>,
     deleted: std::collections::HashSet<String>,
+    /// With `--state`: told the id of every session the user changes.
+    changes: Option<Arc<crate::persist::ChangeLog>>,
 }
 
 /// Shared handle to the store.
@@ -111,6 +113,7 @@ impl Sessions {
         let Store {
             sessions: map,
             deleted,
+            ..
         } = &mut *store;
         for s in library.scenarios() {
             if s.history.is_empty()
@@ -191,6 +194,9 @@ impl Sessions {
             s.messages.drain(..excess);
         }
         s.last_activity = now;
+        if let Some(log) = &store.changes {
+            log.mark(id);
+        }
     }
 
     pub fn get(&self, id: &str) -> Option<Session> {
@@ -214,20 +220,39 @@ impl Sessions {
         let removed = store.sessions.remove(id).is_some();
         if removed {
             store.deleted.insert(id.to_owned());
+            if let Some(log) = &store.changes {
+                log.mark(id);
+            }
         }
         removed
     }
 
     /// Renames a session; false when there is none.
     pub fn rename(&self, id: &str, title: &str) -> bool {
-        match self.lock().sessions.get_mut(id) {
+        let mut store = self.lock();
+        match store.sessions.get_mut(id) {
             Some(s) => {
                 s.user_title = Some(title.to_owned());
                 s.seeded = false;
+                if let Some(log) = &store.changes {
+                    log.mark(id);
+                }
                 true
             }
             None => false,
         }
+    }
+
+    /// Puts back a session read from `--state` (it counts as the user's, not seeded).
+    pub fn restore(&self, mut session: Session) {
+        session.seeded = false;
+        self.lock().sessions.insert(session.id.clone(), session);
+    }
+
+    /// From now on, `log` is told the id of every session appended to, renamed or
+    /// deleted (`--state` writes them).
+    pub fn track_changes(&self, log: Arc<crate::persist::ChangeLog>) {
+        self.lock().changes = Some(log);
     }
 }
 
