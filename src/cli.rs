@@ -36,6 +36,9 @@ pub enum Command {
     List(ListArgs),
     /// Write the JSON Schemas of the file formats (for editors' `$schema`).
     Schema(SchemaArgs),
+    /// Turn a real PocketPaw backend's sessions folder (~/.pocketpaw/memory/sessions)
+    /// into scenarios that resume those conversations.
+    ImportSessions(ImportSessionsArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -162,6 +165,19 @@ pub struct SchemaArgs {
     /// Directory to write the schemas into.
     #[arg(long, default_value = "schema", value_name = "DIR")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportSessionsArgs {
+    /// The sessions folder: `<session>.json` files and `_index.json`.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Where the scenarios are written (created if needed).
+    #[arg(long, default_value = "recordings/imported", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace scenario files that already exist in the output folder.
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {

@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => check(&args),
         Some(Command::List(args)) => list(&args),
         Some(Command::Schema(args)) => schema(&args),
+        Some(Command::ImportSessions(args)) => pawmock::import_sessions::run(&args),
     }
 }
 
