@@ -148,7 +148,8 @@ async function main() {
   check('and starting it again reads RUNNING', (await toasts()).includes('Telegram started!'));
   await page.locator('#soul').fill('# Soul\nPlayful and brief.');
   await page.locator('#identity-save').click();
-  await waitFor(page, () => document.getElementById('toasts').textContent.includes('Identity saved'));
+  // Waits for the read-back too: reloading with a request in flight would abort it.
+  await waitFor(page, () => document.body.dataset.identityReadBack === '1');
   check('the identity save succeeds', !(await toasts()).includes('Failed to save identity'));
   await page.reload();
   await waitFor(page, () => document.getElementById('soul').value.includes('Playful'));

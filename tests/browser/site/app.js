@@ -196,6 +196,7 @@ $('identity-save').addEventListener('click', async () => {
   log('toasts', data.ok ? 'Identity saved — changes apply on next message' : 'Failed to save identity');
   const { data: identity } = await api('GET', '/api/identity');
   $('soul').value = identity.soul_file;
+  document.body.dataset.identityReadBack = '1';
 });
 
 $('health-check').addEventListener('click', async () => {
