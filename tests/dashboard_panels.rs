@@ -377,6 +377,13 @@ async fn identity_saved_is_read_back_and_audit_cleared_is_empty() {
     assert_eq!((r.status, r.json()), (200, json!({"ok": true})));
     assert_eq!(get_json(addr, "/api/audit", 200).await, json!([]));
 
+    let r = request(addr, "DELETE", "/api/memory/long_term/mem-1", &[], b"").await;
+    assert_eq!((r.status, r.json()), (200, json!({"ok": true})));
+    let left = get_json(addr, "/api/memory/long_term", 200).await;
+    assert_eq!(left.as_array().unwrap().len(), 1, "{left}");
+    let r = request(addr, "DELETE", "/api/memory/long_term/mem-1", &[], b"").await;
+    assert_eq!(r.status, 404);
+
     let audit = call(addr, "POST", "/api/security-audit", json!({}), 200).await;
     assert_eq!(
         (

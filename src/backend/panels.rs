@@ -49,6 +49,10 @@ pub struct Panels {
     pub mission_control: Option<MissionControl>,
     /// Deep Work plans by project id (`goal_analysis`).
     pub plans: HashMap<String, Value>,
+    /// Long-term memories deleted (`DELETE /api/memory/long_term/{id}`).
+    pub memories_deleted: HashSet<String>,
+    /// Channels whose settings were saved (`POST /api/channels/save`): now configured.
+    pub channels_saved: HashSet<String>,
     /// Messages posted to Mission Control tasks, by task id.
     pub task_messages: HashMap<String, Vec<Value>>,
 }

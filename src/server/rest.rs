@@ -225,7 +225,9 @@ pub fn handle(
             ))),
         },
         (&Method::GET, ["api", "skills"]) => ok(&Value::from(skills::summaries(&data.skills))),
-        (&Method::GET, ["api", "memory", "long_term"]) => ok(&data.memory),
+        (&Method::GET, ["api", "memory", "long_term"]) => {
+            ok(&identity::memories(&data, &app.panels.lock()))
+        }
         (&Method::GET, ["api", "audit"]) if app.panels.lock().audit_cleared => ok(&json!([])),
         (&Method::GET, ["api", "audit"]) => ok(&data.audit),
         _ => {

@@ -23,6 +23,7 @@ const CHANNELS: [&str; 8] = [
 pub(super) fn answer(req: &Req) -> Option<Reply> {
     Some(match (req.method, req.path) {
         (&Method::POST, ["channels", "toggle"]) => toggle(req),
+        (&Method::POST, ["channels", "save"]) => save(req),
         (&Method::GET, ["webhooks"]) => list_webhooks(req),
         (&Method::POST, ["webhooks", "add"]) => add_webhook(req),
         (&Method::POST, ["webhooks", "remove"]) => remove_webhook(req),
@@ -52,6 +53,11 @@ pub(super) fn answer(req: &Req) -> Option<Reply> {
 pub(super) fn status(data: &BackendData, panels: &Panels) -> Value {
     let mut channels = data.channels.clone();
     if let Value::Object(map) = &mut channels {
+        for name in &panels.channels_saved {
+            if let Some(Value::Object(c)) = map.get_mut(name) {
+                c.insert("configured".into(), Value::Bool(true));
+            }
+        }
         for (name, running) in &panels.channels_running {
             if let Some(Value::Object(c)) = map.get_mut(name) {
                 c.insert("running".into(), Value::Bool(*running));
@@ -73,6 +79,24 @@ fn display(channel: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Saving a channel's tokens makes it configured, so it can be started. (The reference
+/// gives no reply shape for this call; pawmock answers `{"status": "ok"}`.)
+fn save(req: &Req) -> Reply {
+    let body = match req.json() {
+        Ok(b) => b,
+        Err(bad) => return *bad,
+    };
+    let channel = Req::field(&body, "channel").unwrap_or_default();
+    if !CHANNELS.contains(&channel.as_str()) {
+        return detail(
+            StatusCode::BAD_REQUEST,
+            &format!("Unknown channel: {channel}"),
+        );
+    }
+    req.app.panels.lock().channels_saved.insert(channel);
+    ok(&json!({"status": "ok"}))
 }
 
 fn toggle(req: &Req) -> Reply {

@@ -40,12 +40,39 @@ pub(super) fn answer(req: &Req) -> Option<Reply> {
             Ok(_) => ok(&json!({"status": "ok"})),
             Err(bad) => *bad,
         },
+        (&Method::DELETE, ["memory", "long_term", id]) => {
+            let known = req
+                .data
+                .memory
+                .as_array()
+                .is_some_and(|all| all.iter().any(|m| m["id"].as_str() == Some(*id)));
+            let mut panels = req.app.panels.lock();
+            if known && panels.memories_deleted.insert((*id).to_owned()) {
+                ok(&json!({"ok": true}))
+            } else {
+                detail(StatusCode::NOT_FOUND, "Memory not found")
+            }
+        }
         (&Method::GET, ["memory", "stats"]) => ok(&json!({
             "backend": "file",
             "total_memories": "N/A (use mem0 for stats)",
         })),
         _ => return None,
     })
+}
+
+/// `GET /api/memory/long_term`: the canned memories less those deleted.
+pub(super) fn memories(data: &BackendData, panels: &Panels) -> Value {
+    let all = data.memory.as_array().cloned().unwrap_or_default();
+    Value::from(
+        all.into_iter()
+            .filter(|m| {
+                !m["id"]
+                    .as_str()
+                    .is_some_and(|id| panels.memories_deleted.contains(id))
+            })
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// `GET /api/identity`: the canned texts with what the run saved on top.
