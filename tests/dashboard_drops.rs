@@ -120,3 +120,47 @@ async fn stop_still_cancels_and_the_docs_dialect_still_stores_an_interrupted_ans
             .ends_with("[Response interrupted]")
     );
 }
+
+#[tokio::test]
+async fn switching_session_mid_turn_unbinds_the_turn_whose_rest_then_reaches_every_tab() {
+    // The real backend re-binds the socket; the old turn's chat id has no socket any
+    // more, so its remaining chunks and stream_end go to every dashboard socket,
+    // including the one now showing another session (protocol reference §3.4).
+    let server = slow_server().await;
+    let mut c = server.connect("dialect=dashboard&scenario=slow").await;
+    let session = c.next().await["id"].as_str().unwrap().to_owned();
+    let mut other = server.connect("dialect=dashboard").await;
+    other.next().await;
+    c.send(json!({"action": "chat", "message": "slow"})).await;
+    loop {
+        if c.next().await["type"] == "message" {
+            break;
+        }
+    }
+    c.send(json!({"action": "switch_session", "session_id": "websocket_weather"}))
+        .await;
+    let mut seen = Vec::new();
+    loop {
+        let f = c.next().await;
+        let end = f["type"] == "stream_end";
+        seen.push(f);
+        if end {
+            break;
+        }
+    }
+    let history_at = seen
+        .iter()
+        .position(|f| f["type"] == "session_history")
+        .expect("the switch is answered");
+    assert_eq!(seen[history_at]["session_id"], "websocket_weather");
+    assert!(
+        answer_text(&seen[history_at..]).ends_with("twenty"),
+        "the rest follows on the same socket"
+    );
+    let rest = other.until_stream_end().await;
+    assert!(
+        answer_text(&rest).ends_with("twenty"),
+        "and on the other tab"
+    );
+    assert_eq!(stored_answer(&server, &session).await, FULL);
+}

@@ -75,6 +75,26 @@ impl Connection {
         Ok(())
     }
 
+    /// Before the connection binds to another session: the turn in flight ends. In the
+    /// dashboard dialect it is not cancelled but unbound, as on the real backend (its
+    /// chat id no longer has a socket, addendum C.3/§3.4): the rest of it goes to every
+    /// dashboard connection, this one included, and its whole answer is stored. In the
+    /// docs dialect it is cancelled with `stream_end`.
+    pub(super) async fn leave_active<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+    ) -> Result {
+        if self.dialect == Dialect::Dashboard
+            && let Some(turn) = self.active.take()
+        {
+            // What was due is on the socket before the switch's reply.
+            self.flush(ws).await?;
+            play_on_without(self.app.clone(), turn, self.chaos_rng.clone());
+            return Ok(());
+        }
+        self.cancel_active(ws).await
+    }
+
     /// Pushes frames to every other dashboard connection (none listening is no error).
     fn share(&self, frames: Vec<String>) {
         // This connection is one of the receivers; only push when there are others.
@@ -88,8 +108,8 @@ impl Connection {
     }
 }
 
-/// Plays the rest of a turn whose dashboard connection dropped, as the real backend
-/// does (addendum C.6): the turn is not cancelled; with no connection bound to it, its
+/// Plays the rest of a turn whose dashboard connection dropped (or switched session),
+/// as the real backend does (addendum C.6): the turn is not cancelled; with no connection bound to it, its
 /// remaining frames (chunks and `stream_end` included) go to every dashboard
 /// connection, a tab that reconnects among them, and the whole answer is stored.
 ///
@@ -98,7 +118,7 @@ impl Connection {
 pub(super) fn play_on_without(app: Arc<App>, mut turn: ActiveTurn, mut chaos_rng: Rng) {
     let tracker = app.tracker.clone();
     tracker.spawn(async move {
-        info!(scenario = %turn.scenario, session = %turn.session_id, "connection dropped mid-turn: the turn plays on for the other dashboard connections");
+        info!(scenario = %turn.scenario, session = %turn.session_id, "the turn's connection dropped or left it: it plays on for every dashboard connection");
         let shutdown = app.shutdown.clone();
         loop {
             if let Some(at) = turn.next_due() {

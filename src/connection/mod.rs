@@ -410,7 +410,7 @@ impl Connection {
                 }
             },
             Action::SwitchSession { session_id } => {
-                self.cancel_active(ws).await?;
+                self.leave_active(ws).await?;
                 self.session_id = session_id.clone();
                 let messages = self.app.sessions.history(&session_id);
                 self.send(
@@ -424,7 +424,7 @@ impl Connection {
                 .await
             }
             Action::NewSession => {
-                self.cancel_active(ws).await?;
+                self.leave_active(ws).await?;
                 self.session_id = new_session_id();
                 let event = Event::NewSession {
                     session_id: self.session_id.clone(),
