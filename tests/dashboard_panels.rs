@@ -10,6 +10,20 @@ use common::Server;
 use common::http::{HttpResponse, get, get_json, request};
 use serde_json::{Value, json};
 
+/// The text of the QR code in a PNG, read back with rqrr.
+fn qr_text(png_bytes: &[u8]) -> String {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes.to_vec()));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("a size")];
+    let info = reader.next_frame(&mut pixels).expect("a frame");
+    assert_eq!(info.color_type, png::ColorType::Grayscale);
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[y * w + x]);
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code");
+    grids[0].decode().expect("a readable QR code").1
+}
+
 async fn send(addr: SocketAddr, method: &str, path: &str, body: Value) -> HttpResponse {
     let text = body.to_string();
     request(
@@ -258,9 +272,14 @@ async fn the_qr_is_a_png_and_the_tunnel_starts_with_a_url_and_stops() {
     let status = get_json(addr, "/api/remote/status", 200).await;
     assert_eq!(status["active"], true);
     assert_eq!(status["url"], "https://calm-paws-demo.trycloudflare.com");
-    // While the tunnel runs the QR encodes its URL: a different (longer) code.
+    // While the tunnel runs the QR encodes its URL.
     let tunnel_qr = get(addr, "/api/qr", &[]).await;
     assert_eq!(tunnel_qr.status, 200);
+    let text = qr_text(&tunnel_qr.body);
+    assert!(
+        text.starts_with("https://calm-paws-demo.trycloudflare.com/?token="),
+        "{text}"
+    );
     assert_eq!(
         call(addr, "POST", "/api/remote/stop", json!({}), 200).await,
         json!({"active": false})
