@@ -906,3 +906,36 @@ async fn backend_install_and_restart_answer_as_the_real_backend() {
     );
     assert!(call(addr, "POST", "/api/system/restart", json!({}), 400).await["error"].is_string());
 }
+
+#[tokio::test]
+async fn lists_the_dashboard_adds_to_are_bounded_with_a_clear_refusal() {
+    let server = Server::fixtures().await;
+    let addr = server.addr;
+    // Two canned agents, then up to the limit of 500.
+    for i in 0..498 {
+        call(
+            addr,
+            "POST",
+            "/api/mission-control/agents",
+            json!({"name": format!("a{i}")}),
+            200,
+        )
+        .await;
+    }
+    let refused = call(
+        addr,
+        "POST",
+        "/api/mission-control/agents",
+        json!({"name": "one too many"}),
+        400,
+    )
+    .await;
+    assert!(
+        refused["detail"].as_str().unwrap().contains("at most 500"),
+        "{refused}"
+    );
+    assert_eq!(
+        get_json(addr, "/api/mission-control/agents", 200).await["count"],
+        500
+    );
+}

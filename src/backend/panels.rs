@@ -57,9 +57,10 @@ pub struct Panels {
     pub task_messages: HashMap<String, Vec<Value>>,
 }
 
-/// Items one list the dashboard adds to (agents, tasks, a task's messages, webhooks…)
-/// holds at most. With request bodies capped at 64 KiB, this bounds the run's panel
-/// state in bytes too.
+/// Items one list the dashboard adds to (agents, tasks, task messages in all, webhooks,
+/// MCP servers, installed skills, projects) holds at most. With request bodies capped
+/// at 64 KiB, this bounds the run's panel state in bytes too (about 32 MiB a list at
+/// worst).
 pub const MAX_ITEMS: usize = 500;
 
 impl PanelState {

@@ -6,7 +6,7 @@ use warp::http::{Method, StatusCode};
 
 use super::{Reply, Req, detail, error_200, ok};
 use crate::backend::data::{BackendData, WebhookSpec};
-use crate::backend::panels::Panels;
+use crate::backend::panels::{MAX_ITEMS, Panels};
 
 /// The channels the real backend knows, as the toggle accepts them.
 const CHANNELS: [&str; 8] = [
@@ -208,6 +208,12 @@ fn add_webhook(req: &Req) -> Reply {
         .unwrap_or_default();
     let mut panels = req.app.panels.lock();
     let hooks = panels.webhooks_mut(req.data);
+    if hooks.len() >= MAX_ITEMS {
+        return detail(
+            StatusCode::BAD_REQUEST,
+            &format!("pawmock keeps at most {MAX_ITEMS} webhooks; remove some first"),
+        );
+    }
     if hooks.iter().any(|w| w.name == name) {
         return detail(
             StatusCode::CONFLICT,

@@ -4,6 +4,7 @@ use serde_json::{Map, Value, json};
 use warp::http::{Method, StatusCode};
 
 use super::{Reply, Req, error_200, json_reply, ok};
+use crate::backend::panels::MAX_ITEMS;
 
 pub(super) fn answer(req: &Req) -> Option<Reply> {
     Some(match (req.method, req.path) {
@@ -72,6 +73,9 @@ fn add(req: &Req) -> Reply {
     };
     let transport = Req::field(&body, "transport").unwrap_or_else(|| "stdio".into());
     let mut panels = req.app.panels.lock();
+    if panels.mcp_added.len() >= MAX_ITEMS && !panels.mcp_added.contains_key(&name) {
+        return error_200(&format!("pawmock keeps at most {MAX_ITEMS} added servers"));
+    }
     panels.mcp_removed.remove(&name);
     panels.mcp_enabled.remove(&name);
     panels.mcp_added.insert(name, server_entry(&transport, 3));
@@ -189,6 +193,12 @@ fn install_skill(req: &Req) -> Reply {
     }
     let name = parts[parts.len() - 1].to_owned();
     let mut panels = req.app.panels.lock();
+    if panels.skills_installed.len() >= MAX_ITEMS {
+        return json_reply(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": format!("pawmock keeps at most {MAX_ITEMS} installed skills")}),
+        );
+    }
     if !panels.skills_installed.contains(&name) {
         panels.skills_installed.push(name.clone());
     }

@@ -309,13 +309,13 @@ fn post_message(req: &Req, id: &str) -> Reply {
         "created_at": now(),
     });
     let mut panels = req.app.panels.lock();
-    let thread = panels.task_messages.entry((*id).to_owned()).or_default();
-    if thread.len() >= MAX_ITEMS {
+    if panels.task_messages.values().map(Vec::len).sum::<usize>() >= MAX_ITEMS {
         return detail(
             StatusCode::BAD_REQUEST,
-            &format!("pawmock keeps at most {MAX_ITEMS} messages a task"),
+            &format!("pawmock keeps at most {MAX_ITEMS} task messages in all"),
         );
     }
+    let thread = panels.task_messages.entry((*id).to_owned()).or_default();
     thread.push(message.clone());
     ok(&json!({"message": message}))
 }
