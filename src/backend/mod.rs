@@ -35,6 +35,8 @@ pub struct Ctx<'a> {
     pub data: &'a BackendData,
     /// The run's changes on top of it.
     pub state: &'a RunState,
+    /// What the REST panels changed (skills installed from the library, …).
+    pub panels: &'a panels::PanelState,
     /// The time the action arrived (a parameter, so replies are testable).
     pub now: SystemTime,
 }

@@ -41,6 +41,8 @@ pub struct Panels {
     pub mcp_enabled: HashMap<String, bool>,
     /// Library skills installed (by name).
     pub skills_installed: Vec<String>,
+    /// Canned skills removed in the skills modal (by name).
+    pub skills_removed: HashSet<String>,
     /// Self-audit reports run during the run, newest last.
     pub self_audit_runs: Vec<Value>,
     /// Set by `POST /api/telegram/setup`.

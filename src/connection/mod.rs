@@ -439,6 +439,7 @@ impl Connection {
                 let ctx = crate::backend::Ctx {
                     data: &data,
                     state: &self.app.backend,
+                    panels: &self.app.panels,
                     now: std::time::SystemTime::now(),
                 };
                 let replies = crate::backend::answer(&ctx, &name, &frame);

@@ -194,6 +194,7 @@ pub fn handle(
     let ctx = Ctx {
         data: &data,
         state: &app.backend,
+        panels: &app.panels,
         now: std::time::SystemTime::now(),
     };
     match (method, segments.as_slice()) {
@@ -224,7 +225,9 @@ pub fn handle(
                 param("search"),
             ))),
         },
-        (&Method::GET, ["api", "skills"]) => ok(&Value::from(skills::summaries(&data.skills))),
+        (&Method::GET, ["api", "skills"]) => {
+            ok(&Value::from(skills::summaries(&skills::installed(&ctx))))
+        }
         (&Method::GET, ["api", "memory", "long_term"]) => {
             ok(&identity::memories(&data, &app.panels.lock()))
         }

@@ -25,6 +25,7 @@ fn check(req: &Req) -> Reply {
     let ctx = Ctx {
         data: req.data,
         state: &req.app.backend,
+        panels: &req.app.panels,
         now: std::time::SystemTime::now(),
     };
     let frames = health::run_check(&ctx);

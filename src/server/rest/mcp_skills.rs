@@ -192,7 +192,14 @@ fn install_skill(req: &Req) -> Reply {
         );
     }
     let name = parts[parts.len() - 1].to_owned();
+    if name.chars().any(char::is_whitespace) {
+        return json_reply(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "A skill name is one word"}),
+        );
+    }
     let mut panels = req.app.panels.lock();
+    panels.skills_removed.remove(&name);
     if panels.skills_installed.len() >= MAX_ITEMS {
         return json_reply(
             StatusCode::BAD_REQUEST,
