@@ -240,11 +240,18 @@ pub fn to_session(read: &ReadSession, now: SystemTime) -> Session {
     let first = messages.first().map_or(now, |m| m.at);
     let last = messages.last().map_or(now, |m| m.at);
     let index = read.index.clone().unwrap_or_default();
+    // The index knows the channel (`google_chat_1` is `google_chat`); the file name
+    // alone does not.
+    let channel = if index.channel.is_empty() {
+        read.key.split('_').next().unwrap_or("websocket").to_owned()
+    } else {
+        index.channel.clone()
+    };
     Session {
         id: read.key.clone(),
         title: None,
         user_title: index.user_title,
-        channel: read.key.split('_').next().unwrap_or("websocket").to_owned(),
+        channel,
         created: parse_time(&index.created).unwrap_or(first),
         last_activity: parse_time(&index.last_activity).unwrap_or(last).max(last),
         messages,
@@ -270,6 +277,23 @@ mod tests {
         ] {
             assert_eq!(session_key_of(skipped), None, "{skipped}");
         }
+    }
+
+    #[test]
+    fn the_channel_comes_from_the_index_when_it_has_one() {
+        let read = |index: Option<IndexEntry>| ReadSession {
+            key: "google_chat_77".into(),
+            file: PathBuf::from("google_chat_77.json"),
+            messages: Vec::new(),
+            index,
+        };
+        let now = SystemTime::now();
+        assert_eq!(to_session(&read(None), now).channel, "google");
+        let entry = IndexEntry {
+            channel: "google_chat".into(),
+            ..IndexEntry::default()
+        };
+        assert_eq!(to_session(&read(Some(entry)), now).channel, "google_chat");
     }
 
     #[test]
