@@ -146,12 +146,7 @@ pub fn index_entry(s: &Session) -> IndexEntry {
         .unwrap_or_else(|| "New Chat".to_owned());
     IndexEntry {
         title,
-        channel: s
-            .id
-            .split(['_', ':'])
-            .next()
-            .unwrap_or("websocket")
-            .to_owned(),
+        channel: s.channel.clone(),
         created: naive(s.created),
         last_activity: naive(s.last_activity),
         message_count: s.messages.len(),
