@@ -27,6 +27,10 @@ pub struct ServeConfig {
     /// `--static DIR`: a built frontend served from the same origin as `/ws`
     /// (canonicalized, so requests can be checked against it).
     pub static_dir: Option<PathBuf>,
+    /// Who may use the control API (`--admin-token`, `--no-admin`, `--host`).
+    pub admin: crate::control::Access,
+    /// The journal's bounds (`--journal-size`, `--journal-frames`).
+    pub journal: crate::control::JournalConfig,
 }
 
 impl Default for ServeConfig {
@@ -38,6 +42,8 @@ impl Default for ServeConfig {
             max_frame_size: 1 << 20,
             chaos: Vec::new(),
             static_dir: None,
+            admin: crate::control::Access::default(),
+            journal: crate::control::JournalConfig::default(),
         }
     }
 }
@@ -96,12 +102,15 @@ pub struct App {
     pub pushes: tokio::sync::broadcast::Sender<Push>,
     /// `--state DIR`, once opened: where changed sessions are written.
     pub state: std::sync::OnceLock<Arc<crate::persist::StateDir>>,
+    /// The control plane: live connections, the journal (DESIGN §11).
+    pub control: crate::control::Control,
     next_connection: AtomicU64,
 }
 
 impl App {
     pub fn new(library: Library, config: ServeConfig) -> Arc<App> {
         let sessions = Sessions::seeded_from(&library);
+        let control = crate::control::Control::new(config.admin.clone(), config.journal);
         Arc::new(App {
             library: RwLock::new(Arc::new(library)),
             sessions,
@@ -114,6 +123,7 @@ impl App {
             attempts: Default::default(),
             pushes: tokio::sync::broadcast::channel(PUSH_BACKLOG).0,
             state: std::sync::OnceLock::new(),
+            control,
             next_connection: AtomicU64::new(1),
         })
     }

@@ -83,6 +83,8 @@ fn pick_turn(s: &Scenario, text: &str, turn_no: u32, textual_only: bool) -> Opti
             let n = s.turns.len().max(1);
             Some((turn_no as usize - 1) % n)
         }
+        // Only a pinned connection plays a raw recording (frame for frame, not by chat).
+        ScenarioKind::Raw => None,
         ScenarioKind::Scripted => s.turns.iter().position(|t: &Turn| {
             if textual_only {
                 t.when.matches_text(text)

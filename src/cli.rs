@@ -39,6 +39,62 @@ pub enum Command {
     /// Turn a real PocketPaw backend's sessions folder (~/.pocketpaw/memory/sessions)
     /// into scenarios that resume those conversations.
     ImportSessions(ImportSessionsArgs),
+    /// Stand in front of a real backend and record every WebSocket conversation that
+    /// passes through, as recordings `serve` replays.
+    Record(RecordArgs),
+    /// Convert the WebSocket messages of a browser's HAR export into recordings.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RecordArgs {
+    /// The real backend: ws://HOST:PORT/ws. WebSockets go to its origin with the
+    /// client's path and query; other requests go to http://HOST:PORT.
+    #[arg(long, env = "PAWMOCK_UPSTREAM", value_name = "URL")]
+    pub upstream: String,
+    /// Address to listen on.
+    #[arg(long, env = "PAWMOCK_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on.
+    #[arg(long, env = "PAWMOCK_PORT", default_value_t = 8000)]
+    pub port: u16,
+    /// Directory the recordings are written to (created if missing), one
+    /// `<date>-<connection>.jsonl` per connection.
+    #[arg(
+        long,
+        env = "PAWMOCK_OUT",
+        default_value = "recordings/recorded",
+        value_name = "DIR"
+    )]
+    pub out: PathBuf,
+    /// An extra redaction rule (repeatable): a JSONPath such as `$.user.email` or
+    /// `$..phone` replaces what it selects, anything else is a regex whose matches are
+    /// replaced, with `[redacted]`. API keys, bearer tokens and secret-named keys are
+    /// always redacted.
+    #[arg(long = "redact", value_name = "RULE")]
+    pub redact: Vec<String>,
+    /// Log filter, as for `serve`.
+    #[arg(long, env = "PAWMOCK_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// A HAR file saved by a browser's developer tools (Chromium, Firefox).
+    #[arg(value_name = "FILE.har")]
+    pub har: PathBuf,
+    /// Directory the recordings are written to (created if missing), one per
+    /// WebSocket of the HAR.
+    #[arg(
+        long,
+        env = "PAWMOCK_OUT",
+        default_value = "recordings/imported",
+        value_name = "DIR"
+    )]
+    pub out: PathBuf,
+    /// An extra redaction rule (repeatable), as for `record`.
+    #[arg(long = "redact", value_name = "RULE")]
+    pub redact: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -117,6 +173,32 @@ pub struct ServeArgs {
     /// systems that send none (network mounts, some containers).
     #[arg(long, env = "PAWMOCK_POLL", value_name = "DURATION", value_parser = parse_interval)]
     pub poll: Option<Duration>,
+    /// Require this bearer token for the control API (`/__pawmock/`) and accept it from
+    /// anywhere. Without it the API answers loopback clients only, and is off when
+    /// --host listens beyond loopback.
+    #[arg(long, env = "PAWMOCK_ADMIN_TOKEN", value_name = "TOKEN")]
+    pub admin_token: Option<String>,
+    /// Turn the control API (`/__pawmock/`) off.
+    #[arg(
+        long,
+        env = "PAWMOCK_NO_ADMIN",
+        action = ArgAction::SetTrue,
+        value_parser = BoolishValueParser::new()
+    )]
+    pub no_admin: bool,
+    /// Entries the journal (`GET /__pawmock/journal`) keeps; the oldest go first. It is
+    /// also bounded to 16 MiB.
+    #[arg(long, env = "PAWMOCK_JOURNAL_SIZE", default_value_t = 10_000, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub journal_size: u32,
+    /// Keep the body of every frame sent in the journal, not only its type.
+    #[arg(
+        long,
+        env = "PAWMOCK_JOURNAL_FRAMES",
+        action = ArgAction::SetTrue,
+        value_parser = BoolishValueParser::new()
+    )]
+    pub journal_frames: bool,
 }
 
 impl ServeArgs {
@@ -173,7 +255,7 @@ pub struct ImportSessionsArgs {
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
     /// Where the scenarios are written (created if needed).
-    #[arg(long, default_value = "recordings/imported", value_name = "DIR")]
+    #[arg(long, default_value = "recordings/sessions", value_name = "DIR")]
     pub out: PathBuf,
     /// Replace scenario files that already exist in the output folder.
     #[arg(long)]

@@ -8,14 +8,17 @@
 //! `.ci/run` sets after installing them, their absence is a failure, so CI cannot skip it.
 //! `PAWMOCK_SKIP_BROWSER=1` skips it on purpose.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
-#[test]
-fn a_dashboard_like_page_served_with_static_works_in_headless_chromium() {
+/// Whether the browser tests can run here; says why not (and fails under
+/// `PAWMOCK_REQUIRE_BROWSER=1`) when they cannot.
+fn browser_available() -> bool {
     if std::env::var("PAWMOCK_SKIP_BROWSER").as_deref() == Ok("1") {
         eprintln!("browser test skipped: PAWMOCK_SKIP_BROWSER=1");
-        return;
+        return false;
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     let mut missing = Vec::new();
@@ -39,13 +42,51 @@ fn a_dashboard_like_page_served_with_static_works_in_headless_chromium() {
             "{message}"
         );
         eprintln!("browser test NOT RUN: {message}");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn a_dashboard_like_page_served_with_static_works_in_headless_chromium() {
+    if !browser_available() {
         return;
     }
-    let out = Command::new("node")
-        .arg(dir.join("run.mjs"))
-        .env("PAWMOCK_BIN", env!("CARGO_BIN_EXE_pawmock"))
-        .output()
-        .expect("run node");
+    run_page_checks(None);
+}
+
+/// The same page and checks with `pawmock record` in between: its page, scripts and
+/// `/api` calls are forwarded, its WebSocket proxied and recorded.
+#[test]
+fn the_dashboard_like_page_works_through_the_recorder() {
+    if !browser_available() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    run_page_checks(Some(out.path()));
+    let recorded: String = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        recorded.contains(r#""in",{"action":"chat","message":"What's the weather in Paris?""#),
+        "{recorded}"
+    );
+    assert!(recorded.contains(r#""type":"stream_end""#), "{recorded}");
+    let loaded = pawmock::library::Library::load(out.path()).unwrap();
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+}
+
+/// Runs `tests/browser/run.mjs` (through a recorder writing into `record_out`, if given).
+fn run_page_checks(record_out: Option<&Path>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let mut node = Command::new("node");
+    node.arg(dir.join("run.mjs"))
+        .env("PAWMOCK_BIN", env!("CARGO_BIN_EXE_pawmock"));
+    if let Some(out) = record_out {
+        node.env("PAWMOCK_RECORD_OUT", out);
+    }
+    let out = node.output().expect("run node");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -54,4 +95,70 @@ fn a_dashboard_like_page_served_with_static_works_in_headless_chromium() {
         out.status
     );
     assert!(stdout.contains(", 0 failed"), "{stdout}");
+}
+
+/// A HAR captured from real Chromium (its DevTools Protocol WebSocket events, written
+/// as DevTools' HAR export writes them) imports with `pawmock import`, and the
+/// recording replays what Chromium received.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_har_captured_from_chromium_imports_and_replays() {
+    if !browser_available() {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let upstream = common::Server::fixtures().await;
+    let work = tempfile::tempdir().unwrap();
+    let har = work.path().join("chromium.har");
+    let mut node = Command::new("node");
+    node.arg(dir.join("har.mjs"))
+        .env(
+            "PAWMOCK_WS_URL",
+            upstream.url("scenario=weather&token=CHROMIUMSECRET"),
+        )
+        .env("PAWMOCK_HAR_OUT", &har);
+    // The server runs on this test's runtime; node waits on a thread of its own.
+    let out = tokio::task::spawn_blocking(move || node.output().expect("run node"))
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "capturing the HAR failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&har).unwrap()).unwrap();
+    let messages = doc["log"]["entries"][0]["_webSocketMessages"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let received: Vec<serde_json::Value> = messages
+        .iter()
+        .filter(|m| m["type"] == "receive")
+        .map(|m| serde_json::from_str(m["data"].as_str().unwrap()).unwrap())
+        .collect();
+    assert!(received.len() > 3, "{messages:?}");
+
+    let recordings = work.path().join("recordings");
+    assert_cmd::cargo::cargo_bin_cmd!("pawmock")
+        .arg("import")
+        .arg(&har)
+        .arg("--out")
+        .arg(&recordings)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(recordings.join("chromium-1.jsonl")).unwrap();
+    assert!(!text.contains("CHROMIUMSECRET"), "{text}");
+    let replay = common::Server::instant(&recordings).await;
+    let mut c = replay.connect("scenario=chromium-1").await;
+    let replayed = c.ask("hi").await;
+    let without_session = |f: &serde_json::Value| {
+        let mut f = f.clone();
+        f.as_object_mut().unwrap().remove("session_id");
+        f
+    };
+    assert_eq!(
+        replayed.iter().map(without_session).collect::<Vec<_>>(),
+        received.iter().map(without_session).collect::<Vec<_>>()
+    );
 }

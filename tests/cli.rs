@@ -67,7 +67,9 @@ fn check_reports_every_problem_with_file_line_column_and_path() {
         format!(
             "{d}/semantics.json:4:44: turns[0].reply[0]: a step has one kind, this one has say and think"
         ),
-        format!("{d}/rec.jsonl:3:7: [1]: the direction must be \"in\", \"out\" or \"marker\""),
+        format!(
+            "{d}/rec.jsonl:3:7: [1]: the direction must be \"in\", \"out\", \"marker\", \"in_binary\", \"out_binary\" or \"close\""
+        ),
         format!("{d}/list.json:2:20: turns[0].when[1]: unknown `when` rule `equal`"),
         "hint:".to_owned(),
         "6 files, 7 problem(s)".to_owned(),

@@ -13,6 +13,7 @@ use super::fault::{Effect, Fault, Position};
 use crate::playback::Scheduled;
 use crate::playback::rng::Rng;
 use crate::protocol::Event;
+use crate::protocol::raw::RawFrame;
 
 /// What the connection does at one moment of a turn.
 #[derive(Debug, Clone, PartialEq)]
@@ -201,24 +202,38 @@ pub fn apply(
                     }
                 }
                 Effect::Slice { pieces, interval } => {
-                    if let [
-                        Op {
-                            delivery: Delivery::Send(Event::TextChunk { text }),
-                            ..
-                        },
-                    ] = main.as_slice()
-                    {
-                        let parts = slice(text, *pieces);
+                    // Answer text, or a raw recording's text frame (as pieces of text).
+                    let parts: Option<Vec<Event>> = match main.as_slice() {
+                        [
+                            Op {
+                                delivery: Delivery::Send(Event::TextChunk { text }),
+                                ..
+                            },
+                        ] => Some(
+                            slice(text, *pieces)
+                                .into_iter()
+                                .map(|p| Event::TextChunk { text: p.into() })
+                                .collect(),
+                        ),
+                        [
+                            Op {
+                                delivery: Delivery::Send(Event::Frame(RawFrame::Text(text))),
+                                ..
+                            },
+                        ] => Some(
+                            RawFrame::sliced(text, *pieces)
+                                .into_iter()
+                                .map(Event::Frame)
+                                .collect(),
+                        ),
+                        _ => None,
+                    };
+                    if let Some(parts) = parts {
                         let n = parts.len() as u32;
                         main = parts
                             .into_iter()
                             .enumerate()
-                            .map(|(k, p)| {
-                                op(
-                                    at + *interval * k as u32,
-                                    Delivery::Send(Event::TextChunk { text: p.into() }),
-                                )
-                            })
+                            .map(|(k, e)| op(at + *interval * k as u32, Delivery::Send(e)))
                             .collect();
                         shift += *interval * n.saturating_sub(1);
                     }

@@ -9,6 +9,7 @@ use tokio::time::{Duration, Instant};
 use crate::chaos::{Context, Delivery, Fault, Op, TurnState, apply};
 use crate::library::Scenario;
 use crate::library::scenario::{Body, Plan};
+use crate::playback::playhead::Playhead;
 use crate::playback::rng::Rng;
 use crate::playback::{Segment, Timing, expand_branch};
 use crate::protocol::{Event, PlanAnswer};
@@ -73,8 +74,14 @@ pub struct ActiveTurn {
     timing: Timing,
     rng: Rng,
     chaos: TurnChaos,
-    /// Offsets in `playback` count from here.
-    origin: Instant,
+    /// Maps the offsets in `playback` to instants (pause and speed move it, not them).
+    pub playhead: Playhead,
+    /// When the current segment started (a plan's branch starts at the answer).
+    segment_start: Instant,
+    /// The offset of the last event popped, in its segment.
+    last_at: Duration,
+    /// When the turn started, for the journal's scheduled and actual times.
+    pub t0: Instant,
     playback: Playback,
     /// The plan the current segment stops at, and when it is reached.
     gate: Option<(Duration, Plan)>,
@@ -109,7 +116,10 @@ impl ActiveTurn {
             timing,
             rng,
             chaos,
-            origin: Instant::now(),
+            playhead: Playhead::new(Instant::now(), 1.0, false),
+            segment_start: Instant::now(),
+            last_at: Duration::ZERO,
+            t0: Instant::now(),
             playback: Playback::Faulted {
                 ops: VecDeque::new(),
             },
@@ -122,12 +132,16 @@ impl ActiveTurn {
             failed_by_exception: false,
             scripted: true,
         };
-        turn.load(segment, Instant::now(), chaos_rng);
+        let now = turn.t0;
+        turn.load(segment, now, chaos_rng);
         turn
     }
 
     fn load(&mut self, segment: Arc<Segment>, origin: Instant, chaos_rng: &mut Rng) {
-        self.origin = origin;
+        // A branch keeps the pace and the hold the turn had.
+        let rate = self.playhead.rate();
+        self.playhead = Playhead::new(origin, rate, self.playhead.is_paused());
+        self.segment_start = origin;
         if self.chaos.faults.is_empty() {
             self.gate = gate_of(&segment);
             self.playback = Playback::Shared { segment, next: 0 };
@@ -162,11 +176,14 @@ impl ActiveTurn {
 
     /// When something next needs doing: the next delivery, or the end of a plan's wait.
     pub fn next_due(&self) -> Option<Instant> {
+        if self.playhead.is_paused() {
+            return None;
+        }
         if let Some(at) = self.upcoming() {
-            return Some(self.origin + at);
+            return self.playhead.due(at);
         }
         if let Some((at, _)) = &self.gate {
-            return Some(self.origin + *at);
+            return self.playhead.due(*at);
         }
         self.waiting.as_ref().map(|(deadline, _)| *deadline)
     }
@@ -180,11 +197,43 @@ impl ActiveTurn {
         self.upcoming().is_none() && self.gate.is_none() && self.waiting.is_none()
     }
 
+    /// When the last event popped was scheduled, from the turn's start.
+    pub fn last_scheduled(&self) -> Duration {
+        self.segment_start.saturating_duration_since(self.t0) + self.last_at
+    }
+
+    /// Holds the turn exactly where the last event popped was scheduled (a freeze).
+    pub fn hold_at_last(&mut self, now: Instant) {
+        self.playhead.hold_at(self.last_at, now);
+    }
+
+    /// Goes on after a pause or a freeze; a plan's wait for an answer does not run out
+    /// while held, so its deadline moves by the time held.
+    pub fn resume(&mut self, now: Instant) {
+        let held = self.playhead.resume(now);
+        if let Some((deadline, _)) = self.waiting.as_mut() {
+            *deadline += held;
+        }
+    }
+
     /// The next thing due at `now`.
     pub fn pop_due(&mut self, now: Instant, chaos_rng: &mut Rng) -> Due<'_> {
+        self.pop(now, chaos_rng, false)
+    }
+
+    /// The next event whatever its time, moving a held playhead to it (a `step`).
+    pub fn pop_next(&mut self, now: Instant, chaos_rng: &mut Rng) -> Due<'_> {
+        if let Some(at) = self.upcoming().or(self.gate.as_ref().map(|(at, _)| *at)) {
+            self.playhead.advance_to(at);
+        }
+        self.pop(now, chaos_rng, true)
+    }
+
+    fn pop(&mut self, now: Instant, chaos_rng: &mut Rng, force: bool) -> Due<'_> {
         match self.upcoming() {
-            Some(at) if self.origin + at > now => return Due::Nothing,
-            Some(_) => {
+            Some(at) if !force && !self.playhead.reached(at, now) => return Due::Nothing,
+            Some(at) => {
+                self.last_at = at;
                 self.sent += 1;
                 match &mut self.playback {
                     Playback::Shared { segment, next } => {
@@ -222,7 +271,7 @@ impl ActiveTurn {
             None => {}
         }
         if let Some((at, _)) = &self.gate {
-            if self.origin + *at <= now {
+            if force || self.playhead.reached(*at, now) {
                 let (_, plan) = self.gate.take().expect("gate exists");
                 if self.for_dashboard {
                     let answer = dashboard_answer(&plan);
@@ -235,7 +284,7 @@ impl ActiveTurn {
             return Due::Nothing;
         }
         if let Some((deadline, _)) = &self.waiting {
-            if *deadline <= now {
+            if !self.playhead.is_paused() && *deadline <= now {
                 self.answer_plan(None, now, chaos_rng);
                 return self.pop_due(now, chaos_rng);
             }
@@ -352,7 +401,7 @@ mod tests {
             chaos,
             &mut rng::derive(1, "chaos", 0),
         );
-        let origin = turn.origin;
+        let origin = turn.t0;
         (turn, origin, planned)
     }
 
@@ -429,5 +478,101 @@ mod tests {
             .unwrap();
         assert_eq!(*at, Duration::from_secs(3), "the fixture waits 3s");
         assert!(turn.answer.ends_with("No answer, so I did nothing."));
+    }
+
+    /// Drives a turn with a pause from `pause_at` to `resume_at` (offsets from the start).
+    fn drive_paused(
+        turn: &mut ActiveTurn,
+        start: Instant,
+        pause_at: Duration,
+        resume_at: Duration,
+    ) -> Vec<(Duration, Event)> {
+        let mut out = Vec::new();
+        let mut chaos_rng = rng::derive(1, "chaos", 0);
+        let mut now = start;
+        let mut paused = false;
+        loop {
+            if !paused && now >= start + pause_at && now < start + resume_at {
+                turn.playhead.pause(start + pause_at);
+                paused = true;
+                now = start + resume_at;
+                turn.resume(now);
+                continue;
+            }
+            match turn.pop_due(now, &mut chaos_rng) {
+                Due::Event(e, _) => out.push((now - start, e.clone())),
+                Due::Finished => return out,
+                Due::Nothing => {
+                    let next = turn.next_due().expect("not finished");
+                    now = if !paused && next > start + pause_at {
+                        start + pause_at
+                    } else {
+                        next
+                    };
+                }
+                Due::Op(other) => panic!("no chaos here: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_pause_shifts_every_later_event_by_the_time_paused_and_no_earlier_one() {
+        let s = fixture("weather");
+        let (mut turn, origin, planned) = start("weather", Timing::default().with(&s.timing));
+        let pause_at = Duration::from_millis(1000);
+        let held = Duration::from_secs(5);
+        let played = drive_paused(&mut turn, origin, pause_at, pause_at + held);
+        let expected: Vec<_> = planned
+            .iter()
+            .map(|(at, e)| (if *at < pause_at { *at } else { *at + held }, e.clone()))
+            .collect();
+        assert_eq!(played, expected);
+        assert!(planned.iter().any(|(at, _)| *at < pause_at));
+        assert!(planned.iter().any(|(at, _)| *at > pause_at));
+    }
+
+    #[test]
+    fn a_step_releases_the_next_event_only_while_held() {
+        let s = fixture("weather");
+        let (mut turn, origin, planned) = start("weather", Timing::default().with(&s.timing));
+        let mut chaos_rng = rng::derive(1, "chaos", 0);
+        turn.playhead.pause(origin);
+        assert!(turn.next_due().is_none(), "a held turn is never due");
+        assert!(matches!(
+            turn.pop_due(origin + Duration::from_secs(60), &mut chaos_rng),
+            Due::Nothing
+        ));
+        for (_, want) in planned.iter().take(3) {
+            match turn.pop_next(origin, &mut chaos_rng) {
+                Due::Event(e, _) => assert_eq!(e, want),
+                _ => panic!("a step releases the next event"),
+            }
+        }
+        assert!(matches!(turn.pop_due(origin, &mut chaos_rng), Due::Nothing));
+        // Resumed, the rest follows from where the steps left the playhead.
+        turn.resume(origin);
+        let rest = drive(&mut turn, origin, None);
+        assert_eq!(rest.len(), planned.len() - 3);
+        let third = planned[2].0;
+        for ((at, e), (planned_at, planned_e)) in rest.iter().zip(&planned[3..]) {
+            assert_eq!(e, planned_e);
+            assert_eq!(*at, *planned_at - third);
+        }
+    }
+
+    #[test]
+    fn a_plans_wait_does_not_run_out_while_held() {
+        let timing = Timing {
+            speed: 0.0,
+            ..Timing::default()
+        };
+        let (mut turn, origin, _) = start("plan", timing);
+        let mut chaos_rng = rng::derive(1, "chaos", 0);
+        while let Due::Event(..) = turn.pop_due(origin, &mut chaos_rng) {}
+        assert!(turn.is_waiting_for_plan());
+        let deadline = turn.next_due().unwrap();
+        turn.playhead.pause(origin + Duration::from_secs(1));
+        turn.resume(origin + Duration::from_secs(11));
+        assert_eq!(turn.next_due().unwrap(), deadline + Duration::from_secs(10));
     }
 }

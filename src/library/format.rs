@@ -36,6 +36,11 @@ pub struct ScenarioFile {
     /// Session id that holds `history` (default `websocket_<scenario name>`).
     #[serde(default)]
     pub session_id: Option<String>,
+    /// Steps played right after the handshake on connections pinned to this scenario
+    /// (`?scenario=NAME`), with no chat message: inbox updates, pushes, markers. Same
+    /// step syntax as a reply, except `plan` (a plan waits for a chat turn).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_connect: Vec<StepSpec>,
     /// The replies, tried in order: the first turn whose `when` matches plays.
     pub turns: Vec<TurnSpec>,
     /// Faults applied to every turn of this scenario (same form as a chaos profile's
@@ -169,7 +174,8 @@ pub struct StepSpec {
     /// Silence for this long.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<Dur>,
-    /// A named point in the turn (not sent; for logs and chaos triggers).
+    /// A named point in the turn (not sent): chaos triggers (`after_marker`), the journal,
+    /// and `?freeze=NAME`, which holds the turn here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
     /// Any raw JSON frame, sent as is in every dialect.
@@ -276,9 +282,16 @@ pub struct RecordingHeader {
     /// What the recording shows.
     #[serde(default)]
     pub description: Option<String>,
-    /// Dialect the frames were captured in (informational: frames of either are read).
+    /// Dialect the frames were captured in: `docs` or `dashboard` (informational:
+    /// frames of either are read), or `raw` for a protocol that is not PocketPaw's,
+    /// replayed frame for frame. Without it, a recording whose client frames are not
+    /// PocketPaw actions (or that holds non-JSON or binary frames) is `raw`.
     #[serde(default)]
-    pub dialect: Option<crate::protocol::Dialect>,
+    pub dialect: Option<RecordedDialect>,
+    /// `raw` recordings: how a client frame is compared with the recorded ones. Exact
+    /// by default (JSON frames as JSON, so spacing and key order do not matter).
+    #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+    pub matching: Option<MatchSpec>,
     /// Which user messages select this recording when no scenario is pinned
     /// (same forms as a scenario turn's `when`; only its text rules select). Without it,
     /// only `?scenario=` or the recording's name selects it.
@@ -294,4 +307,32 @@ pub struct RecordingHeader {
     /// Anything else worth keeping (client, backend, model…).
     #[serde(default)]
     pub meta: BTreeMap<String, Value>,
+}
+
+/// The protocol a recording was captured in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordedDialect {
+    Docs,
+    Dashboard,
+    /// Not PocketPaw: frames are replayed verbatim.
+    Raw,
+}
+
+/// How a `raw` recording compares a client frame with a recorded client frame.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchSpec {
+    /// JSONPaths (RFC 9535) of the parts that may differ, such as ids and timestamps:
+    /// `["$.id", "$..timestamp"]`. They are left out of the comparison.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
+    /// Regular expressions whose matches may differ: they are blanked out of both
+    /// frames' text before comparing, e.g. `["\\d{13}"]` for millisecond timestamps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_regex: Vec<String>,
+    /// Compare only the parts these JSONPaths select (for instance `["$.type"]`: any
+    /// frame of the recorded type matches).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only: Vec<String>,
 }

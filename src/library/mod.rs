@@ -5,6 +5,7 @@ pub mod dashboard_notes;
 pub mod duration;
 pub mod format;
 pub mod problem;
+pub mod raw;
 pub mod recording;
 pub mod reload;
 pub mod scenario;

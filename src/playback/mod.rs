@@ -2,6 +2,8 @@
 //! `expand`, all pure functions of their inputs (no clock, no I/O).
 
 pub mod chunk;
+pub mod playhead;
+pub mod raw;
 pub mod rng;
 pub mod schedule;
 pub mod shared;

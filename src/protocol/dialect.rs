@@ -163,7 +163,10 @@ fn push_json_string(out: &mut String, s: &str) {
 
 fn render_docs(event: &Event, sid: &str) -> Option<Value> {
     Some(match event {
-        Event::StreamStart | Event::ConnectionInfo { .. } | Event::Marker { .. } => return None,
+        Event::StreamStart
+        | Event::ConnectionInfo { .. }
+        | Event::Marker { .. }
+        | Event::Frame(_) => return None,
         Event::TextChunk { text } => {
             json!({"type": "response_chunk", "content": &**text, "session_id": sid})
         }
@@ -204,7 +207,7 @@ fn render_docs(event: &Event, sid: &str) -> Option<Value> {
 
 fn render_dashboard(event: &Event, sid: &str) -> Option<Value> {
     Some(match event {
-        Event::Marker { .. } => return None,
+        Event::Marker { .. } | Event::Frame(_) => return None,
         Event::StreamStart => json!({"type": "stream_start"}),
         Event::TextChunk { text } => {
             json!({"type": "message", "content": &**text, "is_stream_chunk": true, "metadata": {}})

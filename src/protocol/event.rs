@@ -74,6 +74,9 @@ pub enum Event {
         name: String,
     },
     Raw(Value),
+    /// A frame of a protocol pawmock does not know (a `raw` recording), sent exactly
+    /// as recorded: never rendered by the PocketPaw dialects.
+    Frame(super::raw::RawFrame),
 }
 
 impl Event {
@@ -94,7 +97,7 @@ impl Event {
             Event::ConnectionInfo { .. } => "connection_info",
             Event::Notification { .. } => "notification",
             Event::Marker { .. } => "marker",
-            Event::Raw(_) => "frame",
+            Event::Raw(_) | Event::Frame(_) => "frame",
         }
     }
 }

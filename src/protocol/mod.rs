@@ -6,6 +6,7 @@
 pub mod action;
 pub mod dialect;
 pub mod event;
+pub mod raw;
 
 pub use action::{Action, ActionError, PlanAnswer};
 pub use dialect::{Dialect, DialectChoice};

@@ -85,6 +85,7 @@ pub fn routes(
     app: Arc<App>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
     upgrade::route(app.clone())
+        .or(crate::control::routes::route(app.clone()))
         .or(rest::route(app.clone()).recover(rest::too_large).unify())
         .or(static_files::route(app.clone()))
         .or(index::route(app))

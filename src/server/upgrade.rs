@@ -102,6 +102,7 @@ fn handshake(app: Arc<App>, h: Handshake) -> Reply {
         );
     };
     let setup = crate::connection::Setup::new(&app, &h.query);
+    crate::connection::hooks::handshake(&app, &setup);
     if let Some(refusal) = &setup.refusal {
         info!(
             query = %h.query,
@@ -136,7 +137,13 @@ fn handshake(app: Arc<App>, h: Handshake) -> Reply {
         };
         let io = hyper_util::rt::TokioIo::new(upgraded);
         let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-        crate::connection::serve(app, ws, setup).await;
+        // A pinned `raw` recording replays frame for frame (`connection::raw`).
+        match crate::connection::raw::pinned(&app, &setup) {
+            Some((scenario, script)) => {
+                crate::connection::raw::serve(app, ws, setup, scenario, script).await
+            }
+            None => crate::connection::serve(app, ws, setup).await,
+        }
     });
     let mut response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)

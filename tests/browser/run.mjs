@@ -53,12 +53,40 @@ function startServer() {
   });
 }
 
+/**
+ * With PAWMOCK_RECORD_OUT=DIR, the page is opened through `pawmock record` in front of
+ * the server (every check then runs through the recorder, which writes into DIR).
+ * Resolves with the recorder's port.
+ */
+function startRecorder(upstreamPort, out) {
+  return new Promise((resolve, reject) => {
+    const recorder = spawn(bin, [
+      'record', '--upstream', `ws://localhost:${upstreamPort}/ws`, '--port', '0', '--out', out,
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    process.on('exit', () => recorder.kill('SIGKILL'));
+    const timer = setTimeout(() => reject(new Error('pawmock record did not announce its URL within 30 s')), 30_000);
+    const onLine = (chunk) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        serverLog.push(`[record] ${line}`);
+        const m = line.match(/pawmock record on ws:\/\/[^:]+:(\d+)\//);
+        if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      }
+    };
+    recorder.stdout.on('data', onLine);
+    recorder.stderr.on('data', onLine);
+    recorder.on('error', (e) => { clearTimeout(timer); reject(e); });
+  });
+}
+
 const text = (page, selector) => page.locator(selector).innerText();
 const waitFor = (page, fn, arg) => page.waitForFunction(fn, arg, { timeout: WAIT });
 
 async function main() {
   if (!bin) throw new Error('set PAWMOCK_BIN to the pawmock binary (cargo test does this)');
-  const port = await startServer();
+  const served = await startServer();
+  const recordOut = process.env.PAWMOCK_RECORD_OUT;
+  const port = recordOut ? await startRecorder(served, recordOut) : served;
   const origin = `http://localhost:${port}`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -11,6 +11,7 @@ mod fidelity;
 mod idle;
 mod machine;
 mod process;
+mod proxy;
 mod report;
 mod startup;
 mod suite;

@@ -17,7 +17,7 @@ use crate::machine::{Machine, Meter};
 use crate::process::{Log, ServerProcess, sibling};
 use crate::report::{Goal, Row};
 use crate::target::Target;
-use crate::{fidelity, idle, startup, throughput};
+use crate::{fidelity, idle, proxy, startup, throughput};
 
 /// Benchmark binaries built on other branches whose figures join the table when they
 /// exist next to this one. Each is run as `NAME --json FILE` (with the time limit given
@@ -31,6 +31,8 @@ pub enum Bench {
     Throughput,
     Fidelity,
     Idle,
+    /// Round trips through `pawmock record` against straight to the same upstream.
+    Proxy,
     External,
 }
 
@@ -49,7 +51,7 @@ pub struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "startup,throughput,fidelity,idle,external"
+        default_value = "startup,throughput,fidelity,idle,proxy,external"
     )]
     pub only: Vec<Bench>,
     /// A tenth of the load for a few seconds each: checks the harness, not the server.
@@ -67,6 +69,8 @@ struct Plan {
     streaming: usize,
     startup_runs: usize,
     generated: usize,
+    proxy_connections: usize,
+    proxy_frames: usize,
 }
 
 impl Plan {
@@ -81,6 +85,8 @@ impl Plan {
                 streaming: 200,
                 startup_runs: 3,
                 generated: 100,
+                proxy_connections: 2,
+                proxy_frames: 200,
             }
         } else {
             Plan {
@@ -92,6 +98,8 @@ impl Plan {
                 streaming: 2000,
                 startup_runs: 10,
                 generated: 1000,
+                proxy_connections: 10,
+                proxy_frames: 2000,
             }
         }
     }
@@ -356,6 +364,34 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             idle::rows(n, &streaming, pawmock, Some(baseline)),
             runs.others_cpu,
         ));
+    }
+
+    if args.only.contains(&Bench::Proxy) {
+        let (n, frames) = (plan.proxy_connections, plan.proxy_frames);
+        progress(&format!(
+            "proxy: {n} connections × {frames} echoed frames, straight to an echo server, then through `pawmock record`"
+        ));
+        let out = std::env::temp_dir().join(format!("pawmock-load-record-{}", std::process::id()));
+        let result = crate::bounded(proxy::budget(n, frames), async {
+            let echo = proxy::echo_server().await?;
+            let direct = proxy::measure(
+                &Target::parse(&format!("ws://{echo}/ws"), "").await?,
+                n,
+                frames,
+            )
+            .await?;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let recorder = proxy::recorder(&servers.pawmock, echo, &out).await?;
+            let meter = Meter::start(&[recorder.pid]);
+            let through =
+                proxy::measure(&Target::parse(&recorder.url, "").await?, n, frames).await?;
+            anyhow::Ok((direct, through, meter.others_share()))
+        })
+        .await;
+        let _ = std::fs::remove_dir_all(&out);
+        let (direct, through, others) = result?;
+        let label = format!("record proxy ({n} conns × {frames} round trips)");
+        rows.extend(with_others(proxy::rows(&label, &through, &direct), others));
     }
 
     if args.only.contains(&Bench::External) {

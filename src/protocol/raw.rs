@@ -1,0 +1,101 @@
+//! The `raw` dialect: frames of a protocol pawmock does not know, replayed as they were
+//! recorded. Events are frames and rendering is identity, so only the faults that need
+//! no understanding of a frame apply (drop, duplicate, reorder, latency, stall, close,
+//! abort, slice, fragment, corrupt).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio_tungstenite::tungstenite::Message;
+
+/// One recorded WebSocket frame, exactly as it was on the wire.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawFrame {
+    Text(Arc<str>),
+    Binary(Bytes),
+    /// The server closed with this code (1006: the connection was lost without a close
+    /// frame, replayed as an abrupt drop).
+    Close {
+        code: u16,
+        reason: String,
+    },
+}
+
+impl RawFrame {
+    /// The message that sends it (closes are carried out by the connection).
+    pub fn message(&self) -> Option<Message> {
+        match self {
+            RawFrame::Text(t) => Some(Message::text(t.to_string())),
+            RawFrame::Binary(b) => Some(Message::binary(b.clone())),
+            RawFrame::Close { .. } => None,
+        }
+    }
+
+    /// The frame's payload bytes (for corrupting and fragmenting).
+    pub fn payload(&self) -> &[u8] {
+        match self {
+            RawFrame::Text(t) => t.as_bytes(),
+            RawFrame::Binary(b) => b,
+            RawFrame::Close { .. } => &[],
+        }
+    }
+
+    /// Cut in half (on a character boundary for text): a frame the client's parser
+    /// will likely refuse.
+    pub fn corrupted(&self) -> RawFrame {
+        match self {
+            RawFrame::Text(t) => {
+                let mut cut = t.len() / 2;
+                while !t.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                RawFrame::Text(t[..cut].into())
+            }
+            RawFrame::Binary(b) => RawFrame::Binary(b.slice(..b.len() / 2)),
+            close => close.clone(),
+        }
+    }
+
+    /// A text frame cut into `pieces` text frames of about equal length (the `slice`
+    /// fault): each piece is a message of its own.
+    pub fn sliced(text: &str, pieces: u32) -> Vec<RawFrame> {
+        let chars: Vec<char> = text.chars().collect();
+        let n = (pieces as usize).clamp(1, chars.len().max(1));
+        let size = chars.len().div_ceil(n).max(1);
+        chars
+            .chunks(size)
+            .map(|c| RawFrame::Text(c.iter().collect::<String>().into()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupting_halves_text_on_a_character_boundary_and_binary_by_bytes() {
+        assert_eq!(
+            RawFrame::Text("héllo!".into()).corrupted(),
+            RawFrame::Text("hé".into())
+        );
+        assert_eq!(
+            RawFrame::Binary(Bytes::from_static(&[1, 2, 3, 4])).corrupted(),
+            RawFrame::Binary(Bytes::from_static(&[1, 2]))
+        );
+    }
+
+    #[test]
+    fn slices_join_back_to_the_frame() {
+        let parts = RawFrame::sliced("abcdefg", 3);
+        assert_eq!(parts.len(), 3);
+        let joined: String = parts
+            .iter()
+            .map(|p| match p {
+                RawFrame::Text(t) => t.to_string(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(joined, "abcdefg");
+    }
+}
