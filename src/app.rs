@@ -57,8 +57,33 @@ impl Default for ServeConfig {
     }
 }
 
-/// Text frames pushed to every dashboard connection (see [`App::pushes`]).
-pub type Push = Arc<[String]>;
+/// Text frames pushed to every dashboard connection (see [`App::pushes`]), except the
+/// one they came `from` (which sent them to its own socket already, in turn order).
+#[derive(Debug, Clone)]
+pub struct Push {
+    pub from: Option<Arc<str>>,
+    pub frames: Arc<[String]>,
+}
+
+impl Push {
+    /// Frames for every dashboard connection but the one with id `from`.
+    pub fn from_connection(from: &str, frames: Arc<[String]>) -> Push {
+        Push {
+            from: Some(from.into()),
+            frames,
+        }
+    }
+}
+
+/// Collecting frames makes a push for every dashboard connection.
+impl FromIterator<String> for Push {
+    fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
+        Push {
+            from: None,
+            frames: iter.into_iter().collect(),
+        }
+    }
+}
 
 /// Pushes a connection may fall behind by before it skips the oldest.
 const PUSH_BACKLOG: usize = 16;
@@ -70,6 +95,8 @@ pub struct App {
     /// Reminders, intentions and settings the dashboard changed during this run; they
     /// outlive reloads of `backend.json` (the canned data lives in the library).
     pub backend: RunState,
+    /// What the dashboard's panels changed during this run (`/api/...` calls).
+    pub panels: crate::backend::panels::PanelState,
     /// Turn expansions shared by the connections that play the same turn the same way.
     pub schedules: SharedSchedules,
     pub config: ServeConfig,
@@ -82,6 +109,8 @@ pub struct App {
     /// Frames for every dashboard connection at once, as the real backend broadcasts
     /// them (a reminder that rings), serialised once for all of them.
     pub pushes: tokio::sync::broadcast::Sender<Push>,
+    /// `--state DIR`, once opened: where changed sessions are written.
+    pub state: std::sync::OnceLock<Arc<crate::persist::StateDir>>,
     /// The control plane: live connections, the journal (DESIGN §11).
     pub control: crate::control::Control,
     next_connection: AtomicU64,
@@ -96,12 +125,14 @@ impl App {
             library: RwLock::new(Arc::new(library)),
             sessions,
             backend: RunState::default(),
+            panels: Default::default(),
             schedules: SharedSchedules::default(),
             config,
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
             attempts: Default::default(),
             pushes: tokio::sync::broadcast::channel(PUSH_BACKLOG).0,
+            state: std::sync::OnceLock::new(),
             control,
             next_connection: AtomicU64::new(1),
         })

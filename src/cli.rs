@@ -36,6 +36,9 @@ pub enum Command {
     List(ListArgs),
     /// Write the JSON Schemas of the file formats (for editors' `$schema`).
     Schema(SchemaArgs),
+    /// Turn a real PocketPaw backend's sessions folder (~/.pocketpaw/memory/sessions)
+    /// into scenarios that resume those conversations.
+    ImportSessions(ImportSessionsArgs),
     /// Stand in front of a real backend and record every WebSocket conversation that
     /// passes through, as recordings `serve` replays.
     Record(RecordArgs),
@@ -142,6 +145,11 @@ pub struct ServeArgs {
     /// DIR/static/js/app.js. The default dialect becomes `dashboard`.
     #[arg(long = "static", env = "PAWMOCK_STATIC", value_name = "DIR")]
     pub static_dir: Option<PathBuf>,
+    /// Keep the sessions chatted, renamed and deleted in DIR (the real backend's
+    /// memory/sessions layout) and read them back at start. Without it, sessions last
+    /// until pawmock stops.
+    #[arg(long = "state", env = "PAWMOCK_STATE", value_name = "DIR")]
+    pub state: Option<PathBuf>,
     /// Hot reload reads a changed file this long after the change, so the several writes
     /// of one save become one reload.
     #[arg(
@@ -241,6 +249,19 @@ pub struct SchemaArgs {
     /// Directory to write the schemas into.
     #[arg(long, default_value = "schema", value_name = "DIR")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportSessionsArgs {
+    /// The sessions folder: `<session>.json` files and `_index.json`.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Where the scenarios are written (created if needed).
+    #[arg(long, default_value = "recordings/sessions", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace scenario files that already exist in the output folder.
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {

@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => check(&args),
         Some(Command::List(args)) => list(&args),
         Some(Command::Schema(args)) => schema(&args),
+        Some(Command::ImportSessions(args)) => pawmock::import_sessions::run(&args),
         Some(Command::Record(args)) => pawmock::record::command(&args),
         Some(Command::Import(args)) => pawmock::import::command(&args),
     }
@@ -139,6 +140,17 @@ fn serve(args: ServeArgs) -> ExitCode {
         };
         let admin = config.admin.clone();
         let app = App::new(loaded.library, config);
+        if let Some(dir) = &args.state {
+            match pawmock::persist::StateDir::open(dir, &app.sessions) {
+                Ok(state) => {
+                    let _ = app.state.set(std::sync::Arc::new(state));
+                }
+                Err(e) => {
+                    eprintln!("pawmock: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
         info!(
             "pawmock {} serving {count} scenarios from {} on ws://{}:{}/ws (dialect {}, speed {}, seed {})",
             env!("CARGO_PKG_VERSION"),
@@ -254,6 +266,9 @@ fn check(args: &DirArgs) -> ExitCode {
     };
     for p in &loaded.problems {
         println!("{p}");
+    }
+    for note in library::dashboard_notes::dashboard_notes(&loaded.library) {
+        println!("{note}");
     }
     for warning in loaded.library.scenarios().iter().flat_map(|s| &s.warnings) {
         println!("warning: {warning}");

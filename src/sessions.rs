@@ -114,6 +114,8 @@ struct Store {
     recency: crate::recency::Recency,
     /// `None`: [`DEFAULT_BUDGET`].
     budget: Option<usize>,
+    /// With `--state`: told the id of every session the user changes.
+    changes: Option<Arc<crate::persist::ChangeLog>>,
 }
 
 impl Store {
@@ -265,6 +267,9 @@ impl Sessions {
         // bound: the least recently active sessions go once the budget is spent.
         store.recency.touch(id, session_bytes(s));
         store.enforce(id);
+        if let Some(log) = &store.changes {
+            log.mark(id);
+        }
     }
 
     pub fn get(&self, id: &str) -> Option<Session> {
@@ -289,6 +294,9 @@ impl Sessions {
         store.recency.forget(id);
         if removed {
             store.deleted.insert(id.to_owned());
+            if let Some(log) = &store.changes {
+                log.mark(id);
+            }
         }
         removed
     }
@@ -303,10 +311,30 @@ impl Sessions {
                 s.seeded = false;
                 store.recency.resize(id, session_bytes(s));
                 store.enforce(id);
+                if let Some(log) = &store.changes {
+                    log.mark(id);
+                }
                 true
             }
             None => false,
         }
+    }
+
+    /// Puts back a session read from `--state` (it counts as the user's, not seeded).
+    pub fn restore(&self, mut session: Session) {
+        session.seeded = false;
+        let mut store = self.lock();
+        let id = session.id.clone();
+        // Restored sessions count against the byte budget like any other.
+        store.recency.touch(&id, session_bytes(&session));
+        store.sessions.insert(id.clone(), session);
+        store.enforce(&id);
+    }
+
+    /// From now on, `log` is told the id of every session appended to, renamed or
+    /// deleted (`--state` writes them).
+    pub fn track_changes(&self, log: Arc<crate::persist::ChangeLog>) {
+        self.lock().changes = Some(log);
     }
 }
 

@@ -316,6 +316,15 @@ async fn intentions_are_created_toggled_run_updated_and_deleted() {
         ask(&mut c, json!({"action": "run_intention", "id": id})).await,
         json!({"type": "notification", "content": "🚀 Running intention: Tea"})
     );
+    // Then, to every dashboard socket, the run's start and end (addendum C.5).
+    for kind in ["intention_started", "intention_completed"] {
+        let f = c.next().await;
+        assert_eq!(f["type"], kind);
+        assert_eq!(f["intention_id"], id.as_str());
+        assert_eq!(f["intention_name"], "Tea");
+        assert!(is_iso(&f["timestamp"]), "{f}");
+        assert_eq!(f.as_object().unwrap().len(), 4);
+    }
     let updated = ask(
         &mut c,
         json!({"action": "update_intention", "id": id, "updates": {"name": "Green tea"}}),

@@ -18,6 +18,12 @@ async fn a_chat_turn_with_a_tool_plays_the_dashboard_sequence() {
     let frames = c.chat("What's the weather in Paris?").await;
     assert_eq!(frames[0], json!({"type": "stream_start"}));
     let key = conn_id.replacen('_', ":", 1);
+    // The real backend opens every turn with an empty thinking event (addendum C.2).
+    assert_eq!(
+        frames[1],
+        json!({"type": "system_event", "event_type": "thinking", "data": {"session_key": key}})
+    );
+    let frames = &frames[1..];
     assert_eq!(
         frames[1],
         json!({"type": "system_event", "event_type": "thinking", "data": {"content": "The user wants the weather in Paris.", "session_key": key}})
@@ -35,7 +41,7 @@ async fn a_chat_turn_with_a_tool_plays_the_dashboard_sequence() {
         assert_eq!(chunk["is_stream_chunk"], true);
         assert_eq!(chunk["metadata"], json!({}));
     }
-    assert_eq!(answer_text(&frames), "It's **18°C** and cloudy in Paris.");
+    assert_eq!(answer_text(frames), "It's **18°C** and cloudy in Paris.");
     assert_eq!(frames.last().unwrap(), &json!({"type": "stream_end"}));
 }
 
@@ -48,7 +54,7 @@ async fn a_failed_tool_reports_status_error() {
     c.next().await; // connection_info
     let frames = c.chat("the broken tool again").await;
     assert_eq!(
-        frames[2],
+        frames[3],
         json!({"type": "system_event", "event_type": "tool_result", "data": {"name": "read_file", "result": "File not found: /nope", "status": "error"}})
     );
 }
@@ -102,30 +108,40 @@ async fn errors_carry_content_and_plans_without_a_pending_plan_are_refused_like_
 }
 
 #[tokio::test]
-async fn plans_are_approved_and_rejected_with_approve_plan_and_reject_plan() {
-    let server = Server::fixtures().await;
-    for (action, expected) in [
-        ("approve_plan", "Done: tests pass."),
-        ("reject_plan", "Understood, I changed nothing."),
+async fn a_plan_never_waits_in_the_dashboard_dialect_it_plays_its_dashboard_branch() {
+    // The shipped dashboard has no plan UI (addendum C.9): waiting would leave it
+    // "streaming" until Stop. A plan plays `approve` unless `dashboard_plan` says.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("choosy.json"),
+        r#"{"turns": [{"reply": [{"plan": "1. x", "dashboard_plan": "reject",
+            "approve": [{"say": "did it"}], "reject": [{"say": "left it"}]}]}]}"#,
+    )
+    .unwrap();
+    std::fs::copy(
+        common::fixtures().join("plan.json"),
+        dir.path().join("plan.json"),
+    )
+    .unwrap();
+    let server = Server::instant(dir.path()).await;
+    for (scenario, expected) in [
+        ("plan", "Here is my plan.Done: tests pass."),
+        ("choosy", "left it"),
     ] {
-        let mut c = server.connect("dialect=dashboard&scenario=plan").await;
-        c.next().await;
-        c.send(json!({"action": "chat", "message": "refactor it"}))
+        let mut c = server
+            .connect(&format!("dialect=dashboard&scenario={scenario}"))
             .await;
-        loop {
-            let f = c.next().await;
-            if f["type"] == "plan_proposed" {
-                assert_eq!(
-                    f["plan"],
-                    "## Plan\n1. Read the file\n2. Modify the function\n3. Run tests"
-                );
-                assert_eq!(f["status"], "proposed");
-                break;
-            }
-        }
-        c.send(json!({"action": action, "session_key": "x"})).await;
-        let rest = c.until_stream_end().await;
-        assert_eq!(answer_text(&rest), expected, "{action}");
+        c.next().await;
+        let frames = c.chat("refactor it").await;
+        assert_eq!(answer_text(&frames), expected, "{scenario}");
+        assert!(types(&frames).contains(&"plan_proposed".to_owned()));
+        c.send(json!({"action": "approve_plan", "session_key": "x"}))
+            .await;
+        assert_eq!(
+            c.next().await,
+            json!({"type": "error", "content": "No active plan to approve"}),
+            "the plan is over"
+        );
     }
 }
 

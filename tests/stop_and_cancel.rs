@@ -65,6 +65,11 @@ async fn a_new_message_cancels_the_turn_in_flight_first() {
     c.next().await; // connection_info
     c.send(json!({"action": "chat", "message": "first"})).await;
     assert_eq!(c.next().await["type"], "stream_start");
+    assert_eq!(
+        c.next().await["event_type"],
+        "thinking",
+        "the turn's opening"
+    );
     assert_eq!(c.next().await["type"], "message");
     c.send(json!({"action": "chat", "message": "second"})).await;
     let mut seen = Vec::new();

@@ -14,13 +14,14 @@ use serde_json::json;
 async fn two_connections_with_the_same_seed_receive_identical_frames() {
     let server = Server::start(&common::fixtures(), ServeConfig::default()).await;
     // Fresh session ids are random (two tabs must not share one), so both resume one.
-    let url = "dialect=dashboard&scenario=weather&seed=42&speed=20&resume_session=websocket_same";
+    // The docs dialect: dashboard connections also receive each other's system_events
+    // (as on the real backend), which would interleave the two turns.
+    let url = "dialect=docs&scenario=weather&seed=42&speed=20&resume_session=websocket_same";
     let (mut a, mut b) = (server.connect(url).await, server.connect(url).await);
     for c in [&mut a, &mut b] {
-        assert_eq!(c.next().await["type"], "connection_info");
-        assert_eq!(c.next().await["type"], "session_history");
+        assert_eq!(c.next().await["type"], "session_switched");
     }
-    let (fa, fb) = tokio::join!(a.chat("weather"), b.chat("weather"));
+    let (fa, fb) = tokio::join!(a.ask("weather"), b.ask("weather"));
     assert_eq!(fa, fb);
     assert!(fa.len() > 6);
 }

@@ -21,6 +21,11 @@ use crate::library::duration::Dur;
 use crate::library::problem::{JsonPath, Problem};
 use crate::library::source::Source;
 
+pub use super::panel_data::{
+    AuditCheckSpec, LibrarySkillSpec, MissionControl, MissionControlSpec, SelfAuditReportSpec,
+    WebhookSpec,
+};
+
 /// The bundled file, which is also the built-in default of every section.
 const BUILTIN: &str = include_str!("../../recordings/backend.json");
 
@@ -83,6 +88,29 @@ pub struct BackendFile {
     /// `GET /api/remote/status`, sent as is (any JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_status: Option<Value>,
+    /// The URL `POST /api/remote/start` reports for the started tunnel
+    /// (default `https://pawmock-demo.trycloudflare.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel_url: Option<String>,
+    /// Inbound webhooks (`GET /api/webhooks`; add, remove and regenerate change them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<Vec<WebhookSpec>>,
+    /// The MCP catalog (`GET /api/mcp/presets`): objects with at least `id` and `name`;
+    /// the other fields of a preset default as the README lists them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_presets: Option<Vec<Map<String, Value>>>,
+    /// What the skills library search finds (`GET /api/skills/search?q=`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skills_library: Option<Vec<LibrarySkillSpec>>,
+    /// The checks of the security audit (`POST /api/security-audit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_audit: Option<Vec<AuditCheckSpec>>,
+    /// Stored self-audit reports, newest first (`GET /api/self-audit/reports`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_audit_reports: Option<Vec<SelfAuditReportSpec>>,
+    /// Mission Control's agents, tasks, activity feed and projects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mission_control: Option<MissionControlSpec>,
 }
 
 /// The numbers behind the status text. The dashboard reads CPU, RAM, disk and battery
@@ -343,6 +371,17 @@ impl BackendFile {
             audit: self.audit.or_else(|| base.audit.clone()),
             mcp_status: self.mcp_status.or_else(|| base.mcp_status.clone()),
             remote_status: self.remote_status.or_else(|| base.remote_status.clone()),
+            tunnel_url: self.tunnel_url.or_else(|| base.tunnel_url.clone()),
+            webhooks: self.webhooks.or_else(|| base.webhooks.clone()),
+            mcp_presets: self.mcp_presets.or_else(|| base.mcp_presets.clone()),
+            skills_library: self.skills_library.or_else(|| base.skills_library.clone()),
+            security_audit: self.security_audit.or_else(|| base.security_audit.clone()),
+            self_audit_reports: self
+                .self_audit_reports
+                .or_else(|| base.self_audit_reports.clone()),
+            mission_control: self
+                .mission_control
+                .or_else(|| base.mission_control.clone()),
         }
     }
 }
@@ -404,6 +443,14 @@ pub struct BackendData {
     pub audit: Value,
     pub mcp_status: Value,
     pub remote_status: Value,
+    pub tunnel_url: String,
+    pub webhooks: Vec<WebhookSpec>,
+    /// Presets in the real backend's full shape.
+    pub mcp_presets: Vec<Value>,
+    pub skills_library: Vec<LibrarySkillSpec>,
+    pub security_audit: Vec<AuditCheckSpec>,
+    pub self_audit_reports: Vec<SelfAuditReportSpec>,
+    pub mission_control: MissionControl,
 }
 
 /// A 1×1 grey PNG: the screenshot when a file gives none.
@@ -617,6 +664,68 @@ pub fn compile(src: &Source, file: BackendFile) -> Result<BackendData, Vec<Probl
         );
     }
 
+    let now_text = crate::timestamp::iso8601(now);
+    let mut seen = HashSet::new();
+    for (i, w) in file.webhooks.iter().flatten().enumerate() {
+        let path = root.key("webhooks").index(i).key("name");
+        if w.name.is_empty()
+            || !w
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            problem(
+                path,
+                format!("webhook name `{}` must be letters, digits, - or _", w.name),
+                "it becomes the URL /webhook/inbound/<name>",
+            );
+        } else if !seen.insert(w.name.clone()) {
+            problem(
+                path,
+                format!("webhook `{}` is listed twice", w.name),
+                "remove one of the two",
+            );
+        }
+    }
+    let mut mcp_presets = Vec::new();
+    for (i, p) in file.mcp_presets.unwrap_or_default().into_iter().enumerate() {
+        let path = root.key("mcp_presets").index(i);
+        for key in ["id", "name"] {
+            if !p.get(key).is_some_and(Value::is_string) {
+                problem(
+                    path.key(key),
+                    format!("an MCP preset needs a string `{key}`"),
+                    "write e.g. {\"id\": \"github\", \"name\": \"GitHub\"}",
+                );
+            }
+        }
+        mcp_presets.push(preset_json(p));
+    }
+    for (i, r) in file.self_audit_reports.iter().flatten().enumerate() {
+        if !is_date(&r.date) {
+            problem(
+                root.key("self_audit_reports").index(i).key("date"),
+                format!("`date` must be YYYY-MM-DD, got `{}`", r.date),
+                "write e.g. 2026-02-10",
+            );
+        }
+    }
+    if let Some(url) = &file.tunnel_url
+        && !url.starts_with("https://")
+    {
+        problem(
+            root.key("tunnel_url"),
+            format!("`tunnel_url` must start with https://, got `{url}`"),
+            "write e.g. https://calm-paws-demo.trycloudflare.com",
+        );
+    }
+    let mission_control = super::panel_data::compile_mission_control(
+        file.mission_control.unwrap_or_default(),
+        &root.key("mission_control"),
+        &now_text,
+        &mut problem,
+    );
+
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -651,7 +760,42 @@ pub fn compile(src: &Source, file: BackendFile) -> Result<BackendData, Vec<Probl
         audit: json(to_json(file.audit), Value::Array(Vec::new())),
         mcp_status: json(file.mcp_status, Value::Object(Map::new())),
         remote_status: json(file.remote_status, Value::Object(Map::new())),
+        tunnel_url: file
+            .tunnel_url
+            .unwrap_or_else(|| "https://pawmock-demo.trycloudflare.com".to_owned()),
+        webhooks: file.webhooks.unwrap_or_default(),
+        mcp_presets,
+        skills_library: file.skills_library.unwrap_or_default(),
+        security_audit: file.security_audit.unwrap_or_default(),
+        self_audit_reports: file.self_audit_reports.unwrap_or_default(),
+        mission_control,
     })
+}
+
+/// An MCP preset in the real backend's full shape: the file's fields over defaults.
+fn preset_json(fields: Map<String, Value>) -> Value {
+    let mut v = serde_json::json!({
+        "id": "", "name": "", "description": "", "icon": "plug", "category": "other",
+        "package": "", "transport": "stdio", "url": "", "docs_url": "",
+        "needs_args": false, "oauth": false, "installed": false, "env_keys": [],
+    });
+    if let Value::Object(map) = &mut v {
+        map.extend(fields);
+    }
+    v
+}
+
+/// `YYYY-MM-DD`.
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 }
 
 fn to_json<T: Serialize>(v: Option<T>) -> Option<Value> {
@@ -756,6 +900,37 @@ mod tests {
                 "missing `{e}` in {shown:#?}"
             );
         }
+    }
+
+    #[test]
+    fn panel_sections_are_checked_at_their_path_and_filled_out() {
+        let text = r#"{"mission_control": {"agents": [{"id": "a", "name": "A"}, {"id": "a"}]},
+            "mcp_presets": [{"id": "x"}], "self_audit_reports": [{"date": "yesterday", "results": []}],
+            "tunnel_url": "http://plain", "webhooks": [{"name": "has space", "secret": "s"}]}"#;
+        let shown: Vec<String> = compile_text(text)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        for e in [
+            "mission_control.agents[1].name: a Mission Control agents needs a string `name`",
+            "mission_control.agents[1].id: id `a` is used twice in `agents`",
+            "mcp_presets[0].name: an MCP preset needs a string `name`",
+            "self_audit_reports[0].date: `date` must be YYYY-MM-DD",
+            "tunnel_url: `tunnel_url` must start with https://",
+            "webhooks[0].name: webhook name `has space` must be letters, digits, - or _",
+        ] {
+            assert!(
+                shown.iter().any(|s| s.contains(e)),
+                "missing `{e}` in {shown:#?}"
+            );
+        }
+        let data =
+            compile_text(r#"{"mission_control": {"tasks": [{"id": "t", "title": "T"}]}}"#).unwrap();
+        let task = &data.mission_control.tasks[0];
+        assert_eq!(task["status"], "inbox");
+        assert_eq!(task["priority"], "medium");
+        assert!(task["created_at"].is_string());
     }
 
     #[test]

@@ -13,7 +13,10 @@ mod caps;
 pub mod data;
 pub mod files;
 pub mod health;
+pub mod intention_run;
 pub mod intentions;
+pub mod panel_data;
+pub mod panels;
 pub mod reminders;
 pub mod settings;
 pub mod skills;
@@ -33,6 +36,8 @@ pub struct Ctx<'a> {
     pub data: &'a BackendData,
     /// The run's changes on top of it.
     pub state: &'a RunState,
+    /// What the REST panels changed (skills installed from the library, …).
+    pub panels: &'a panels::PanelState,
     /// The time the action arrived (a parameter, so replies are testable).
     pub now: SystemTime,
 }

@@ -13,7 +13,31 @@ use super::{Ctx, notification, text};
 use crate::timestamp::iso8601;
 
 pub fn list(ctx: &Ctx) -> Vec<Value> {
-    vec![json!({"type": "skills", "skills": summaries(&ctx.data.skills)})]
+    vec![json!({"type": "skills", "skills": summaries(&installed(ctx))})]
+}
+
+/// The installed skills: the canned ones less those removed in the skills modal, then
+/// those installed from its library (`POST /api/skills/install|remove`).
+pub fn installed(ctx: &Ctx) -> Vec<SkillSpec> {
+    let panels = ctx.panels.lock();
+    ctx.data
+        .skills
+        .iter()
+        .filter(|s| !panels.skills_removed.contains(&s.name))
+        .cloned()
+        .chain(
+            panels
+                .skills_installed
+                .iter()
+                .filter(|name| !ctx.data.skills.iter().any(|s| s.name == **name))
+                .map(|name| SkillSpec {
+                    name: name.clone(),
+                    description: "Installed from the skills library".to_owned(),
+                    argument_hint: String::new(),
+                    output: None,
+                }),
+        )
+        .collect()
 }
 
 /// `{name, description, argument_hint}` of each skill (also `GET /api/skills`).
@@ -34,7 +58,7 @@ pub fn summaries(skills: &[SkillSpec]) -> Vec<Value> {
 /// chat message, but that path never runs.
 pub fn run(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     let name = text(frame, "name").unwrap_or("");
-    let Some(skill) = ctx.data.skills.iter().find(|s| s.name == name) else {
+    let Some(skill) = installed(ctx).into_iter().find(|s| s.name == name) else {
         return Vec::new();
     };
     let args = frame.get("args").cloned().unwrap_or_else(|| json!(""));

@@ -481,7 +481,13 @@ impl Connection {
                 let events = crate::playback::schedule::expand_steps(&steps, &timing, &mut rng);
                 let sid = self.session_id.clone();
                 for e in events {
-                    let frame = dialect::render_text(&e.event, self.dialect, &sid);
+                    // Outside a turn the real backend's one error frame is `type:"error"`
+                    // (a legacy reply); an agent error's turn form (addendum C.1) needs a turn.
+                    let event = match e.event {
+                        Event::AgentError { message, .. } => Event::Error { message },
+                        other => other,
+                    };
+                    let frame = dialect::render_text(&event, self.dialect, &sid);
                     self.feed_text(ws, frame).await?;
                 }
             }

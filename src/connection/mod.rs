@@ -5,6 +5,7 @@
 //! a turn plays, and a slow client slows only its own socket.
 
 mod control;
+mod dashboard;
 mod deliver;
 pub mod hooks;
 mod net;
@@ -144,7 +145,14 @@ impl Connection {
             ctl,
             seed: params.seed.unwrap_or(app.config.seed),
             speed: params.speed.unwrap_or(app.config.speed),
-            session_id: params.resume_session.clone().unwrap_or_else(new_session_id),
+            session_id: match &params.resume_session {
+                // The real backend resumes only a stored `websocket_<x>` session and
+                // binds a fresh id otherwise (addendum C.4); the docs dialect adopts it.
+                Some(id) if dialect == Dialect::Docs || dashboard::resumable(&app, id) => {
+                    id.clone()
+                }
+                _ => new_session_id(),
+            },
             app,
             id,
             choice,
@@ -207,12 +215,19 @@ impl Connection {
             },
         };
         if let Some(turn) = self.active.take() {
-            self.ctl.record(crate::control::What::TurnCancelled {
-                scenario: turn.scenario.clone(),
-                frames: turn.sent,
-                why: "connection closed".into(),
-            });
-            self.store_answer(&turn, true);
+            if self.dialect == Dialect::Dashboard
+                && matches!(end, End::ClientClosed(_) | End::Gone(_))
+            {
+                // A dropped dashboard socket does not cancel the turn (addendum C.6).
+                dashboard::play_on_without(self.app.clone(), turn, self.chaos_rng.clone());
+            } else {
+                self.ctl.record(crate::control::What::TurnCancelled {
+                    scenario: turn.scenario.clone(),
+                    frames: turn.sent,
+                    why: "connection closed".into(),
+                });
+                self.store_answer(&turn, true);
+            }
         }
         let (code, by) = match &end {
             End::ClientClosed(code) => (*code, "client"),
@@ -293,7 +308,12 @@ impl Connection {
             };
             self.send(ws, &event, None).await?;
         }
-        if let Some(id) = self.params.resume_session.clone() {
+        if let Some(id) = self
+            .params
+            .resume_session
+            .clone()
+            .filter(|id| *id == self.session_id)
+        {
             let messages = self.app.sessions.history(&id);
             self.send(
                 ws,
@@ -428,7 +448,8 @@ impl Connection {
         push: std::result::Result<Push, BroadcastStreamRecvError>,
     ) -> Result {
         let frames = match push {
-            Ok(frames) => frames,
+            Ok(push) if push.from.as_deref() == Some(self.id.as_str()) => return Ok(()),
+            Ok(push) => push.frames,
             Err(BroadcastStreamRecvError::Lagged(n)) => {
                 warn!(conn = %self.id, "{n} pushed frames skipped: the connection fell behind");
                 return Ok(());
@@ -483,7 +504,7 @@ impl Connection {
                 }
             },
             Action::SwitchSession { session_id } => {
-                self.cancel_active(ws).await?;
+                self.leave_active(ws).await?;
                 self.session_id = session_id.clone();
                 let messages = self.app.sessions.history(&session_id);
                 self.send(
@@ -497,7 +518,7 @@ impl Connection {
                 .await
             }
             Action::NewSession => {
-                self.cancel_active(ws).await?;
+                self.leave_active(ws).await?;
                 self.session_id = new_session_id();
                 let event = Event::NewSession {
                     session_id: self.session_id.clone(),
@@ -512,9 +533,13 @@ impl Connection {
                 let ctx = crate::backend::Ctx {
                     data: &data,
                     state: &self.app.backend,
+                    panels: &self.app.panels,
                     now: std::time::SystemTime::now(),
                 };
                 let replies = crate::backend::answer(&ctx, &name, &frame);
+                if name == "run_intention" {
+                    crate::backend::intention_run::announce(&self.app, &ctx, &frame);
+                }
                 debug!(conn = %self.id, action = %name, replies = replies.len(), "dashboard action answered");
                 for reply in replies {
                     self.send_json(ws, &reply).await?;
@@ -607,7 +632,7 @@ impl Connection {
             },
             connected_at: self.connected_at,
         };
-        self.active = Some(ActiveTurn::new(
+        let mut turn = ActiveTurn::new(
             name,
             session_id,
             timing,
@@ -615,7 +640,10 @@ impl Connection {
             segment,
             chaos,
             &mut self.chaos_rng,
-        ));
+        );
+        turn.for_dashboard = self.dialect == Dialect::Dashboard;
+        turn.scripted = body_owner.is_scripted();
+        self.active = Some(turn);
         self.control_new_turn();
         // Events due at once (stream_start, everything at speed 0) go out now.
         self.on_due(ws).await
@@ -674,6 +702,7 @@ impl Connection {
         let Some(turn) = self.active.as_mut() else {
             return Ok(false);
         };
+        let scripted = turn.scripted;
         let due = if force {
             turn.pop_next(now, &mut self.chaos_rng)
         } else {
@@ -687,6 +716,7 @@ impl Connection {
             turn::Due::Event(event, session) => {
                 let is_end = *event == Event::StreamEnd;
                 let frame = dialect::render_text(event, self.dialect, session);
+                let around = dashboard::Around::of(event, self.dialect, session, scripted);
                 self.ctl.scheduled = Some((turn.last_scheduled(), turn.t0));
                 // The dashboard fetches /api/sessions as soon as it sees the final
                 // stream_end, so the answer is stored before that frame goes out.
@@ -694,7 +724,7 @@ impl Connection {
                     let turn = self.active.take().expect("checked above");
                     self.finish(turn, false);
                 }
-                self.feed_text(ws, frame).await?;
+                self.feed_turn_frame(ws, frame, around).await?;
                 Ok(true)
             }
             turn::Due::Op(op) => {
@@ -797,15 +827,7 @@ impl Connection {
 
     /// Stores the answer text, marked as interrupted when the turn was cut short.
     fn store_answer(&self, turn: &ActiveTurn, cancelled: bool) {
-        let mut text = turn.answer.clone();
-        if cancelled {
-            text.push_str("\n\n[Response interrupted]");
-        }
-        if !turn.answer.is_empty() || cancelled {
-            self.app
-                .sessions
-                .append(&turn.session_id, "assistant", text);
-        }
+        store_answer(&self.app, self.dialect, turn, cancelled);
     }
 
     /// Carries out one delivery of the playing turn, logging the fault behind it.
@@ -827,7 +849,9 @@ impl Connection {
         match op.delivery {
             Delivery::Send(event) => {
                 let frame = dialect::render_text(&event, self.dialect, sid);
-                self.feed_text(ws, frame).await
+                let scripted = self.active.as_ref().is_none_or(|t| t.scripted);
+                let around = dashboard::Around::of(&event, self.dialect, sid, scripted);
+                self.feed_turn_frame(ws, frame, around).await
             }
             Delivery::Corrupt(event) => match dialect::render(&event, self.dialect, sid) {
                 Some(frame) => {
@@ -984,6 +1008,22 @@ impl Connection {
         self.unflushed = true;
         self.frames_sent += 1;
         Ok(())
+    }
+}
+
+/// Stores a turn's answer text, marked as interrupted when the turn was cut short.
+fn store_answer(app: &App, dialect: Dialect, turn: &ActiveTurn, cancelled: bool) {
+    if turn.failed_by_exception && dialect == Dialect::Dashboard {
+        // An exception in the real agent loop stores no answer, not even the part
+        // already streamed (addendum C.1 path 2).
+        return;
+    }
+    let mut text = turn.answer.clone();
+    if cancelled {
+        text.push_str("\n\n[Response interrupted]");
+    }
+    if !turn.answer.is_empty() || cancelled {
+        app.sessions.append(&turn.session_id, "assistant", text);
     }
 }
 

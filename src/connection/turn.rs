@@ -22,6 +22,17 @@ pub enum BodyRef {
     Owned(Arc<Body>),
 }
 
+impl BodyRef {
+    /// Whether it is scripted steps rather than recorded frames.
+    pub fn is_scripted(&self) -> bool {
+        let body = match self {
+            BodyRef::Scenario(s, i) => s.turns.get(*i).map(|t| &t.body),
+            BodyRef::Owned(b) => Some(&**b),
+        };
+        matches!(body, Some(Body::Script(_)))
+    }
+}
+
 /// The plan a segment stops at, copied out: the segment itself may be shared.
 fn gate_of(segment: &Segment) -> Option<(Duration, Plan)> {
     segment.gate.as_ref().map(|g| (g.at, g.plan.clone()))
@@ -80,6 +91,14 @@ pub struct ActiveTurn {
     pub answer: String,
     pub started: std::time::Instant,
     pub sent: u64,
+    /// Played for a dashboard connection: a plan does not wait (the dashboard has no
+    /// plan UI, addendum C.9) but plays its `dashboard_plan` branch at once.
+    pub for_dashboard: bool,
+    /// An `exception` agent error was sent: the real backend then stores no answer.
+    pub failed_by_exception: bool,
+    /// A scripted turn (not a recording, which replays its frames as recorded): the
+    /// dashboard dialect opens it with the real backend's empty thinking event.
+    pub scripted: bool,
 }
 
 impl ActiveTurn {
@@ -110,6 +129,9 @@ impl ActiveTurn {
             answer: String::new(),
             started: std::time::Instant::now(),
             sent: 0,
+            for_dashboard: false,
+            failed_by_exception: false,
+            scripted: true,
         };
         let now = turn.t0;
         turn.load(segment, now, chaos_rng);
@@ -219,8 +241,12 @@ impl ActiveTurn {
                         let i = *next;
                         *next += 1;
                         let event = &segment.events[i].event;
-                        if let Event::TextChunk { text } = event {
-                            self.answer.push_str(text);
+                        match event {
+                            Event::TextChunk { text } => self.answer.push_str(text),
+                            Event::AgentError {
+                                exception: true, ..
+                            } => self.failed_by_exception = true,
+                            _ => {}
                         }
                         return Due::Event(event, &self.session_id);
                     }
@@ -233,6 +259,12 @@ impl ActiveTurn {
                         {
                             self.answer.push_str(text);
                         }
+                        if let Delivery::Send(Event::AgentError {
+                            exception: true, ..
+                        }) = &op.delivery
+                        {
+                            self.failed_by_exception = true;
+                        }
                         return Due::Op(op);
                     }
                 }
@@ -242,6 +274,12 @@ impl ActiveTurn {
         if let Some((at, _)) = &self.gate {
             if force || self.playhead.reached(*at, now) {
                 let (_, plan) = self.gate.take().expect("gate exists");
+                if self.for_dashboard {
+                    let answer = dashboard_answer(&plan);
+                    self.waiting = Some((now, plan));
+                    self.answer_plan(answer, now, chaos_rng);
+                    return self.pop_due(now, chaos_rng);
+                }
                 self.waiting = Some((later(now, plan.wait), plan));
             }
             return Due::Nothing;
@@ -272,6 +310,17 @@ impl ActiveTurn {
         };
         let segment = expand_branch(steps, &self.timing, &mut self.rng);
         self.load(Arc::new(segment), now, chaos_rng);
+    }
+}
+
+/// The answer a plan gets in the dashboard dialect: its `dashboard_plan` branch
+/// (`approve` when the file does not say; `None` is the timeout branch).
+fn dashboard_answer(plan: &Plan) -> Option<PlanAnswer> {
+    use crate::library::format::DashboardPlan;
+    match plan.dashboard.unwrap_or_default() {
+        DashboardPlan::Approve => Some(PlanAnswer::Approve),
+        DashboardPlan::Reject => Some(PlanAnswer::Reject),
+        DashboardPlan::Timeout => None,
     }
 }
 
@@ -390,6 +439,27 @@ mod tests {
         assert_eq!(
             turn.answer,
             "Here is my plan.Understood, I changed nothing."
+        );
+        assert_eq!(played.last().unwrap().1, Event::StreamEnd);
+    }
+
+    #[test]
+    fn for_the_dashboard_a_plan_plays_its_branch_at_once_without_waiting() {
+        let timing = Timing {
+            speed: 0.0,
+            ..Timing::default()
+        };
+        let (mut turn, origin, _) = start("plan", timing);
+        turn.for_dashboard = true;
+        let played = drive(&mut turn, origin, None);
+        assert!(
+            played.iter().all(|(at, _)| at.is_zero()),
+            "nothing waits: {played:?}"
+        );
+        assert!(
+            turn.answer.ends_with("Done: tests pass."),
+            "{}",
+            turn.answer
         );
         assert_eq!(played.last().unwrap().1, Event::StreamEnd);
     }

@@ -133,9 +133,18 @@ pub struct StepSpec {
     /// Tool result (text or any JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
-    /// With `tool`: the tool's failure text. Alone: an `error` event with this message.
+    /// With `tool`: the tool's failure text. Alone: the agent failing with this message
+    /// (an `error` frame in the docs dialect; in the dashboard dialect as the real
+    /// backend renders it, see `dashboard_error`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// With `error`: how the dashboard dialect shows the failure, as the real backend
+    /// does. `event` (default): the backend reported it, so a failed `agent`
+    /// tool_result and the text as an answer chunk; the text streamed before is kept.
+    /// `exception`: something raised, so one message "An error occurred: <error>"; no
+    /// answer text of the turn is stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dashboard_error: Option<DashboardError>,
     /// How long a tool runs, or how long thinking lasts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<Dur>,
@@ -154,6 +163,11 @@ pub struct StepSpec {
     /// How long a plan waits for an answer (default 5m; not scaled by speed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait: Option<Dur>,
+    /// With `plan`: the branch the dashboard dialect plays at once (`approve`, the
+    /// default, `reject` or `timeout`). The shipped dashboard has no plan UI, so a plan
+    /// there never waits for an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dashboard_plan: Option<DashboardPlan>,
     /// An inbox update pushed from another channel.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inbox: Option<InboxSpec>,
@@ -170,6 +184,28 @@ pub struct StepSpec {
     /// Extra wait before this step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<Dur>,
+}
+
+/// How the dashboard dialect shows an `error` step (addendum C.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DashboardError {
+    /// The backend yielded an error event: a failed `agent` tool_result, then the text
+    /// as an answer chunk.
+    #[default]
+    Event,
+    /// An exception escaped the agent loop: one message "An error occurred: <error>".
+    Exception,
+}
+
+/// The branch a plan plays in the dashboard dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DashboardPlan {
+    #[default]
+    Approve,
+    Reject,
+    Timeout,
 }
 
 /// An `inbox_update`: a message that arrived on another channel.

@@ -1,6 +1,7 @@
 //! The recordings directory: file formats, loading with located errors, and the
 //! immutable [`Library`] snapshot every connection reads from.
 
+pub mod dashboard_notes;
 pub mod duration;
 pub mod format;
 pub mod problem;

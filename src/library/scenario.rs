@@ -8,7 +8,9 @@ use std::time::Duration;
 use regex::Regex;
 use serde_json::Value;
 
-use super::format::{ChunkUnit, ScenarioFile, StepSpec, TimingSpec, TurnSpec};
+use super::format::{
+    ChunkUnit, DashboardError, DashboardPlan, ScenarioFile, StepSpec, TimingSpec, TurnSpec,
+};
 use super::problem::{JsonPath, Problem};
 use super::source::Source;
 use crate::protocol::{Event, HistoryMessage};
@@ -165,7 +167,11 @@ pub enum StepKind {
         outcome: Result<Value, String>,
         duration: Option<Duration>,
     },
-    Error(String),
+    Error {
+        message: String,
+        /// How the dashboard dialect shows it.
+        dashboard: DashboardError,
+    },
     Plan(Plan),
     Inbox {
         channel: String,
@@ -242,6 +248,9 @@ pub struct Plan {
     pub reject: Vec<Step>,
     pub timeout: Vec<Step>,
     pub wait: Duration,
+    /// The branch the dashboard dialect plays at once (`None`: the file did not say,
+    /// so `approve`; `pawmock check` mentions it).
+    pub dashboard: Option<DashboardPlan>,
 }
 
 /// Turns a parsed scenario file into a [`Scenario`], or every problem found in it.
@@ -526,7 +535,8 @@ fn compile_step(
     let allowed: &[&str] = match kind {
         "think" => &["duration"],
         "tool" => &["input", "result", "error", "duration"],
-        "plan" => &["approve", "reject", "timeout", "wait"],
+        "plan" => &["approve", "reject", "timeout", "wait", "dashboard_plan"],
+        "error" => &["dashboard_error"],
         _ => &[],
     };
     let extras = [
@@ -538,6 +548,8 @@ fn compile_step(
         ("reject", s.reject.is_some()),
         ("timeout", s.timeout.is_some()),
         ("wait", s.wait.is_some()),
+        ("dashboard_plan", s.dashboard_plan.is_some()),
+        ("dashboard_error", s.dashboard_error.is_some()),
     ];
     for (field, on) in extras {
         if on && !allowed.contains(&field) {
@@ -575,7 +587,10 @@ fn compile_step(
             },
             duration: dur(s.duration),
         },
-        "error" => StepKind::Error(s.error?),
+        "error" => StepKind::Error {
+            message: s.error?,
+            dashboard: s.dashboard_error.unwrap_or_default(),
+        },
         "plan" => {
             let mut branch = |key: &str, specs: Option<Vec<StepSpec>>| {
                 compile_steps(src, &path.key(key), specs.unwrap_or_default(), problems)
@@ -589,6 +604,7 @@ fn compile_step(
                 reject: reject?,
                 timeout: timeout?,
                 wait: dur(s.wait).unwrap_or(DEFAULT_PLAN_WAIT),
+                dashboard: s.dashboard_plan,
             })
         }
         "inbox" => {

@@ -168,8 +168,9 @@ impl<'a> Builder<'a> {
                     is_error,
                 });
             }
-            StepKind::Error(message) => self.push(Event::Error {
+            StepKind::Error { message, dashboard } => self.push(Event::AgentError {
                 message: message.clone(),
+                exception: *dashboard == crate::library::format::DashboardError::Exception,
             }),
             StepKind::Plan(plan) => {
                 self.push(Event::PlanCreated {

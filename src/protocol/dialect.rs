@@ -178,7 +178,9 @@ fn render_docs(event: &Event, sid: &str) -> Option<Value> {
         Event::ToolResult { tool, result, .. } => {
             json!({"type": "tool_result", "tool": tool, "result": result, "session_id": sid})
         }
-        Event::Error { message } => json!({"type": "error", "message": message, "session_id": sid}),
+        Event::Error { message } | Event::AgentError { message, .. } => {
+            json!({"type": "error", "message": message, "session_id": sid})
+        }
         Event::PlanCreated { plan } => {
             json!({"type": "plan_created", "plan": plan, "session_id": sid})
         }
@@ -231,6 +233,24 @@ fn render_dashboard(event: &Event, sid: &str) -> Option<Value> {
             }),
         ),
         Event::Error { message } => json!({"type": "error", "content": message}),
+        // The real backend never sends `type:"error"` during a turn (addendum C.1).
+        // Path 1 is two frames: this one, then [`follow_up`]'s answer chunk.
+        Event::AgentError {
+            message,
+            exception: false,
+        } => system_event(
+            "tool_result",
+            json!({"name": "agent", "result": message, "status": "error"}),
+        ),
+        Event::AgentError {
+            message,
+            exception: true,
+        } => json!({
+            "type": "message",
+            "content": format!("An error occurred: {message}"),
+            "is_stream_chunk": false,
+            "metadata": {},
+        }),
         // The dashboard has no live plan frame; `plan_proposed` is what its (unloaded)
         // plan-mode module listens for, so a custom frontend can pick it up.
         Event::PlanCreated { plan } => json!({
@@ -259,6 +279,46 @@ fn render_dashboard(event: &Event, sid: &str) -> Option<Value> {
         Event::Notification { content } => json!({"type": "notification", "content": content}),
         Event::Raw(v) => v.clone(),
     })
+}
+
+/// The frame that follows an event's own, for the one event that is two frames on the
+/// wire: an agent error reported by the backend (addendum C.1 path 1) is a failed
+/// `agent` tool_result, then its text as an answer chunk.
+pub fn follow_up(event: &Event, dialect: Dialect) -> Option<String> {
+    match (event, dialect) {
+        (
+            Event::AgentError {
+                message,
+                exception: false,
+            },
+            Dialect::Dashboard,
+        ) => Some(
+            json!({"type": "message", "content": message, "is_stream_chunk": true, "metadata": {}})
+                .to_string(),
+        ),
+        _ => None,
+    }
+}
+
+/// The empty thinking event the real backend sends at the start of every turn
+/// (addendum C.2), in the dashboard dialect.
+pub fn turn_thinking(session_id: &str) -> String {
+    system_event("thinking", json!({"session_key": session_key(session_id)})).to_string()
+}
+
+/// Whether the dashboard dialect's frame for `event` goes to every dashboard
+/// connection (addendum C.3: the bus's `system_event`s), not only the one chatting.
+pub fn reaches_every_dashboard(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::Thinking { .. }
+            | Event::ToolStart { .. }
+            | Event::ToolResult { .. }
+            | Event::AgentError {
+                exception: false,
+                ..
+            }
+    )
 }
 
 fn system_event(event_type: &str, data: Value) -> Value {

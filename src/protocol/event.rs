@@ -42,6 +42,13 @@ pub enum Event {
     Error {
         message: String,
     },
+    /// The agent failed during a turn (a scenario's `error` step). The docs dialect
+    /// shows it as `error`; the dashboard dialect as the real backend does (addendum
+    /// C.1): a backend error event, or an `exception` that escaped the agent loop.
+    AgentError {
+        message: String,
+        exception: bool,
+    },
     PlanCreated {
         plan: String,
     },
@@ -82,7 +89,7 @@ impl Event {
             Event::Thinking { .. } => "thinking",
             Event::ToolStart { .. } => "tool_start",
             Event::ToolResult { .. } => "tool_result",
-            Event::Error { .. } => "error",
+            Event::Error { .. } | Event::AgentError { .. } => "error",
             Event::PlanCreated { .. } => "plan",
             Event::SessionSwitched { .. } => "session_switched",
             Event::NewSession { .. } => "new_session",

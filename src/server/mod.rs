@@ -136,6 +136,10 @@ pub async fn run_all(app: Arc<App>, listeners: Vec<TcpListener>) {
         }
     }
     tokio::spawn(crate::backend::reminders::ring(app.clone()));
+    let state_writer = app
+        .state
+        .get()
+        .map(|state| tokio::spawn(crate::persist::write_changes(app.clone(), state.clone())));
     let limits = accept::Limits {
         handshake_timeout: app.config.handshake_timeout,
         max_pending: app.config.max_pending,
@@ -146,6 +150,12 @@ pub async fn run_all(app: Arc<App>, listeners: Vec<TcpListener>) {
     .await;
     app.tracker.close();
     let _ = tokio::time::timeout(Duration::from_secs(3), app.tracker.wait()).await;
+    if let (Some(writer), Some(state)) = (state_writer, app.state.get()) {
+        // The last changes (answers stored as the connections closed) are written.
+        writer.abort();
+        let (state, app) = (state.clone(), app.clone());
+        let _ = tokio::task::spawn_blocking(move || state.flush(&app.sessions)).await;
+    }
 }
 
 /// Starts a server on `listener` in the background (for tests and benchmarks).

@@ -11,24 +11,71 @@ use std::sync::Arc;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+use tracing::debug;
 use warp::Filter;
 use warp::http::{Method, Response, StatusCode};
 
 use crate::app::App;
-use crate::backend::{Ctx, health, skills};
+use crate::backend::{BackendData, Ctx, health, skills};
 use crate::sessions::Session;
 use crate::timestamp::iso8601;
 
+mod channels;
+mod export;
+mod health_api;
+mod identity;
+mod mcp_skills;
+mod mission_control;
+mod qr;
+mod remote;
+mod system;
+
 pub type Reply = Response<Vec<u8>>;
+
+/// One `/api` request as the endpoint families read it.
+pub(crate) struct Req<'a> {
+    pub app: &'a App,
+    pub data: &'a BackendData,
+    pub method: &'a Method,
+    /// The path's segments after `api`, percent-decoded.
+    pub path: &'a [&'a str],
+    params: &'a [(String, String)],
+    pub body: &'a [u8],
+    /// The `Host` header, for the URLs the real backend builds from it.
+    pub host: &'a str,
+}
+
+impl Req<'_> {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as a JSON object, or the 400 that says it is not one.
+    pub fn json(&self) -> Result<serde_json::Map<String, Value>, Box<Reply>> {
+        match serde_json::from_slice::<Value>(self.body) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(other) => Err(Box::new(detail(
+                StatusCode::BAD_REQUEST,
+                &format!("Invalid JSON body: expected an object, got {other}"),
+            ))),
+            Err(e) => Err(Box::new(detail(
+                StatusCode::BAD_REQUEST,
+                &format!("Invalid JSON body: {e}"),
+            ))),
+        }
+    }
+
+    /// A string field of the JSON body (`None` for a missing or non-string field).
+    pub fn field(body: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+        body.get(key).and_then(Value::as_str).map(str::to_owned)
+    }
+}
 
 /// How many sessions `GET /api/sessions` lists without `?limit=` (the dashboard sends 100).
 const DEFAULT_LIMIT: usize = 100;
-
-/// Endpoints answered, for the 404's hint.
-const ENDPOINTS: &str = "GET /api/channels/status, GET /api/sessions?limit=N, DELETE /api/sessions/{id}, \
-POST /api/sessions/{id}/title, GET /api/backends, GET /api/identity, GET /api/version, \
-GET /api/memory/session/export?id=ID&format=json|md, GET /api/health, GET /api/health/errors, \
-GET /api/skills, GET /api/memory/long_term, GET /api/audit, GET /api/mcp/status, GET /api/remote/status";
 
 /// The largest request body an `/api` call may announce.
 const MAX_BODY: u64 = 64 * 1024;
@@ -77,10 +124,16 @@ pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rej
             }
         })
         .untuple_one()
+        .and(warp::header::optional::<String>("host"))
         .and(bounded_body())
         .map(
-            move |method: Method, path: warp::path::FullPath, query: String, body: Bytes| {
-                handle(&app, &method, path.as_str(), &query, &body)
+            move |method: Method,
+                  path: warp::path::FullPath,
+                  query: String,
+                  host: Option<String>,
+                  body: Bytes| {
+                let host = host.unwrap_or_else(|| "localhost:8000".to_owned());
+                handle(&app, &method, path.as_str(), &query, &body, &host)
             },
         )
 }
@@ -109,7 +162,14 @@ where
 }
 
 /// Answers one `/api` request.
-pub fn handle(app: &App, method: &Method, path: &str, query: &str, body: &[u8]) -> Reply {
+pub fn handle(
+    app: &App,
+    method: &Method,
+    path: &str,
+    query: &str,
+    body: &[u8],
+    host: &str,
+) -> Reply {
     let segments: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())
@@ -134,46 +194,79 @@ pub fn handle(app: &App, method: &Method, path: &str, query: &str, body: &[u8]) 
     let ctx = Ctx {
         data: &data,
         state: &app.backend,
+        panels: &app.panels,
         now: std::time::SystemTime::now(),
     };
     match (method, segments.as_slice()) {
-        (&Method::GET, ["api", "channels", "status"]) => ok(&data.channels),
+        (&Method::GET, ["api", "channels", "status"]) => {
+            ok(&channels::status(&data, &app.panels.lock()))
+        }
         (&Method::GET, ["api", "sessions"]) => list_sessions(app, param("limit")),
         (&Method::DELETE, ["api", "sessions", id]) => delete_session(app, id),
         (&Method::POST, ["api", "sessions", id, "title"]) => rename_session(app, id, body),
         (&Method::GET, ["api", "backends"]) => ok(&data.backends),
-        (&Method::GET, ["api", "identity"]) => ok(&data.identity),
+        (&Method::GET, ["api", "identity"]) => ok(&identity::current(&data, &app.panels.lock())),
         (&Method::GET, ["api", "version"]) => ok(&data.version),
-        (&Method::GET, ["api", "memory", "session", "export"]) => {
-            export_session(app, param("id"), param("format"))
-        }
+        (&Method::GET, ["api", "memory", "session", "export"]) => export::export(
+            param("id").and_then(|id| app.sessions.get(id)),
+            param("id"),
+            param("format"),
+        ),
         (&Method::GET, ["api", "health"]) => ok(&health::summary(&ctx)),
         (&Method::GET, ["api", "health", "errors"]) => match param("limit").map(str::parse) {
             Some(Err(_)) => detail(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "limit must be a whole number",
             ),
+            _ if app.panels.lock().health_errors_cleared => ok(&json!([])),
             limit => ok(&Value::from(health::errors(
                 &ctx,
                 limit.and_then(Result::ok).unwrap_or(20),
                 param("search"),
             ))),
         },
-        (&Method::GET, ["api", "skills"]) => ok(&Value::from(skills::summaries(&data.skills))),
-        (&Method::GET, ["api", "memory", "long_term"]) => ok(&data.memory),
+        (&Method::GET, ["api", "skills"]) => {
+            ok(&Value::from(skills::summaries(&skills::installed(&ctx))))
+        }
+        (&Method::GET, ["api", "memory", "long_term"]) => {
+            ok(&identity::memories(&data, &app.panels.lock()))
+        }
+        (&Method::GET, ["api", "audit"]) if app.panels.lock().audit_cleared => ok(&json!([])),
         (&Method::GET, ["api", "audit"]) => ok(&data.audit),
-        (&Method::GET, ["api", "mcp", "status"]) => ok(&data.mcp_status),
-        (&Method::GET, ["api", "remote", "status"]) => ok(&data.remote_status),
-        _ => json_reply(
-            StatusCode::NOT_FOUND,
-            &json!({
-                "detail": "Not Found",
-                "path": path,
-                "method": method.as_str(),
-                "hint": format!("pawmock answers {ENDPOINTS}"),
-            }),
-        ),
+        _ => {
+            let req = Req {
+                app,
+                data: &data,
+                method,
+                path: segments.get(1..).unwrap_or_default(),
+                params: &params,
+                body,
+                host,
+            };
+            family(&req).unwrap_or_else(|| {
+                debug!(method = %method, path, "unknown /api call: 404");
+                not_found()
+            })
+        }
     }
+}
+
+/// The endpoint families, each answering its own paths (`None`: not one of them).
+fn family(req: &Req) -> Option<Reply> {
+    channels::answer(req)
+        .or_else(|| remote::answer(req))
+        .or_else(|| mcp_skills::answer(req))
+        .or_else(|| identity::answer(req))
+        .or_else(|| health_api::answer(req))
+        .or_else(|| system::answer(req))
+        .or_else(|| mission_control::answer(req))
+}
+
+/// What the real server (FastAPI) answers for a path it does not have, byte for byte:
+/// the dashboard reads the absence of an `error` key as success in places, so the body
+/// must be exactly this. The endpoints pawmock answers are listed in the README.
+fn not_found() -> Reply {
+    detail(StatusCode::NOT_FOUND, "Not Found")
 }
 
 /// `{"sessions": [...], "total": n}`, most recent activity first; `total` counts all
@@ -253,86 +346,9 @@ fn rename_session(app: &App, id: &str, body: &[u8]) -> Reply {
     }
 }
 
-/// The export menu's download: JSON or markdown, as an attachment.
-fn export_session(app: &App, id: Option<&str>, format: Option<&str>) -> Reply {
-    let Some(id) = id.filter(|i| !i.is_empty()) else {
-        return detail(StatusCode::BAD_REQUEST, "id is required");
-    };
-    let format = format.unwrap_or("json");
-    if format != "json" && format != "md" {
-        return detail(StatusCode::BAD_REQUEST, "format must be json or md");
-    }
-    let Some(session) = app.sessions.get(id) else {
-        return detail(StatusCode::NOT_FOUND, "Session not found");
-    };
-    let now = iso8601(std::time::SystemTime::now());
-    let messages = &session.messages;
-    let (body, content_type) = if format == "json" {
-        let listed: Vec<Value> = messages
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                json!({
-                    "id": format!("{}-{}", session.id, i + 1),
-                    "role": m.role,
-                    "content": m.content,
-                    "timestamp": iso8601(m.at),
-                    "metadata": {},
-                })
-            })
-            .collect();
-        let doc = json!({
-            "export_version": 1,
-            "exported_at": now,
-            "session_id": session.id,
-            "message_count": listed.len(),
-            "messages": listed,
-        });
-        (
-            serde_json::to_vec_pretty(&doc).unwrap_or_default(),
-            "application/json",
-        )
-    } else {
-        let mut md = format!(
-            "# {}\n\n- Session: `{}`\n- Exported: {now}\n- Messages: {}\n",
-            session.display_title(),
-            session.id,
-            messages.len()
-        );
-        for m in messages {
-            let who = if m.role == "user" {
-                "User"
-            } else {
-                "PocketPaw"
-            };
-            md.push_str(&format!(
-                "\n---\n\n### {who} · {}\n\n{}\n",
-                iso8601(m.at),
-                m.content
-            ));
-        }
-        (md.into_bytes(), "text/markdown; charset=utf-8")
-    };
-    let file_name: String = session
-        .id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    Response::builder()
-        .status(StatusCode::OK)
-        .header("content-type", content_type)
-        .header(
-            "content-disposition",
-            format!("attachment; filename=\"pocketpaw-{file_name}.{format}\""),
-        )
-        .body(body)
-        .unwrap_or_else(|_| detail(StatusCode::INTERNAL_SERVER_ERROR, "bad response"))
+/// A failure the real backend reports as HTTP 200 with `{"error": "..."}`.
+fn error_200(message: &str) -> Reply {
+    ok(&json!({"error": message}))
 }
 
 fn ok(value: &Value) -> Reply {

@@ -101,6 +101,10 @@ async function main() {
   page.on('pageerror', (e) => pageLog.push(`[pageerror] ${e.message}`));
   const requests = [];
   page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+  // Every request must succeed: a 4xx/5xx or a network failure is a failed panel.
+  const failedRequests = [];
+  page.on('requestfailed', (r) => failedRequests.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
+  page.on('response', (r) => { if (r.status() >= 400) failedRequests.push(`${r.request().method()} ${r.url()}: ${r.status()}`); });
 
   await page.goto(`${origin}/`);
 
@@ -140,6 +144,7 @@ async function main() {
   const chunks = Number(await page.evaluate(() => document.body.dataset.chunks));
   check('the answer arrived as several message chunks appended in place', chunks > 1, `${chunks} chunk(s)`);
   const activity = await text(page, '#activity');
+  check('the turn opens with the empty thinking event ("Thinking...")', activity.startsWith('Thinking...'), activity);
   check('the thinking event is shown', activity.includes('💭 The user wants the weather in Paris.'), activity);
   check('the tool start is shown', activity.includes('🔧 web_search {"query":"Paris weather"}'), activity);
   check('the tool result is shown', activity.includes('✅ web_search: Paris: 18°C, cloudy'), activity);
@@ -157,6 +162,35 @@ async function main() {
   const added = await page.locator('#reminders li').last().innerText();
   check('an added reminder is listed', /^stretch \((10|9)m\)$/.test(added), added);
 
+  // The panels that used to 404 (addendum B).
+  const toasts = () => text(page, '#toasts');
+  await waitFor(page, () => document.getElementById('qr').complete && document.getElementById('qr').naturalWidth > 0);
+  const qrSize = await page.evaluate(() => [document.getElementById('qr').naturalWidth, document.getElementById('qr').naturalHeight]);
+  check('the QR image loads as a real square image', qrSize[0] >= 100 && qrSize[0] === qrSize[1], String(qrSize));
+  check('Telegram starts out running', (await text(page, '#telegram-state')) === 'RUNNING');
+  await page.locator('#telegram-toggle').click();
+  await waitFor(page, () => document.getElementById('telegram-state').textContent === 'STOPPED');
+  check('stopping Telegram is kept: the status reads STOPPED', (await toasts()).includes('Telegram stopped.'));
+  await page.locator('#telegram-toggle').click();
+  await waitFor(page, () => document.getElementById('telegram-state').textContent === 'RUNNING');
+  check('and starting it again reads RUNNING', (await toasts()).includes('Telegram started!'));
+  await page.locator('#soul').fill('# Soul\nPlayful and brief.');
+  await page.locator('#identity-save').click();
+  // Waits for the read-back too: reloading with a request in flight would abort it.
+  await waitFor(page, () => document.body.dataset.identityReadBack === '1');
+  check('the identity save succeeds', !(await toasts()).includes('Failed to save identity'));
+  await page.reload();
+  await waitFor(page, () => document.getElementById('soul').value.includes('Playful'));
+  check('the saved identity is read back after a reload', (await page.locator('#soul').inputValue()) === '# Soul\nPlayful and brief.');
+  await waitFor(page, () => document.getElementById('conn-id').textContent.startsWith('websocket_'));
+  await page.locator('#health-check').click();
+  await waitFor(page, () => document.getElementById('toasts').textContent.includes('Health check complete'));
+  check('the health check reports HEALTHY', (await toasts()).includes('Health check complete: HEALTHY'));
+  await waitFor(page, () => document.body.dataset.healthPushed);
+  const pushed = await page.evaluate(() => document.body.dataset.healthPushed);
+  check('and the server pushed health_update with the same check time', pushed === (await text(page, '#health-last')), pushed);
+
+  check('no request failed', failedRequests.length === 0, failedRequests.join('\n'));
   const errors = pageLog.filter((l) => l.includes('error') || l.includes('Parse error'));
   check('the page logged no errors', errors.length === 0, errors.join('\n'));
   const shot = process.env.PAWMOCK_SCREENSHOT;

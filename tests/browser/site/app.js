@@ -85,7 +85,10 @@ const handlers = {
   reminder_added: (d) => log('reminders', `${d.reminder.text} (${d.reminder.time_remaining})`),
   intentions: (d) => list('intentions', d.intentions, (li, i) => { li.textContent = `${i.name}${i.enabled ? '' : ' (off)'}`; }),
   skills: (d) => list('skills', d.skills, (li, s) => { li.textContent = `/${s.name} ${s.argument_hint}`.trim(); }),
-  health_update: (d) => { $('health').dataset.status = d.data.status; },
+  health_update: (d) => {
+    $('health').dataset.status = d.data.status;
+    if (d.data.last_check) document.body.dataset.healthPushed = d.data.last_check;
+  },
   notification: (d) => log('toasts', d.content),
   stream_start: () => startStreaming(),
   message: (d) => {
@@ -197,6 +200,45 @@ $('reminder-form').addEventListener('submit', (e) => {
   $('reminder-text').value = '';
 });
 
+// The panels beyond chat, handled as the dashboard handles their replies (addendum
+// B): a reply with an `error` key is a failure, anything else a success.
+async function api(method, url, body) {
+  const r = await fetch(url, {
+    method,
+    headers: body ? { 'Content-Type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { ok: r.ok, data: await r.json() };
+}
+
+async function showChannels() {
+  const { data } = await api('GET', '/api/channels/status');
+  $('telegram-state').textContent = data.telegram.running ? 'RUNNING' : 'STOPPED';
+}
+
+$('telegram-toggle').addEventListener('click', async () => {
+  const action = $('telegram-state').textContent === 'RUNNING' ? 'stop' : 'start';
+  const { data } = await api('POST', '/api/channels/toggle', { channel: 'telegram', action });
+  if (data.error) log('toasts', `Error: ${data.error}`);
+  else log('toasts', action === 'start' ? 'Telegram started!' : 'Telegram stopped.');
+  await showChannels();
+});
+
+$('identity-save').addEventListener('click', async () => {
+  const { data } = await api('PUT', '/api/identity', { soul_file: $('soul').value });
+  log('toasts', data.ok ? 'Identity saved — changes apply on next message' : 'Failed to save identity');
+  const { data: identity } = await api('GET', '/api/identity');
+  $('soul').value = identity.soul_file;
+  document.body.dataset.identityReadBack = '1';
+});
+
+$('health-check').addEventListener('click', async () => {
+  const { ok, data } = await api('POST', '/api/health/check');
+  if (!ok) { log('toasts', 'Health check failed — server may be restarting'); return; }
+  log('toasts', `Health check complete: ${data.status.toUpperCase()}`);
+  $('health-last').textContent = data.last_check;
+});
+
 async function start() {
   // Like the dashboard: without a 2xx here the app never starts.
   const probe = await fetch('/api/channels/status');
@@ -209,6 +251,9 @@ async function start() {
   ]);
   $('backends').textContent = String(backends.filter((b) => b.available).length);
   $('version').textContent = version.current;
+  $('qr').src = `/api/qr?t=${Date.now()}`;
+  await showChannels();
+  $('soul').value = (await api('GET', '/api/identity')).data.soul_file;
   connect();
 }
 
