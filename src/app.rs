@@ -67,6 +67,8 @@ pub struct App {
     /// Frames for every dashboard connection at once, as the real backend broadcasts
     /// them (a reminder that rings), serialised once for all of them.
     pub pushes: tokio::sync::broadcast::Sender<Push>,
+    /// What `/metrics` exports (see `metrics.rs`).
+    pub metrics: crate::metrics::Metrics,
     next_connection: AtomicU64,
 }
 
@@ -83,6 +85,7 @@ impl App {
             tracker: TaskTracker::new(),
             attempts: Default::default(),
             pushes: tokio::sync::broadcast::channel(PUSH_BACKLOG).0,
+            metrics: crate::metrics::Metrics::new(),
             next_connection: AtomicU64::new(1),
         })
     }

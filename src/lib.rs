@@ -12,6 +12,7 @@ pub mod choose;
 pub mod cli;
 pub mod connection;
 pub mod library;
+pub mod metrics;
 pub mod playback;
 pub mod protocol;
 pub mod server;

@@ -26,6 +26,7 @@ use tracing::{debug, info, warn};
 use crate::app::{App, Push};
 use crate::chaos::{self, Context, Delivery, Fault, Op, TurnState};
 use crate::choose::{Choice, choose};
+use crate::metrics::{FrameKind, OpenConnection, Rejected};
 use crate::playback::rng::{self, Rng};
 use crate::playback::{Timing, expand_turn};
 use crate::protocol::action::decode;
@@ -98,6 +99,10 @@ pub struct Connection {
     fault_counts: BTreeMap<&'static str, u64>,
     /// Frames fed to the socket and not yet flushed.
     unflushed: bool,
+    /// Keeps this connection in `pawmock_connections_open` (see `metrics.rs`).
+    open_metric: OpenConnection,
+    /// The playing turn's `pawmock_turns_completed/cancelled` counters.
+    turn_metric: Option<crate::metrics::TurnCounters>,
 }
 
 type Result<T = ()> = std::result::Result<T, End>;
@@ -120,7 +125,10 @@ impl Connection {
             DialectChoice::Dashboard => Dialect::Dashboard,
             DialectChoice::Docs | DialectChoice::Auto => Dialect::Docs,
         };
+        let open_metric = app.metrics.connection_opened(choice);
         Connection {
+            open_metric,
+            turn_metric: None,
             seed: params.seed.unwrap_or(app.config.seed),
             speed: params.speed.unwrap_or(app.config.speed),
             session_id: params.resume_session.clone().unwrap_or_else(new_session_id),
@@ -178,6 +186,9 @@ impl Connection {
         };
         if let Some(turn) = self.active.take() {
             self.store_answer(&turn, true);
+            if let Some(m) = self.turn_metric.take() {
+                m.ended(true);
+            }
         }
         match &end {
             End::Shutdown => {
@@ -308,15 +319,24 @@ impl Connection {
             None => Err(End::ClientClosed(self.close_code)),
             Some(Err(WsError::Capacity(e))) => {
                 warn!(conn = %self.id, "client frame too large: {e}");
+                self.app.metrics.client_frame_rejected(Rejected::TooLarge);
                 Err(End::TooLarge)
             }
-            Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => Err(End::ClientClosed(self.close_code)),
+            Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => {
+                Err(End::ClientClosed(self.close_code))
+            }
             Some(Err(e)) => Err(End::Gone(e.to_string())),
             Some(Ok(Message::Text(text))) => match decode(&text) {
                 Ok(action) => self.on_action(ws, action).await,
-                Err(e) => self.reject_input(ws, e.0).await,
+                Err(e) => {
+                    self.app
+                        .metrics
+                        .client_frame_rejected(Rejected::Undecodable);
+                    self.reject_input(ws, e.0).await
+                }
             },
             Some(Ok(Message::Binary(bytes))) => {
+                self.app.metrics.client_frame_rejected(Rejected::Binary);
                 self.reject_input(
                     ws,
                     format!("binary frames are not part of the protocol ({} bytes ignored); send JSON text frames", bytes.len()),
@@ -347,7 +367,8 @@ impl Connection {
             }
         };
         for frame in frames.iter() {
-            self.feed_text(ws, Some(frame.clone())).await?;
+            self.feed_text(ws, FrameKind::PUSH, Some(frame.clone()))
+                .await?;
         }
         self.flush(ws).await
     }
@@ -376,6 +397,7 @@ impl Connection {
             } else {
                 DialectChoice::Docs
             };
+            self.open_metric.detected(self.choice);
         }
         match action {
             Action::Chat {
@@ -478,6 +500,7 @@ impl Connection {
             }
         };
         info!(conn = %self.id, scenario = %name, turn = turn_index + 1, session = %session_id, events = segment.events.len(), "turn started");
+        self.turn_metric = Some(self.app.metrics.turn_started(&name));
         let mut faults = chaos::profile_faults(&library, &self.profiles, |name| {
             debug!(conn = %self.id, "chaos profile `{name}` is gone; the turn plays without it");
         });
@@ -552,9 +575,15 @@ impl Connection {
             let Some(turn) = self.active.as_mut() else {
                 return Ok(());
             };
+            // The time the next delivery was scheduled for, for the lateness histogram.
+            let scheduled = turn.next_due();
             match turn.pop_due(now, &mut self.chaos_rng) {
                 turn::Due::Event(event, session) => {
+                    if let Some(at) = scheduled {
+                        self.app.metrics.lateness(now.saturating_duration_since(at));
+                    }
                     let is_end = *event == Event::StreamEnd;
+                    let kind = FrameKind::of(event);
                     let frame = dialect::render_text(event, self.dialect, session);
                     // The dashboard fetches /api/sessions as soon as it sees the final
                     // stream_end, so the answer is stored before that frame goes out.
@@ -562,9 +591,12 @@ impl Connection {
                         let turn = self.active.take().expect("checked above");
                         self.finish(turn, false);
                     }
-                    self.feed_text(ws, frame).await?;
+                    self.feed_text(ws, kind, frame).await?;
                 }
                 turn::Due::Op(op) => {
+                    if let Some(at) = scheduled {
+                        self.app.metrics.lateness(now.saturating_duration_since(at));
+                    }
                     let sid = turn.session_id.clone();
                     if matches!(op.delivery, Delivery::Send(Event::StreamEnd)) && turn.is_over() {
                         let turn = self.active.take().expect("checked above");
@@ -642,6 +674,9 @@ impl Connection {
             secs = turn.started.elapsed().as_secs_f32(),
             "turn finished"
         );
+        if let Some(m) = self.turn_metric.take() {
+            m.ended(cancelled);
+        }
         self.store_answer(&turn, cancelled);
     }
 
@@ -667,16 +702,18 @@ impl Connection {
     ) -> Result {
         if let Some(f) = &op.fault {
             *self.fault_counts.entry(f.kind).or_default() += 1;
+            self.app.metrics.fault_applied(f.kind);
             info!(conn = %self.id, fault = f.kind, event = f.event_index, turn = self.turns, "fault injected");
         }
         match op.delivery {
             Delivery::Send(event) => {
                 let frame = dialect::render_text(&event, self.dialect, sid);
-                self.feed_text(ws, frame).await
+                self.feed_text(ws, FrameKind::of(&event), frame).await
             }
             Delivery::Corrupt(event) => match dialect::render(&event, self.dialect, sid) {
                 Some(frame) => {
-                    self.send_raw(ws, vec![deliver::corrupt(&frame.to_string())])
+                    let kind = FrameKind::of(&event);
+                    self.send_raw(ws, kind, vec![deliver::corrupt(&frame.to_string())])
                         .await
                 }
                 None => Ok(()),
@@ -684,7 +721,8 @@ impl Connection {
             Delivery::Fragmented(event, pieces) => match dialect::render(&event, self.dialect, sid)
             {
                 Some(frame) => {
-                    self.send_raw(ws, deliver::fragments(&frame.to_string(), pieces))
+                    let kind = FrameKind::of(&event);
+                    self.send_raw(ws, kind, deliver::fragments(&frame.to_string(), pieces))
                         .await
                 }
                 None => Ok(()),
@@ -728,6 +766,7 @@ impl Connection {
         fault: Fault,
     ) -> Result {
         *self.fault_counts.entry(fault.name()).or_default() += 1;
+        self.app.metrics.fault_applied(fault.name());
         info!(conn = %self.id, fault = fault.name(), event = 0, "fault injected");
         match fault.effect {
             chaos::fault::Effect::Close { code, reason } => {
@@ -740,9 +779,11 @@ impl Connection {
     async fn send_raw<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         ws: &mut WebSocketStream<S>,
+        kind: FrameKind,
         messages: Vec<Message>,
     ) -> Result {
         for m in messages {
+            self.app.metrics.frame_sent(kind, m.len());
             ws.feed(m).await.map_err(|e| End::Gone(e.to_string()))?;
         }
         ws.flush().await.map_err(|e| End::Gone(e.to_string()))?;
@@ -757,7 +798,8 @@ impl Connection {
         ws: &mut WebSocketStream<S>,
         frame: &serde_json::Value,
     ) -> Result {
-        self.send_text(ws, Some(frame.to_string())).await
+        self.send_text(ws, FrameKind::REPLY, Some(frame.to_string()))
+            .await
     }
 
     /// Renders and sends one event in this connection's dialect (events the dialect has
@@ -770,19 +812,20 @@ impl Connection {
     ) -> Result {
         let sid = session.unwrap_or(&self.session_id);
         let frame = dialect::render_text(event, self.dialect, sid);
-        self.send_text(ws, frame).await
+        self.send_text(ws, FrameKind::of(event), frame).await
     }
 
     /// Sends a rendered frame (`None`: the dialect has no frame for the event).
     async fn send_text<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         ws: &mut WebSocketStream<S>,
+        kind: FrameKind,
         frame: Option<String>,
     ) -> Result {
         if frame.is_none() {
             return Ok(());
         }
-        self.feed_text(ws, frame).await?;
+        self.feed_text(ws, kind, frame).await?;
         self.flush(ws).await
     }
 
@@ -801,11 +844,13 @@ impl Connection {
     async fn feed_text<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         ws: &mut WebSocketStream<S>,
+        kind: FrameKind,
         frame: Option<String>,
     ) -> Result {
         let Some(frame) = frame else {
             return Ok(());
         };
+        self.app.metrics.frame_sent(kind, frame.len());
         ws.feed(Message::text(frame))
             .await
             .map_err(|e| End::Gone(e.to_string()))?;

@@ -367,6 +367,7 @@ fn publish(app: &App, root: &Path, applied: Applied, reports: &broadcast::Sender
     if let Some(library) = library {
         app.replace_library(library);
     }
+    app.metrics.reloaded(report.problems.len());
     info!("{report}");
     if !report.removed.is_empty() && !root.is_dir() {
         // The OS watch went with the directory: nothing more will be seen.
