@@ -69,6 +69,8 @@ pub struct App {
     pub pushes: tokio::sync::broadcast::Sender<Push>,
     /// What `/metrics` exports (see `metrics.rs`).
     pub metrics: crate::metrics::Metrics,
+    /// The inspector page's view of load problems and library changes.
+    pub inspector: crate::inspector::State,
     next_connection: AtomicU64,
 }
 
@@ -86,6 +88,7 @@ impl App {
             attempts: Default::default(),
             pushes: tokio::sync::broadcast::channel(PUSH_BACKLOG).0,
             metrics: crate::metrics::Metrics::new(),
+            inspector: crate::inspector::State::default(),
             next_connection: AtomicU64::new(1),
         })
     }
@@ -102,6 +105,7 @@ impl App {
     pub fn replace_library(&self, library: Library) {
         self.sessions.seed(&library);
         *self.library.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(library);
+        self.inspector.changed();
     }
 
     /// A short id for logs: `c1`, `c2`, …

@@ -118,6 +118,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             static_dir: static_dir.clone(),
         };
         let app = App::new(loaded.library, config);
+        app.inspector.set_problems(loaded.problems);
         info!(
             "pawmock {} serving {count} scenarios from {} on ws://{}:{}/ws (dialect {}, speed {}, seed {})",
             env!("CARGO_PKG_VERSION"),

@@ -295,6 +295,7 @@ async fn run(
                         by_events || (served_changed && rescans_in_a_row < MAX_SETTLING_RESCANS);
                     settle_at = settle_again.then_some(started + settle);
                     if let Some(applied) = applied {
+                        app.inspector.set_problems(reloader.problems());
                         publish(&app, &root, applied, &reports);
                     }
                 }

@@ -87,6 +87,7 @@ pub fn routes(
     upgrade::route(app.clone())
         .or(rest::route(app.clone()).recover(rest::too_large).unify())
         .or(crate::metrics::route(app.clone()))
+        .or(crate::inspector::route(app.clone()))
         .or(static_files::route(app.clone()))
         .or(index::route(app))
         .or(warp::path::full().map(|path: warp::path::FullPath| {
