@@ -52,6 +52,7 @@ pub fn page(app: &App, host: &str) -> Reply {
 <head>
 <meta charset="utf-8">
 <title>pawmock</title>
+<link rel="icon" href="data:,">
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
 code {{ background: #f3f3f3; padding: 0 .25rem; }}
