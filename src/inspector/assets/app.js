@@ -312,7 +312,7 @@ async function steer(act) {
   if (!id) return;
   let body;
   if (act === 'speed') body = { speed: Number($('steer-speed').value) };
-  if (act === 'fault') body = { fault: faultText() };
+  if (act === 'fault') body = faultText(); // the ?fault= syntax, as a JSON string
   if (act === 'send') body = sendBody();
   if (act === 'close') body = { code: Number($('close-code').value), reason: $('close-reason').value };
   const r = await api('POST', `/__pawmock/connections/${encodeURIComponent(id)}/${act}`, body);
