@@ -27,6 +27,10 @@ pub struct ServeConfig {
     /// `--static DIR`: a built frontend served from the same origin as `/ws`
     /// (canonicalized, so requests can be checked against it).
     pub static_dir: Option<PathBuf>,
+    /// Who may use the control API (`--admin-token`, `--no-admin`, `--host`).
+    pub admin: crate::control::Access,
+    /// The journal's bounds (`--journal-size`, `--journal-frames`).
+    pub journal: crate::control::JournalConfig,
 }
 
 impl Default for ServeConfig {
@@ -38,6 +42,8 @@ impl Default for ServeConfig {
             max_frame_size: 1 << 20,
             chaos: Vec::new(),
             static_dir: None,
+            admin: crate::control::Access::default(),
+            journal: crate::control::JournalConfig::default(),
         }
     }
 }
@@ -71,12 +77,15 @@ pub struct App {
     pub metrics: crate::metrics::Metrics,
     /// The inspector page's view of load problems and library changes.
     pub inspector: crate::inspector::State,
+    /// The control plane: live connections, the journal (DESIGN §11).
+    pub control: crate::control::Control,
     next_connection: AtomicU64,
 }
 
 impl App {
     pub fn new(library: Library, config: ServeConfig) -> Arc<App> {
         let sessions = Sessions::seeded_from(&library);
+        let control = crate::control::Control::new(config.admin.clone(), config.journal);
         Arc::new(App {
             library: RwLock::new(Arc::new(library)),
             sessions,
@@ -89,6 +98,7 @@ impl App {
             pushes: tokio::sync::broadcast::channel(PUSH_BACKLOG).0,
             metrics: crate::metrics::Metrics::new(),
             inspector: crate::inspector::State::default(),
+            control,
             next_connection: AtomicU64::new(1),
         })
     }

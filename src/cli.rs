@@ -109,6 +109,32 @@ pub struct ServeArgs {
     /// systems that send none (network mounts, some containers).
     #[arg(long, env = "PAWMOCK_POLL", value_name = "DURATION", value_parser = parse_interval)]
     pub poll: Option<Duration>,
+    /// Require this bearer token for the control API (`/__pawmock/`) and accept it from
+    /// anywhere. Without it the API answers loopback clients only, and is off when
+    /// --host listens beyond loopback.
+    #[arg(long, env = "PAWMOCK_ADMIN_TOKEN", value_name = "TOKEN")]
+    pub admin_token: Option<String>,
+    /// Turn the control API (`/__pawmock/`) off.
+    #[arg(
+        long,
+        env = "PAWMOCK_NO_ADMIN",
+        action = ArgAction::SetTrue,
+        value_parser = BoolishValueParser::new()
+    )]
+    pub no_admin: bool,
+    /// Entries the journal (`GET /__pawmock/journal`) keeps; the oldest go first. It is
+    /// also bounded to 16 MiB.
+    #[arg(long, env = "PAWMOCK_JOURNAL_SIZE", default_value_t = 10_000, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub journal_size: u32,
+    /// Keep the body of every frame sent in the journal, not only its type.
+    #[arg(
+        long,
+        env = "PAWMOCK_JOURNAL_FRAMES",
+        action = ArgAction::SetTrue,
+        value_parser = BoolishValueParser::new()
+    )]
+    pub journal_frames: bool,
 }
 
 impl ServeArgs {

@@ -11,6 +11,7 @@ pub mod chaos;
 pub mod choose;
 pub mod cli;
 pub mod connection;
+pub mod control;
 pub mod inspector;
 pub mod library;
 pub mod metrics;

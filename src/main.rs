@@ -116,7 +116,18 @@ fn serve(args: ServeArgs) -> ExitCode {
             max_frame_size: args.max_frame_size,
             chaos: args.chaos.clone(),
             static_dir: static_dir.clone(),
+            admin: pawmock::control::Access::from_flags(
+                &args.host,
+                args.admin_token.as_deref(),
+                args.no_admin,
+            ),
+            journal: pawmock::control::JournalConfig {
+                size: args.journal_size as usize,
+                frames: args.journal_frames,
+                ..Default::default()
+            },
         };
+        let admin = config.admin.clone();
         let app = App::new(loaded.library, config);
         app.inspector.set_problems(loaded.problems);
         info!(
@@ -149,6 +160,13 @@ fn serve(args: ServeArgs) -> ExitCode {
                 display_host(&args.host),
                 port
             ),
+        }
+        match admin {
+            pawmock::control::Access::Off if !args.no_admin => warn!(
+                "control API off: --host {} is reachable beyond this machine and no --admin-token is set",
+                args.host
+            ),
+            _ => info!("{}", admin.describe()),
         }
         // Kept alive while the server runs; stopped when it returns.
         let watching = if args.no_watch {
@@ -251,8 +269,14 @@ fn list(args: &ListArgs) -> ExitCode {
         .max()
         .unwrap_or(0);
     for s in scenarios {
+        let markers = s.markers();
+        let markers = if markers.is_empty() {
+            String::new()
+        } else {
+            format!("  markers: {}", markers.join(", "))
+        };
         println!(
-            "{:width$}  {:title_width$}  ws://{}:{}/ws?scenario={}",
+            "{:width$}  {:title_width$}  ws://{}:{}/ws?scenario={}{markers}",
             s.name,
             s.title,
             display_host(&args.host),

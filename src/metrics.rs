@@ -73,6 +73,8 @@ impl FrameKind {
     pub(crate) const REPLY: FrameKind = FrameKind(15);
     /// A frame pushed to every dashboard connection (a reminder ringing).
     pub(crate) const PUSH: FrameKind = FrameKind(16);
+    /// A frame sent as given (a raw frame sent through the control API).
+    pub(crate) const RAW: FrameKind = FrameKind(14);
 
     pub(crate) fn of(event: &Event) -> FrameKind {
         FrameKind(match event {

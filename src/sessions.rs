@@ -135,6 +135,13 @@ impl Sessions {
         }
     }
 
+    /// Forgets everything chatted, renamed or deleted and seeds again: the state the
+    /// server started in (the control API's `reset`, for isolation between tests).
+    pub fn reset(&self, library: &Library) {
+        *self.lock() = Store::default();
+        self.seed(library);
+    }
+
     fn lock(&self) -> MutexGuard<'_, Store> {
         // A panic elsewhere must not take the store down with it.
         self.0.lock().unwrap_or_else(|e| e.into_inner())

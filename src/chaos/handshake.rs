@@ -31,6 +31,11 @@ impl Attempts {
         *n += 1;
         *n
     }
+
+    /// Starts every count afresh (the control API's `reset`).
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
 }
 
 /// A refused handshake: the HTTP status and body, and the fault that refused it.

@@ -4,7 +4,10 @@
 //! turn being played, and shutdown. So a client's `stop`, ping or close is handled while
 //! a turn plays, and a slow client slows only its own socket.
 
+mod control;
 mod deliver;
+pub mod hooks;
+mod on_connect;
 pub mod params;
 pub mod setup;
 mod turn;
@@ -53,6 +56,8 @@ enum End {
     ChaosClose(u16),
     /// A chaos `abort` fault dropped the connection without a close frame.
     ChaosAbort,
+    /// The control API closed the connection with this code.
+    ByControl(u16),
 }
 
 impl std::fmt::Display for End {
@@ -65,6 +70,7 @@ impl std::fmt::Display for End {
             End::TooLarge => write!(f, "client frame too large (1009)"),
             End::ChaosClose(code) => write!(f, "closed by chaos ({code})"),
             End::ChaosAbort => write!(f, "aborted by chaos (no close frame)"),
+            End::ByControl(code) => write!(f, "closed through the control API ({code})"),
         }
     }
 }
@@ -103,6 +109,8 @@ pub struct Connection {
     open_metric: OpenConnection,
     /// The playing turn's `pawmock_turns_completed/cancelled` counters.
     turn_metric: Option<crate::metrics::TurnCounters>,
+    /// The control plane's side: registry entry, command channel, hold and pace.
+    ctl: control::Ctl,
 }
 
 type Result<T = ()> = std::result::Result<T, End>;
@@ -125,8 +133,15 @@ impl Connection {
             DialectChoice::Dashboard => Dialect::Dashboard,
             DialectChoice::Docs | DialectChoice::Auto => Dialect::Docs,
         };
+        let facts = crate::control::registry::Facts {
+            dialect: choice.to_string(),
+            scenario: params.scenario.clone(),
+            session: params.resume_session.clone().unwrap_or_default(),
+        };
+        let ctl = control::Ctl::new(&app, &id, params.run.clone(), &params.query, facts);
         let open_metric = app.metrics.connection_opened(choice);
         Connection {
+            ctl,
             open_metric,
             turn_metric: None,
             seed: params.seed.unwrap_or(app.config.seed),
@@ -159,6 +174,14 @@ impl Connection {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let opened = Instant::now();
+        self.ctl
+            .live
+            .update(|f| f.session = self.session_id.clone());
+        self.ctl.record(crate::control::What::Opened {
+            dialect: self.choice.to_string(),
+            scenario: self.params.scenario.clone(),
+            session: self.session_id.clone(),
+        });
         info!(
             conn = %self.id,
             scenario = self.params.scenario.as_deref().unwrap_or("-"),
@@ -180,16 +203,37 @@ impl Connection {
         let end = match end {
             Some(end) => end,
             None => match Box::pin(self.greet(&mut ws, param_errors)).await {
-                Ok(()) => self.serve(&mut ws).await,
+                Ok(()) => match Box::pin(self.start_on_connect(&mut ws)).await {
+                    Ok(()) => self.serve(&mut ws).await,
+                    Err(end) => end,
+                },
                 Err(end) => end,
             },
         };
         if let Some(turn) = self.active.take() {
+            self.ctl.record(crate::control::What::TurnCancelled {
+                scenario: turn.scenario.clone(),
+                frames: turn.sent,
+                why: "connection closed".into(),
+            });
             self.store_answer(&turn, true);
             if let Some(m) = self.turn_metric.take() {
                 m.ended(true);
             }
         }
+        let (code, by) = match &end {
+            End::ClientClosed(code) => (*code, "client"),
+            End::Gone(_) => (None, "client"),
+            End::Shutdown => (Some(1001), "server"),
+            End::TooLarge => (Some(1009), "server"),
+            End::ChaosClose(code) | End::ByControl(code) => (Some(*code), "server"),
+            End::ChaosAbort => (None, "server"),
+        };
+        self.ctl.record(crate::control::What::Closed {
+            code,
+            reason: end.to_string(),
+            by: by.into(),
+        });
         match &end {
             End::Shutdown => {
                 let _ = ws
@@ -211,7 +255,11 @@ impl Connection {
                     }))
                     .await;
             }
-            End::ClientClosed(_) | End::Gone(_) | End::ChaosClose(_) | End::ChaosAbort => {}
+            End::ClientClosed(_)
+            | End::Gone(_)
+            | End::ChaosClose(_)
+            | End::ChaosAbort
+            | End::ByControl(_) => {}
         }
         info!(
             conn = %self.id,
@@ -252,6 +300,7 @@ impl Connection {
             )
             .await?;
         }
+        let param_errors = param_errors.into_iter().chain(self.freeze_problem());
         for message in param_errors {
             warn!(conn = %self.id, "{message}");
             self.send(ws, &Event::Error { message }, None).await?;
@@ -303,7 +352,9 @@ impl Connection {
                 Some(push) = next_push(&mut pushes), if pushes.is_some() => {
                     Box::pin(self.on_push(ws, push)).await
                 }
+                Some(command) = self.ctl.rx.recv() => Box::pin(self.on_command(ws, command)).await,
             };
+            self.sync_state();
             if let Err(end) = step {
                 return end;
             }
@@ -327,8 +378,17 @@ impl Connection {
             }
             Some(Err(e)) => Err(End::Gone(e.to_string())),
             Some(Ok(Message::Text(text))) => match decode(&text) {
-                Ok(action) => self.on_action(ws, action).await,
+                Ok(action) => {
+                    let message = match &action {
+                        Action::Chat { text, .. } => Some(text.as_str()),
+                        _ => None,
+                    };
+                    self.ctl
+                        .client_frame(hooks::action_name(&action), message, &text);
+                    self.on_action(ws, action).await
+                }
                 Err(e) => {
+                    self.ctl.client_frame("invalid".into(), None, &text);
                     self.app
                         .metrics
                         .client_frame_rejected(Rejected::Undecodable);
@@ -399,6 +459,12 @@ impl Connection {
             };
             self.open_metric.detected(self.choice);
         }
+        self.ctl.why = match &action {
+            Action::Stop => "stop",
+            Action::Chat { .. } => "new message",
+            Action::SwitchSession { .. } => "switch session",
+            _ => "new session",
+        };
         match action {
             Action::Chat {
                 text, session_id, ..
@@ -501,11 +567,18 @@ impl Connection {
         };
         info!(conn = %self.id, scenario = %name, turn = turn_index + 1, session = %session_id, events = segment.events.len(), "turn started");
         self.turn_metric = Some(self.app.metrics.turn_started(&name));
+        self.ctl.record(crate::control::What::TurnStarted {
+            scenario: name.clone(),
+            turn: self.turns,
+            session: session_id.clone(),
+            trigger: "message".into(),
+        });
         let mut faults = chaos::profile_faults(&library, &self.profiles, |name| {
             debug!(conn = %self.id, "chaos profile `{name}` is gone; the turn plays without it");
         });
         faults.extend(self.inline.iter().cloned());
         faults.retain(|f| !f.is_handshake() && !f.is_connect_timer());
+        faults.append(&mut self.ctl.next_faults);
         if let turn::BodyRef::Scenario(s, _) = &body_owner {
             faults.extend(
                 s.chaos
@@ -533,6 +606,7 @@ impl Connection {
             chaos,
             &mut self.chaos_rng,
         ));
+        self.control_new_turn();
         // Events due at once (stream_start, everything at speed 0) go out now.
         self.on_due(ws).await
     }
@@ -572,47 +646,78 @@ impl Connection {
         // returning to the `select!` between batches lets a `stop`, a ping, a close or
         // shutdown in (and a client that stopped reading cannot hold shutdown off).
         for _ in 0..DUE_BATCH {
-            let Some(turn) = self.active.as_mut() else {
+            if !self.play_one(ws, now, false).await? {
                 return Ok(());
-            };
-            // The time the next delivery was scheduled for, for the lateness histogram.
-            let scheduled = turn.next_due();
-            match turn.pop_due(now, &mut self.chaos_rng) {
-                turn::Due::Event(event, session) => {
-                    if let Some(at) = scheduled {
-                        self.app.metrics.lateness(now.saturating_duration_since(at));
-                    }
-                    let is_end = *event == Event::StreamEnd;
-                    let kind = FrameKind::of(event);
-                    let frame = dialect::render_text(event, self.dialect, session);
-                    // The dashboard fetches /api/sessions as soon as it sees the final
-                    // stream_end, so the answer is stored before that frame goes out.
-                    if is_end && turn.is_over() {
-                        let turn = self.active.take().expect("checked above");
-                        self.finish(turn, false);
-                    }
-                    self.feed_text(ws, kind, frame).await?;
-                }
-                turn::Due::Op(op) => {
-                    if let Some(at) = scheduled {
-                        self.app.metrics.lateness(now.saturating_duration_since(at));
-                    }
-                    let sid = turn.session_id.clone();
-                    if matches!(op.delivery, Delivery::Send(Event::StreamEnd)) && turn.is_over() {
-                        let turn = self.active.take().expect("checked above");
-                        self.finish(turn, false);
-                    }
-                    self.deliver(ws, op, &sid).await?;
-                }
-                turn::Due::Nothing => return Ok(()),
-                turn::Due::Finished => {
-                    let turn = self.active.take().expect("checked above");
-                    self.finish(turn, false);
-                    return Ok(());
-                }
             }
         }
         Ok(())
+    }
+
+    /// Queues the next event that is due (`force`: the next one whatever its time, for a
+    /// `step`); false when there was none or the turn is over or held.
+    async fn play_one<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        now: tokio::time::Instant,
+        force: bool,
+    ) -> Result<bool> {
+        let Some(turn) = self.active.as_mut() else {
+            return Ok(false);
+        };
+        // When the next delivery is due (pauses already shifted in), for the lateness
+        // histogram; a `step` sends it early on purpose and is not timed.
+        let scheduled = if force { None } else { turn.next_due() };
+        let due = if force {
+            turn.pop_next(now, &mut self.chaos_rng)
+        } else {
+            turn.pop_due(now, &mut self.chaos_rng)
+        };
+        match due {
+            turn::Due::Event(Event::Marker { name }, _) => {
+                let name = name.clone();
+                Ok(!self.on_marker(&name))
+            }
+            turn::Due::Event(event, session) => {
+                if let Some(at) = scheduled {
+                    self.app.metrics.lateness(now.saturating_duration_since(at));
+                }
+                let is_end = *event == Event::StreamEnd;
+                let kind = FrameKind::of(event);
+                let frame = dialect::render_text(event, self.dialect, session);
+                self.ctl.scheduled = Some((turn.last_scheduled(), turn.t0));
+                // The dashboard fetches /api/sessions as soon as it sees the final
+                // stream_end, so the answer is stored before that frame goes out.
+                if is_end && turn.is_over() {
+                    let turn = self.active.take().expect("checked above");
+                    self.finish(turn, false);
+                }
+                self.feed_text(ws, kind, frame).await?;
+                Ok(true)
+            }
+            turn::Due::Op(op) => {
+                if let Some(at) = scheduled {
+                    self.app.metrics.lateness(now.saturating_duration_since(at));
+                }
+                let sid = turn.session_id.clone();
+                self.ctl.scheduled = Some((turn.last_scheduled(), turn.t0));
+                if let Delivery::Send(Event::Marker { name }) = &op.delivery {
+                    let name = name.clone();
+                    return Ok(!self.on_marker(&name));
+                }
+                if matches!(op.delivery, Delivery::Send(Event::StreamEnd)) && turn.is_over() {
+                    let turn = self.active.take().expect("checked above");
+                    self.finish(turn, false);
+                }
+                self.deliver(ws, op, &sid).await?;
+                Ok(true)
+            }
+            turn::Due::Nothing => Ok(false),
+            turn::Due::Finished => {
+                let turn = self.active.take().expect("checked above");
+                self.finish(turn, false);
+                Ok(false)
+            }
+        }
     }
 
     async fn answer_plan<S: AsyncRead + AsyncWrite + Unpin>(
@@ -665,6 +770,19 @@ impl Connection {
     }
 
     fn finish(&mut self, turn: ActiveTurn, cancelled: bool) {
+        let what = if cancelled {
+            crate::control::What::TurnCancelled {
+                scenario: turn.scenario.clone(),
+                frames: turn.sent,
+                why: std::mem::take(&mut self.ctl.why).into(),
+            }
+        } else {
+            crate::control::What::TurnEnded {
+                scenario: turn.scenario.clone(),
+                frames: turn.sent,
+            }
+        };
+        self.ctl.record(what);
         info!(
             conn = %self.id,
             scenario = %turn.scenario,
@@ -704,6 +822,11 @@ impl Connection {
             *self.fault_counts.entry(f.kind).or_default() += 1;
             self.app.metrics.fault_applied(f.kind);
             info!(conn = %self.id, fault = f.kind, event = f.event_index, turn = self.turns, "fault injected");
+            self.ctl.record(crate::control::What::FaultApplied {
+                fault: f.kind.into(),
+                stage: "turn".into(),
+                trigger: format!("event {} of turn {}", f.event_index, self.turns),
+            });
         }
         match op.delivery {
             Delivery::Send(event) => {
@@ -736,6 +859,7 @@ impl Connection {
             Delivery::Halt => {
                 // The turn stops for good; the socket stays open and keeps answering.
                 if let Some(turn) = self.active.take() {
+                    self.ctl.why = "fault";
                     self.finish(turn, true);
                 }
                 Ok(())
@@ -768,6 +892,14 @@ impl Connection {
         *self.fault_counts.entry(fault.name()).or_default() += 1;
         self.app.metrics.fault_applied(fault.name());
         info!(conn = %self.id, fault = fault.name(), event = 0, "fault injected");
+        self.ctl.record(crate::control::What::FaultApplied {
+            fault: fault.name().into(),
+            stage: "connect".into(),
+            trigger: format!(
+                "{:?} after connect",
+                fault.trigger.after.unwrap_or_default()
+            ),
+        });
         match fault.effect {
             chaos::fault::Effect::Close { code, reason } => {
                 self.chaos_close(ws, code, reason).await
@@ -784,6 +916,9 @@ impl Connection {
     ) -> Result {
         for m in messages {
             self.app.metrics.frame_sent(kind, m.len());
+            if let Message::Text(t) = &m {
+                self.ctl.frame_sent(t.as_str());
+            }
             ws.feed(m).await.map_err(|e| End::Gone(e.to_string()))?;
         }
         ws.flush().await.map_err(|e| End::Gone(e.to_string()))?;
@@ -851,6 +986,7 @@ impl Connection {
             return Ok(());
         };
         self.app.metrics.frame_sent(kind, frame.len());
+        self.ctl.frame_sent(&frame);
         ws.feed(Message::text(frame))
             .await
             .map_err(|e| End::Gone(e.to_string()))?;
@@ -886,7 +1022,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let errors = std::mem::take(&mut setup.errors);
-    let id = app.next_connection_id();
+    let id = setup.id.clone();
     Connection::new(app, id, setup).run(ws, errors).await;
 }
 

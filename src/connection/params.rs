@@ -21,6 +21,10 @@ pub struct Params {
     pub chaos: Option<Vec<String>>,
     /// `?fault=KIND:key=value…`: inline faults (the parameter may repeat).
     pub faults: Vec<String>,
+    /// `?run=LABEL`: groups a test's connections in the control API and the journal.
+    pub run: Option<String>,
+    /// `?freeze=MARKER`: a turn holds (state `frozen`) when it reaches this marker.
+    pub freeze: Option<String>,
     /// The raw query string, kept for logs.
     pub query: String,
 }
@@ -41,6 +45,7 @@ pub const KNOWN: &[&str] = &[
     "chaos",
     "fault",
     "run",
+    "freeze",
 ];
 
 /// Parses the query string. Bad values are reported (to be sent to the client as
@@ -71,7 +76,8 @@ pub fn parse(query: &str) -> (Params, Vec<String>) {
             "fault" => p.faults.push(value.clone()),
             // A label for one run: it counts in the URL attempts are counted by, and
             // not in the one faults are seeded from (see `without_run`).
-            "run" => {}
+            "run" => p.run = Some(value.clone()).filter(|v| !v.is_empty()),
+            "freeze" => p.freeze = Some(value.clone()).filter(|v| !v.is_empty()),
             "dialect" => match DialectChoice::from_str(&value) {
                 Ok(d) => p.dialect = Some(d),
                 Err(_) => bad("a dialect (auto, docs or dashboard)"),

@@ -11,6 +11,8 @@ use crate::playback::rng::{self, Rng};
 
 /// Everything a connection starts with.
 pub struct Setup {
+    /// The connection's id (`c7`), given at the handshake so a refused one has one too.
+    pub id: String,
     pub params: Params,
     /// Problems with the URL, sent to the client as `error` frames once it is connected.
     pub errors: Vec<String>,
@@ -61,6 +63,7 @@ impl Setup {
         let attempt = app.attempts.next(&format!("/ws?{query}"));
         let refusal = decide(&faults, attempt, &mut rng);
         Setup {
+            id: app.next_connection_id(),
             params,
             errors,
             faults,

@@ -9,6 +9,7 @@ use tokio::time::{Duration, Instant};
 use crate::chaos::{Context, Delivery, Fault, Op, TurnState, apply};
 use crate::library::Scenario;
 use crate::library::scenario::{Body, Plan};
+use crate::playback::playhead::Playhead;
 use crate::playback::rng::Rng;
 use crate::playback::{Segment, Timing, expand_branch};
 use crate::protocol::{Event, PlanAnswer};
@@ -62,8 +63,14 @@ pub struct ActiveTurn {
     timing: Timing,
     rng: Rng,
     chaos: TurnChaos,
-    /// Offsets in `playback` count from here.
-    origin: Instant,
+    /// Maps the offsets in `playback` to instants (pause and speed move it, not them).
+    pub playhead: Playhead,
+    /// When the current segment started (a plan's branch starts at the answer).
+    segment_start: Instant,
+    /// The offset of the last event popped, in its segment.
+    last_at: Duration,
+    /// When the turn started, for the journal's scheduled and actual times.
+    pub t0: Instant,
     playback: Playback,
     /// The plan the current segment stops at, and when it is reached.
     gate: Option<(Duration, Plan)>,
@@ -90,7 +97,10 @@ impl ActiveTurn {
             timing,
             rng,
             chaos,
-            origin: Instant::now(),
+            playhead: Playhead::new(Instant::now(), 1.0, false),
+            segment_start: Instant::now(),
+            last_at: Duration::ZERO,
+            t0: Instant::now(),
             playback: Playback::Faulted {
                 ops: VecDeque::new(),
             },
@@ -100,12 +110,16 @@ impl ActiveTurn {
             started: std::time::Instant::now(),
             sent: 0,
         };
-        turn.load(segment, Instant::now(), chaos_rng);
+        let now = turn.t0;
+        turn.load(segment, now, chaos_rng);
         turn
     }
 
     fn load(&mut self, segment: Arc<Segment>, origin: Instant, chaos_rng: &mut Rng) {
-        self.origin = origin;
+        // A branch keeps the pace and the hold the turn had.
+        let rate = self.playhead.rate();
+        self.playhead = Playhead::new(origin, rate, self.playhead.is_paused());
+        self.segment_start = origin;
         if self.chaos.faults.is_empty() {
             self.gate = gate_of(&segment);
             self.playback = Playback::Shared { segment, next: 0 };
@@ -140,11 +154,14 @@ impl ActiveTurn {
 
     /// When something next needs doing: the next delivery, or the end of a plan's wait.
     pub fn next_due(&self) -> Option<Instant> {
+        if self.playhead.is_paused() {
+            return None;
+        }
         if let Some(at) = self.upcoming() {
-            return Some(self.origin + at);
+            return self.playhead.due(at);
         }
         if let Some((at, _)) = &self.gate {
-            return Some(self.origin + *at);
+            return self.playhead.due(*at);
         }
         self.waiting.as_ref().map(|(deadline, _)| *deadline)
     }
@@ -158,11 +175,34 @@ impl ActiveTurn {
         self.upcoming().is_none() && self.gate.is_none() && self.waiting.is_none()
     }
 
+    /// When the last event popped was scheduled, from the turn's start.
+    pub fn last_scheduled(&self) -> Duration {
+        self.segment_start.saturating_duration_since(self.t0) + self.last_at
+    }
+
+    /// Holds the turn exactly where the last event popped was scheduled (a freeze).
+    pub fn hold_at_last(&mut self) {
+        self.playhead.hold_at(self.last_at);
+    }
+
     /// The next thing due at `now`.
     pub fn pop_due(&mut self, now: Instant, chaos_rng: &mut Rng) -> Due<'_> {
+        self.pop(now, chaos_rng, false)
+    }
+
+    /// The next event whatever its time, moving a held playhead to it (a `step`).
+    pub fn pop_next(&mut self, now: Instant, chaos_rng: &mut Rng) -> Due<'_> {
+        if let Some(at) = self.upcoming().or(self.gate.as_ref().map(|(at, _)| *at)) {
+            self.playhead.advance_to(at);
+        }
+        self.pop(now, chaos_rng, true)
+    }
+
+    fn pop(&mut self, now: Instant, chaos_rng: &mut Rng, force: bool) -> Due<'_> {
         match self.upcoming() {
-            Some(at) if self.origin + at > now => return Due::Nothing,
-            Some(_) => {
+            Some(at) if !force && !self.playhead.reached(at, now) => return Due::Nothing,
+            Some(at) => {
+                self.last_at = at;
                 self.sent += 1;
                 match &mut self.playback {
                     Playback::Shared { segment, next } => {
@@ -190,14 +230,14 @@ impl ActiveTurn {
             None => {}
         }
         if let Some((at, _)) = &self.gate {
-            if self.origin + *at <= now {
+            if force || self.playhead.reached(*at, now) {
                 let (_, plan) = self.gate.take().expect("gate exists");
                 self.waiting = Some((now + plan.wait, plan));
             }
             return Due::Nothing;
         }
         if let Some((deadline, _)) = &self.waiting {
-            if *deadline <= now {
+            if !self.playhead.is_paused() && *deadline <= now {
                 self.answer_plan(None, now, chaos_rng);
                 return self.pop_due(now, chaos_rng);
             }
@@ -303,7 +343,7 @@ mod tests {
             chaos,
             &mut rng::derive(1, "chaos", 0),
         );
-        let origin = turn.origin;
+        let origin = turn.t0;
         (turn, origin, planned)
     }
 

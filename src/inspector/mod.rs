@@ -73,3 +73,27 @@ pub fn route(
         .or(feed::route(app))
         .unify()
 }
+
+/// Why the control API refuses this client, as the feed's `problem` event and the
+/// listing's JSON error (the same rule as the control API: the inspector shows every
+/// client message and steers every connection).
+pub(crate) fn refusal(app: &App, unauthorized: bool) -> serde_json::Value {
+    use crate::control::Access;
+    let (error, hint) = if unauthorized {
+        (
+            "the inspector needs the admin token",
+            "open the page as /__pawmock/#token=TOKEN with the --admin-token value",
+        )
+    } else if app.control.access == Access::Off {
+        (
+            "the control API is off, and the inspector with it",
+            "it is off with --no-admin, and with a --host beyond loopback unless --admin-token is set",
+        )
+    } else {
+        (
+            "the inspector answers loopback clients only",
+            "open it from this machine, or start pawmock with --admin-token TOKEN",
+        )
+    };
+    serde_json::json!({"error": error, "hint": hint})
+}

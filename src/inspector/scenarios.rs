@@ -1,6 +1,7 @@
 //! `GET /__pawmock/inspector/scenarios`: every scenario and recording with its title,
 //! markers and URL, the chaos profiles, and the problems of files that did not load.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -8,21 +9,36 @@ use warp::Filter;
 use warp::http::{Response, StatusCode};
 
 use crate::app::App;
+use crate::control::auth::Verdict;
 use crate::library::Scenario;
-use crate::library::scenario::{Body, ScenarioKind, Step, StepKind};
-use crate::protocol::Event;
+use crate::library::scenario::ScenarioKind;
 
 pub(super) fn route(
     app: Arc<App>,
 ) -> impl Filter<Extract = (Response<Vec<u8>>,), Error = warp::Rejection> + Clone {
     warp::get()
         .and(warp::path!("__pawmock" / "inspector" / "scenarios"))
-        .map(move || {
+        .and(warp::addr::remote())
+        .and(warp::header::optional::<String>("authorization"))
+        .map(move |peer: Option<SocketAddr>, auth: Option<String>| {
+            // The same rule as the control API (the listing names every file).
+            let (status, body) = match app.control.access.allows(peer, auth.as_deref()) {
+                Verdict::Allowed => (StatusCode::OK, listing(&app)),
+                Verdict::Hidden => (
+                    if app.control.access == crate::control::Access::Off {
+                        StatusCode::NOT_FOUND
+                    } else {
+                        StatusCode::FORBIDDEN
+                    },
+                    super::refusal(&app, false),
+                ),
+                Verdict::Unauthorized => (StatusCode::UNAUTHORIZED, super::refusal(&app, true)),
+            };
             Response::builder()
-                .status(StatusCode::OK)
+                .status(status)
                 .header("content-type", "application/json")
                 .header("cache-control", "no-store")
-                .body(listing(&app).to_string().into_bytes())
+                .body(body.to_string().into_bytes())
                 .unwrap_or_default()
         })
 }
@@ -55,11 +71,6 @@ pub(crate) fn listing(app: &App) -> Value {
 }
 
 fn scenario(s: &Scenario) -> Value {
-    let mut markers = Vec::new();
-    for turn in &s.turns {
-        markers_of_body(&turn.body, &mut markers);
-    }
-    markers.dedup();
     json!({
         "name": s.name,
         "title": s.title,
@@ -70,37 +81,11 @@ fn scenario(s: &Scenario) -> Value {
         },
         "file": s.file.display().to_string(),
         "turns": s.turns.len(),
-        "markers": markers,
+        "markers": s.markers(),
+        "on_connect": !s.on_connect.is_empty(),
         "chaos": s.chaos.iter().map(|f| f.name()).collect::<Vec<_>>(),
         "path_and_query": format!("/ws?scenario={}", encode(&s.name)),
     })
-}
-
-fn markers_of_body(body: &Body, out: &mut Vec<String>) {
-    match body {
-        Body::Script(steps) => markers_of_steps(steps, out),
-        Body::Recorded(frames) => {
-            for (_, event) in frames {
-                if let Event::Marker { name } = event {
-                    out.push(name.clone());
-                }
-            }
-        }
-    }
-}
-
-fn markers_of_steps(steps: &[Step], out: &mut Vec<String>) {
-    for step in steps {
-        match &step.kind {
-            StepKind::Marker(name) => out.push(name.clone()),
-            StepKind::Plan(plan) => {
-                markers_of_steps(&plan.approve, out);
-                markers_of_steps(&plan.reject, out);
-                markers_of_steps(&plan.timeout, out);
-            }
-            _ => {}
-        }
-    }
 }
 
 /// A scenario name as a query value (names are paths: `a/b` stays readable).

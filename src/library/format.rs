@@ -36,6 +36,11 @@ pub struct ScenarioFile {
     /// Session id that holds `history` (default `websocket_<scenario name>`).
     #[serde(default)]
     pub session_id: Option<String>,
+    /// Steps played right after the handshake on connections pinned to this scenario
+    /// (`?scenario=NAME`), with no chat message: inbox updates, pushes, markers. Same
+    /// step syntax as a reply, except `plan` (a plan waits for a chat turn).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_connect: Vec<StepSpec>,
     /// The replies, tried in order: the first turn whose `when` matches plays.
     pub turns: Vec<TurnSpec>,
     /// Faults applied to every turn of this scenario (same form as a chaos profile's
@@ -155,7 +160,8 @@ pub struct StepSpec {
     /// Silence for this long.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<Dur>,
-    /// A named point in the turn (not sent; for logs and chaos triggers).
+    /// A named point in the turn (not sent): chaos triggers (`after_marker`), the journal,
+    /// and `?freeze=NAME`, which holds the turn here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
     /// Any raw JSON frame, sent as is in every dialect.

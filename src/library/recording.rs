@@ -119,6 +119,7 @@ pub fn compile(name: &str, file: &Path, text: &str) -> Result<Scenario, Vec<Prob
         return Err(problems);
     }
     Ok(Scenario {
+        on_connect: Vec::new(),
         name: name.to_owned(),
         title: header.title.unwrap_or_else(|| name.to_owned()),
         description: header.description,

@@ -34,6 +34,45 @@ pub struct Scenario {
     pub kind: ScenarioKind,
     /// Faults applied to this scenario's turns.
     pub chaos: Vec<crate::chaos::Fault>,
+    /// Steps played after the handshake on connections pinned to this scenario.
+    pub on_connect: Vec<Step>,
+}
+
+impl Scenario {
+    /// The names of its marker steps (turns, plan branches, `on_connect`), each once, in
+    /// order of appearance: what `?freeze=` may name, and what `pawmock list` shows.
+    pub fn markers(&self) -> Vec<String> {
+        fn walk(steps: &[Step], out: &mut Vec<String>) {
+            for step in steps {
+                match &step.kind {
+                    StepKind::Marker(name) if !out.contains(name) => out.push(name.clone()),
+                    StepKind::Plan(plan) => {
+                        walk(&plan.approve, out);
+                        walk(&plan.reject, out);
+                        walk(&plan.timeout, out);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.on_connect, &mut out);
+        for turn in &self.turns {
+            match &turn.body {
+                Body::Script(steps) => walk(steps, &mut out),
+                Body::Recorded(frames) => {
+                    for (_, event) in frames {
+                        if let Event::Marker { name } = event
+                            && !out.contains(name)
+                        {
+                            out.push(name.clone());
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,10 +272,22 @@ pub fn compile(name: &str, src: &Source, file: ScenarioFile) -> Result<Scenario,
             )
         })
         .collect();
+    let on_connect_path = JsonPath::root().key("on_connect");
+    for (i, step) in file.on_connect.iter().enumerate() {
+        if step.plan.is_some() {
+            problems.push(src.problem(
+                on_connect_path.index(i),
+                "a `plan` waits for an answer to a chat message, so it cannot be in `on_connect`".into(),
+                Some("put the plan in a turn's reply".into()),
+            ));
+        }
+    }
+    let on_connect = compile_steps(src, &on_connect_path, file.on_connect, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
     Ok(Scenario {
+        on_connect: on_connect.unwrap_or_default(),
         name: name.to_owned(),
         title: file.title.unwrap_or_else(|| name.to_owned()),
         description: file.description,
@@ -389,6 +440,24 @@ fn compile_rule(
 const STEP_KINDS: [&str; 9] = [
     "say", "think", "tool", "error", "plan", "inbox", "pause", "marker", "frame",
 ];
+
+/// Compiles steps given outside a file (the control API's `send`): `value` is one step
+/// object or a list of them; problems come back as `path: message` lines with hints.
+pub fn compile_loose_steps(value: &Value) -> Result<Vec<Step>, Vec<Problem>> {
+    let list = match value {
+        Value::Array(_) => value.clone(),
+        other => Value::Array(vec![other.clone()]),
+    };
+    let text = list.to_string();
+    let label = std::path::Path::new("request body");
+    let src = Source::new(label, &text);
+    let specs: Vec<StepSpec> = src.deserialize(list).map_err(|p| vec![p])?;
+    let mut problems = Vec::new();
+    match compile_steps(&src, &JsonPath::root(), specs, &mut problems) {
+        Some(steps) if problems.is_empty() => Ok(steps),
+        _ => Err(problems),
+    }
+}
 
 fn compile_steps(
     src: &Source,

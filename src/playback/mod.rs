@@ -2,6 +2,7 @@
 //! `expand`, all pure functions of their inputs (no clock, no I/O).
 
 pub mod chunk;
+pub mod playhead;
 pub mod rng;
 pub mod schedule;
 pub mod shared;

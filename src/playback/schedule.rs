@@ -84,6 +84,14 @@ pub fn expand_branch(steps: &[Step], timing: &Timing, rng: &mut Rng) -> Segment 
     b.finish()
 }
 
+/// Expands steps played outside a turn (the control API's `send`, a scenario's
+/// `on_connect`): their events only, without `stream_start` or `stream_end`.
+pub fn expand_steps(steps: &[Step], timing: &Timing, rng: &mut Rng) -> Vec<Scheduled> {
+    let mut b = Builder::new(timing);
+    b.steps(steps, rng);
+    b.events
+}
+
 struct Builder<'a> {
     timing: &'a Timing,
     /// Script time; scaled by the speed when an event is placed.

@@ -85,9 +85,11 @@ pub fn routes(
     app: Arc<App>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
     upgrade::route(app.clone())
+        // Before the control API, which answers 404 for every other `/__pawmock/` path.
+        .or(crate::inspector::route(app.clone()))
+        .or(crate::control::routes::route(app.clone()))
         .or(rest::route(app.clone()).recover(rest::too_large).unify())
         .or(crate::metrics::route(app.clone()))
-        .or(crate::inspector::route(app.clone()))
         .or(static_files::route(app.clone()))
         .or(index::route(app))
         .or(warp::path::full().map(|path: warp::path::FullPath| {

@@ -102,6 +102,7 @@ fn handshake(app: Arc<App>, h: Handshake) -> Reply {
         );
     };
     let setup = crate::connection::Setup::new(&app, &h.query);
+    crate::connection::hooks::handshake(&app, &setup);
     if let Some(refusal) = &setup.refusal {
         info!(
             query = %h.query,

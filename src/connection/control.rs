@@ -1,0 +1,451 @@
+//! The connection's side of the control plane: its registry entry, its command channel
+//! (one branch of the `select!`), its hold (paused or frozen) and pace, and the journal
+//! entries it writes. DESIGN §11: nothing else reaches into a connection.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
+
+use super::{Connection, End, Result};
+use crate::app::App;
+use crate::chaos::Fault;
+use crate::chaos::fault::Effect;
+use crate::control::commands::{Command, Envelope, Outgoing};
+use crate::control::journal::{self, MAX_BODY, MAX_TEXT};
+use crate::control::registry::{Facts, Live};
+use crate::control::{ApiError, ConnState, What};
+use crate::playback::Timing;
+use crate::playback::rng;
+use crate::protocol::{Event, dialect};
+
+/// Why a connection holds its playhead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Hold {
+    None,
+    /// `POST …/pause`: also holds turns that start meanwhile.
+    Paused,
+    /// Reached the `?freeze=` marker: holds this turn until `resume`.
+    Frozen,
+}
+
+/// A connection's control state.
+pub(super) struct Ctl {
+    app: Arc<App>,
+    pub live: Arc<Live>,
+    pub rx: mpsc::Receiver<Envelope>,
+    pub hold: Hold,
+    /// Pace set through the API (multiplies the turn's timing from then on).
+    pub rate: f64,
+    /// Faults injected through the API for the next turn.
+    pub next_faults: Vec<Fault>,
+    /// Why the turn being finished ends, for the journal.
+    pub why: &'static str,
+    /// When the frame being written was scheduled, and its turn's start.
+    pub scheduled: Option<(Duration, tokio::time::Instant)>,
+    /// The type of the last frame written (a `step` answers it).
+    pub last_type: String,
+    /// The facts last written to the registry.
+    seen: Facts,
+}
+
+impl Ctl {
+    pub fn new(app: &Arc<App>, id: &str, run: Option<String>, query: &str, facts: Facts) -> Ctl {
+        let seen = facts.clone();
+        let (live, rx) =
+            app.control
+                .registry
+                .add(id, run, super::hooks::path_and_query(query), facts);
+        Ctl {
+            app: app.clone(),
+            live,
+            rx,
+            hold: Hold::None,
+            rate: 1.0,
+            next_faults: Vec::new(),
+            why: "",
+            scheduled: None,
+            last_type: String::new(),
+            seen,
+        }
+    }
+
+    pub fn record(&self, what: What) {
+        self.app
+            .control
+            .journal
+            .record(&self.live.id, self.live.run.as_deref(), what);
+    }
+
+    /// Journals a frame written to the socket.
+    pub fn frame_sent(&mut self, frame: &str) {
+        let journal = &self.app.control.journal;
+        let (scheduled_ms, actual_ms) = match self.scheduled.take() {
+            Some((at, t0)) => (
+                Some(ms(at)),
+                Some(ms(tokio::time::Instant::now().saturating_duration_since(t0))),
+            ),
+            None => (None, None),
+        };
+        self.last_type = journal::frame_type(frame);
+        let body = journal
+            .keeps_frames()
+            .then(|| journal::truncate(frame, MAX_BODY).0);
+        self.record(What::FrameSent {
+            frame_type: self.last_type.clone(),
+            scheduled_ms,
+            actual_ms,
+            body,
+        });
+    }
+
+    pub fn client_frame(&self, action: String, message: Option<&str>, text: &str) {
+        let (text, truncated) = journal::truncate(text, MAX_TEXT);
+        self.record(What::ClientFrame {
+            action,
+            message: message.map(|m| journal::truncate(m, MAX_TEXT).0),
+            text,
+            truncated,
+        });
+    }
+}
+
+impl Drop for Ctl {
+    fn drop(&mut self) {
+        self.app.control.registry.remove(&self.live.id);
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 10_000.0).round() / 10.0
+}
+
+impl Connection {
+    /// The state the API shows, kept in the registry; a change is journaled (which
+    /// wakes `POST /__pawmock/wait`).
+    pub(super) fn sync_state(&mut self) {
+        let state = match (self.ctl.hold, &self.active) {
+            (Hold::Frozen, Some(_)) => ConnState::Frozen,
+            (Hold::Paused, _) => ConnState::Paused,
+            (_, Some(_)) => ConnState::Playing,
+            (_, None) => ConnState::Idle,
+        };
+        self.ctl.live.set_frames_sent(self.frames_sent);
+        let scenario = self
+            .active
+            .as_ref()
+            .map(|t| t.scenario.as_str())
+            .or(self.params.scenario.as_deref());
+        let facts = &self.ctl.seen;
+        if facts.session != self.session_id
+            || facts.scenario.as_deref() != scenario
+            || facts.dialect != self.choice.to_string()
+        {
+            let fresh = Facts {
+                dialect: self.choice.to_string(),
+                scenario: scenario.map(str::to_owned),
+                session: self.session_id.clone(),
+            };
+            self.ctl.live.update(|f| *f = fresh.clone());
+            self.ctl.seen = fresh;
+        }
+        if self.ctl.live.set_state(state) {
+            self.ctl.record(What::State {
+                state: state.name().into(),
+            });
+        }
+    }
+
+    /// Applies the API's hold and pace to a turn that has just started.
+    pub(super) fn control_new_turn(&mut self) {
+        if self.ctl.hold == Hold::Frozen {
+            self.ctl.hold = Hold::None;
+        }
+        let now = tokio::time::Instant::now();
+        let (hold, rate) = (self.ctl.hold, self.ctl.rate);
+        if let Some(turn) = self.active.as_mut() {
+            if rate != 1.0 {
+                turn.playhead.set_rate(rate, now);
+            }
+            if hold == Hold::Paused {
+                turn.playhead.pause(now);
+            }
+        }
+    }
+
+    /// What is wrong with `?freeze=`, if it names a marker the pinned scenario lacks.
+    pub(super) fn freeze_problem(&self) -> Option<String> {
+        let freeze = self.params.freeze.as_deref()?;
+        let library = self.app.library();
+        let scenario = library.get(self.params.scenario.as_deref()?)?;
+        let markers = scenario.markers();
+        (!markers.iter().any(|m| m == freeze)).then(|| {
+            format!(
+                "?freeze={freeze}: scenario `{}` has no marker `{freeze}`; its markers: {}",
+                scenario.name,
+                if markers.is_empty() {
+                    "none".to_owned()
+                } else {
+                    markers.join(", ")
+                }
+            )
+        })
+    }
+
+    /// A marker was reached: journaled, and the turn holds there if `?freeze=` names it.
+    pub(super) fn on_marker(&mut self, name: &str) -> bool {
+        self.ctl.record(What::Marker { name: name.into() });
+        if self.params.freeze.as_deref() != Some(name) {
+            return false;
+        }
+        if let Some(turn) = self.active.as_mut() {
+            turn.hold_at_last();
+            self.ctl.hold = Hold::Frozen;
+            tracing::info!(conn = %self.id, marker = name, "frozen at marker");
+            return true;
+        }
+        false
+    }
+
+    /// One command from the control API.
+    pub(super) async fn on_command<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        envelope: Envelope,
+    ) -> Result {
+        let Envelope { command, reply } = envelope;
+        let name = command.name();
+        let (answer, end) = match self.run_command(ws, command).await {
+            Ok(v) => (Ok(v), None),
+            Err(CommandEnd::Refused(e)) => (Err(e), None),
+            Err(CommandEnd::Ended(v, end)) => (Ok(v), Some(end)),
+        };
+        let outcome = match &answer {
+            Ok(v) => v
+                .get("applied")
+                .and_then(Value::as_str)
+                .unwrap_or("done")
+                .to_owned(),
+            Err(e) => format!("refused: {}", e.error),
+        };
+        self.ctl.record(What::Command {
+            command: name.into(),
+            outcome,
+        });
+        tracing::info!(conn = %self.id, command = name, "control command");
+        self.sync_state();
+        let _ = reply.send(answer.map(|mut v| {
+            v["state"] = json!(self.ctl.live.state());
+            v
+        }));
+        match end {
+            Some(end) => Err(end),
+            None => Ok(()),
+        }
+    }
+
+    async fn run_command<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        command: Command,
+    ) -> std::result::Result<Value, CommandEnd> {
+        let now = tokio::time::Instant::now();
+        match command {
+            Command::Pause => {
+                self.ctl.hold = Hold::Paused;
+                if let Some(turn) = self.active.as_mut() {
+                    turn.playhead.pause(now);
+                }
+                Ok(json!({"applied": "now"}))
+            }
+            Command::Resume => {
+                self.ctl.hold = Hold::None;
+                if let Some(turn) = self.active.as_mut() {
+                    turn.playhead.resume(now);
+                }
+                // Whatever became due meanwhile goes out now.
+                self.on_due(ws).await.map_err(ended)?;
+                Ok(json!({"applied": "now"}))
+            }
+            Command::Step => {
+                if self.ctl.hold == Hold::None {
+                    return Err(refused(ApiError::conflict(
+                        "the connection is not paused, so there is nothing to step",
+                        "POST …/pause first (or open it with ?freeze=MARKER)",
+                    )));
+                }
+                if self.active.is_none() {
+                    return Err(refused(ApiError::conflict(
+                        "no turn is in flight",
+                        "send a chat message first; a paused connection holds the turn it starts",
+                    )));
+                }
+                let sent = self.step_one(ws).await.map_err(ended)?;
+                Ok(json!({"applied": "now", "frame": sent}))
+            }
+            Command::Speed(rate) => {
+                self.ctl.rate = rate;
+                if let Some(turn) = self.active.as_mut() {
+                    turn.playhead.set_rate(rate, now);
+                }
+                Ok(json!({"applied": "now", "speed": rate}))
+            }
+            Command::Fault(fault) => self.inject(ws, fault).await,
+            Command::Send(out) => {
+                let frames = self.send_now(ws, out).await.map_err(ended)?;
+                Ok(json!({"applied": "now", "frames": frames}))
+            }
+            Command::Close { code, reason } => {
+                let _ = self.chaos_close(ws, code, reason).await;
+                Err(CommandEnd::Ended(
+                    json!({"applied": "now"}),
+                    End::ByControl(code),
+                ))
+            }
+        }
+    }
+
+    /// Plays events until one frame has gone out (markers and frameless events do not
+    /// count); the frame's type, or null when the turn ended first.
+    async fn step_one<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+    ) -> Result<Option<String>> {
+        let before = self.frames_sent;
+        while self.active.is_some() && self.frames_sent == before {
+            if !self.play_one(ws, tokio::time::Instant::now(), true).await? {
+                break;
+            }
+        }
+        self.flush(ws).await?;
+        Ok((self.frames_sent > before).then(|| self.ctl.last_type.clone()))
+    }
+
+    /// A fault from the API: now when its kind acts on the connection as a whole and it
+    /// has no trigger of its own, else on the next turn.
+    async fn inject<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        fault: Fault,
+    ) -> std::result::Result<Value, CommandEnd> {
+        let untriggered = fault.trigger == Default::default();
+        let record = |ctl: &Ctl, stage: &str| {
+            ctl.record(What::FaultApplied {
+                fault: fault.name().into(),
+                stage: stage.into(),
+                trigger: "control API".into(),
+            });
+        };
+        let now_json = json!({"applied": "now", "fault": fault.name()});
+        match &fault.effect {
+            Effect::Close { code, reason } if untriggered => {
+                record(&self.ctl, "control");
+                let _ = self.chaos_close(ws, *code, reason.clone()).await;
+                Err(CommandEnd::Ended(now_json, End::ChaosClose(*code)))
+            }
+            Effect::Abort if untriggered => {
+                record(&self.ctl, "control");
+                let _ = self.flush(ws).await;
+                Err(CommandEnd::Ended(now_json, End::ChaosAbort))
+            }
+            Effect::Error {
+                message,
+                end_turn,
+                stream_end,
+            } if untriggered => {
+                record(&self.ctl, "control");
+                let sid = self
+                    .active
+                    .as_ref()
+                    .map_or_else(|| self.session_id.clone(), |t| t.session_id.clone());
+                let event = Event::Error {
+                    message: message.clone(),
+                };
+                self.send(ws, &event, Some(&sid)).await.map_err(ended)?;
+                if *end_turn && let Some(turn) = self.active.take() {
+                    self.ctl.why = "fault";
+                    self.finish(turn, true);
+                    if *stream_end {
+                        self.send(ws, &Event::StreamEnd, Some(&sid))
+                            .await
+                            .map_err(ended)?;
+                    }
+                }
+                Ok(now_json)
+            }
+            Effect::Stall(length) if untriggered && self.active.is_some() => {
+                record(&self.ctl, "control");
+                let now = tokio::time::Instant::now();
+                match length {
+                    Some(d) => {
+                        if let Some(turn) = self.active.as_mut() {
+                            turn.playhead.stall(now, *d);
+                        }
+                    }
+                    None => {
+                        // For good: the turn stops, the socket stays open.
+                        let turn = self.active.take().expect("checked above");
+                        self.ctl.why = "fault";
+                        self.finish(turn, true);
+                    }
+                }
+                Ok(now_json)
+            }
+            _ => {
+                self.ctl.next_faults.push(fault.clone());
+                record(&self.ctl, "next_turn");
+                Ok(json!({"applied": "next_turn", "fault": fault.name()}))
+            }
+        }
+    }
+
+    /// Renders and sends frames now, outside any turn.
+    async fn send_now<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        out: Outgoing,
+    ) -> Result<u64> {
+        let before = self.frames_sent;
+        match out {
+            Outgoing::Raw(text) => {
+                self.feed_text(ws, crate::metrics::FrameKind::RAW, Some(text))
+                    .await?
+            }
+            Outgoing::Steps(steps) => {
+                let timing = Timing {
+                    speed: 0.0,
+                    ..Timing::default()
+                };
+                let mut rng = rng::derive(self.seed, "control:send", 0);
+                let events = crate::playback::schedule::expand_steps(&steps, &timing, &mut rng);
+                let sid = self.session_id.clone();
+                for e in events {
+                    let kind = crate::metrics::FrameKind::of(&e.event);
+                    let frame = dialect::render_text(&e.event, self.dialect, &sid);
+                    self.feed_text(ws, kind, frame).await?;
+                }
+            }
+        }
+        self.flush(ws).await?;
+        Ok(self.frames_sent - before)
+    }
+}
+
+/// How a command ends when it is not a plain answer.
+pub(super) enum CommandEnd {
+    /// The command cannot apply (4xx); nothing changed.
+    Refused(ApiError),
+    /// It applied and the connection ends (close, abort), or the socket failed.
+    Ended(Value, End),
+}
+
+fn refused(e: ApiError) -> CommandEnd {
+    CommandEnd::Refused(e)
+}
+
+fn ended(end: End) -> CommandEnd {
+    CommandEnd::Ended(json!({"applied": "now", "connection": "lost"}), end)
+}

@@ -1,0 +1,76 @@
+//! A scenario's `on_connect` steps: played after the handshake on connections pinned to
+//! it, with no chat message (inbox updates, pushes), as a turn of their own.
+
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_tungstenite::WebSocketStream;
+
+use super::turn::{ActiveTurn, BodyRef, TurnChaos};
+use super::{Connection, Result};
+use crate::chaos::{Context, TurnState};
+use crate::control::What;
+use crate::playback::schedule::{Scheduled, expand_steps};
+use crate::playback::{Segment, rng};
+use crate::protocol::Event;
+
+impl Connection {
+    /// Starts the pinned scenario's `on_connect` steps, if it has any.
+    pub(super) async fn start_on_connect<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+    ) -> Result {
+        let library = self.app.library();
+        let Some(scenario) = self.params.scenario.as_deref().and_then(|n| library.get(n)) else {
+            return Ok(());
+        };
+        if scenario.on_connect.is_empty() {
+            return Ok(());
+        }
+        let name = scenario.name.clone();
+        let timing = self.timing_for(&BodyRef::Scenario(scenario.clone(), 0));
+        let mut rng = rng::derive(self.seed, &format!("{name}:on_connect"), 0);
+        let mut events = expand_steps(&scenario.on_connect, &timing, &mut rng);
+        // Streamed content needs its end; inbox updates and raw frames stand alone.
+        if events.iter().any(|e| {
+            matches!(
+                e.event,
+                Event::TextChunk { .. } | Event::Thinking { .. } | Event::ToolStart { .. }
+            )
+        }) {
+            let at = events.last().map(|e| e.at).unwrap_or_default();
+            events.push(Scheduled {
+                at,
+                event: Event::StreamEnd,
+            });
+        }
+        let session = self.session_id.clone();
+        self.ctl.record(What::TurnStarted {
+            scenario: name.clone(),
+            turn: 0,
+            session: session.clone(),
+            trigger: "on_connect".into(),
+        });
+        let chaos = TurnChaos {
+            faults: Vec::new(),
+            state: TurnState::default(),
+            context: Context {
+                turn: 0,
+                attempt: self.attempt,
+                since_connect: std::time::Duration::ZERO,
+            },
+            connected_at: self.connected_at,
+        };
+        self.active = Some(ActiveTurn::new(
+            name,
+            session,
+            timing,
+            rng,
+            Arc::new(Segment { events, gate: None }),
+            chaos,
+            &mut self.chaos_rng,
+        ));
+        self.control_new_turn();
+        self.on_due(ws).await
+    }
+}

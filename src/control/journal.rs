@@ -1,0 +1,411 @@
+//! The journal: the one record of what happened on every connection, in order.
+//!
+//! A bounded ring buffer (by entries and by bytes) of [`Entry`]s with a monotonic `seq`.
+//! The summary, `POST /__pawmock/wait` and the inspector's live view all read it; none
+//! keeps books of its own. Subscribers learn of new entries through a `watch` of the
+//! latest `seq` (a watch never queues, so a slow reader cannot make it grow).
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+/// Client frame text kept per entry, in bytes; longer text is cut (and marked so).
+pub const MAX_TEXT: usize = 1024;
+/// Frame bodies kept per entry with `--journal-frames`, in bytes.
+pub const MAX_BODY: usize = 4096;
+
+/// The journal's bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournalConfig {
+    /// Entries kept at most (`--journal-size`).
+    pub size: usize,
+    /// Bytes kept at most (an entry's size is estimated from its strings).
+    pub max_bytes: usize,
+    /// Keep the body of every frame sent (`--journal-frames`), not only its type.
+    pub frames: bool,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        JournalConfig {
+            size: 10_000,
+            max_bytes: 16 << 20,
+            frames: false,
+        }
+    }
+}
+
+/// One thing that happened.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub seq: u64,
+    /// Wall-clock time, written as ISO 8601 UTC (formatted only when read).
+    #[serde(serialize_with = "iso8601")]
+    pub at: SystemTime,
+    /// Milliseconds since the server started (monotonic: for durations between entries).
+    pub t_ms: f64,
+    /// The connection id (`c7`), as in the log's `conn=`.
+    pub conn: String,
+    /// The connection's `?run=` label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    #[serde(flatten)]
+    pub what: What,
+}
+
+/// What an entry records; `kind` names it in JSON.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum What {
+    /// A WebSocket handshake arrived.
+    Handshake {
+        path_and_query: String,
+        attempt: u32,
+    },
+    /// A chaos fault refused the handshake with this HTTP status.
+    Refused {
+        path_and_query: String,
+        status: u16,
+        fault: String,
+    },
+    /// The WebSocket is open.
+    Opened {
+        dialect: String,
+        scenario: Option<String>,
+        session: String,
+    },
+    /// A client frame: the action it decoded to (`chat`, `stop`, …, or `invalid`) and
+    /// its text, cut at [`MAX_TEXT`] bytes.
+    ClientFrame {
+        action: String,
+        /// The chat text, for chat actions (what the summary compares re-sends by).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        text: String,
+        truncated: bool,
+    },
+    TurnStarted {
+        scenario: String,
+        turn: u64,
+        session: String,
+        /// `message` (a chat) or `on_connect`.
+        trigger: String,
+    },
+    TurnEnded {
+        scenario: String,
+        frames: u64,
+    },
+    TurnCancelled {
+        scenario: String,
+        frames: u64,
+        why: String,
+    },
+    FaultApplied {
+        fault: String,
+        /// `handshake`, `connect`, `turn`, or `control` (injected through the API).
+        stage: String,
+        trigger: String,
+    },
+    FrameSent {
+        #[serde(rename = "type")]
+        frame_type: String,
+        /// When the schedule placed it, in ms from the turn's start (frames of a turn).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scheduled_ms: Option<f64>,
+        /// When it was written, in ms from the turn's start.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        actual_ms: Option<f64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
+    },
+    /// A marker step was reached.
+    Marker {
+        name: String,
+    },
+    /// The connection's state changed (`idle`, `playing`, `paused`, `frozen`).
+    State {
+        state: String,
+    },
+    /// A control API command reached the connection.
+    Command {
+        command: String,
+        outcome: String,
+    },
+    Closed {
+        code: Option<u16>,
+        reason: String,
+        /// `client` or `server`: who closed first.
+        by: String,
+    },
+}
+
+impl What {
+    /// Rough heap size, for the byte bound.
+    fn weight(&self) -> usize {
+        let s = |x: &str| x.len();
+        let o = |x: &Option<String>| x.as_deref().map_or(0, str::len);
+        match self {
+            What::Handshake { path_and_query, .. } => s(path_and_query),
+            What::Refused {
+                path_and_query,
+                fault,
+                ..
+            } => s(path_and_query) + s(fault),
+            What::Opened {
+                dialect,
+                scenario,
+                session,
+            } => s(dialect) + o(scenario) + s(session),
+            What::ClientFrame {
+                action,
+                message,
+                text,
+                ..
+            } => s(action) + o(message) + s(text),
+            What::TurnStarted {
+                scenario,
+                session,
+                trigger,
+                ..
+            } => s(scenario) + s(session) + s(trigger),
+            What::TurnEnded { scenario, .. } => s(scenario),
+            What::TurnCancelled { scenario, why, .. } => s(scenario) + s(why),
+            What::FaultApplied {
+                fault,
+                stage,
+                trigger,
+            } => s(fault) + s(stage) + s(trigger),
+            What::FrameSent {
+                frame_type, body, ..
+            } => s(frame_type) + o(body),
+            What::Marker { name } => s(name),
+            What::State { state } => s(state),
+            What::Command { command, outcome } => s(command) + s(outcome),
+            What::Closed { reason, by, .. } => s(reason) + s(by),
+        }
+    }
+}
+
+/// Fixed cost of an entry besides its strings.
+const ENTRY_OVERHEAD: usize = std::mem::size_of::<Entry>() + 48;
+
+struct Ring {
+    entries: VecDeque<(Entry, usize)>,
+    bytes: usize,
+    next_seq: u64,
+    /// Entries pushed out by the bounds since the last clear.
+    dropped: u64,
+}
+
+/// The bounded, ordered record of what happened.
+pub struct Journal {
+    ring: Mutex<Ring>,
+    config: JournalConfig,
+    started: std::time::Instant,
+    latest: watch::Sender<u64>,
+}
+
+/// A page of entries and whether older ones were pushed out.
+#[derive(Debug, Serialize)]
+pub struct Page {
+    pub entries: Vec<Entry>,
+    /// The seq the next entry will have (pass it as `since` to poll for newer ones).
+    pub next_seq: u64,
+    /// Entries pushed out by the journal's bounds since it was last cleared.
+    pub dropped: u64,
+}
+
+impl Journal {
+    pub fn new(config: JournalConfig) -> Journal {
+        Journal {
+            ring: Mutex::new(Ring {
+                entries: VecDeque::new(),
+                bytes: 0,
+                next_seq: 1,
+                dropped: 0,
+            }),
+            config,
+            started: std::time::Instant::now(),
+            latest: watch::channel(0).0,
+        }
+    }
+
+    pub fn config(&self) -> JournalConfig {
+        self.config
+    }
+
+    /// Whether frame bodies are kept (`--journal-frames`).
+    pub fn keeps_frames(&self) -> bool {
+        self.config.frames
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
+        self.ring.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends an entry; returns its seq.
+    pub fn record(&self, conn: &str, run: Option<&str>, what: What) -> u64 {
+        let weight = ENTRY_OVERHEAD + conn.len() + run.map_or(0, str::len) + what.weight();
+        let at = SystemTime::now();
+        let t_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let seq = {
+            let mut ring = self.lock();
+            let seq = ring.next_seq;
+            ring.next_seq += 1;
+            ring.entries.push_back((
+                Entry {
+                    seq,
+                    at,
+                    t_ms,
+                    conn: conn.to_owned(),
+                    run: run.map(str::to_owned),
+                    what,
+                },
+                weight,
+            ));
+            ring.bytes += weight;
+            while ring.entries.len() > self.config.size.max(1)
+                || (ring.bytes > self.config.max_bytes && ring.entries.len() > 1)
+            {
+                let (_, w) = ring.entries.pop_front().expect("not empty");
+                ring.bytes -= w;
+                ring.dropped += 1;
+            }
+            seq
+        };
+        self.latest.send_replace(seq);
+        seq
+    }
+
+    /// Entries with `seq >= since`, of one run if given.
+    pub fn page(&self, run: Option<&str>, since: u64) -> Page {
+        let ring = self.lock();
+        let start = ring.entries.partition_point(|(e, _)| e.seq < since);
+        Page {
+            entries: ring
+                .entries
+                .range(start..)
+                .map(|(e, _)| e)
+                .filter(|e| run.is_none_or(|r| e.run.as_deref() == Some(r)))
+                .cloned()
+                .collect(),
+            next_seq: ring.next_seq,
+            dropped: ring.dropped,
+        }
+    }
+
+    /// Forgets every entry; seq numbers keep counting up.
+    pub fn clear(&self) {
+        let mut ring = self.lock();
+        ring.entries.clear();
+        ring.bytes = 0;
+        ring.dropped = 0;
+    }
+
+    /// Learns of every new entry: the value is the latest seq.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.latest.subscribe()
+    }
+
+    /// Entries and bytes held now (for tests of the bounds).
+    pub fn usage(&self) -> (usize, usize) {
+        let ring = self.lock();
+        (ring.entries.len(), ring.bytes)
+    }
+}
+
+fn iso8601<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::timestamp::iso8601(*t))
+}
+
+/// Cuts `text` to at most `max` bytes on a char boundary; says whether it cut.
+pub fn truncate(text: &str, max: usize) -> (String, bool) {
+    if text.len() <= max {
+        return (text.to_owned(), false);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (text[..end].to_owned(), true)
+}
+
+/// The `type` of a rendered frame, found without parsing it (`?` when it has none).
+pub fn frame_type(frame: &str) -> String {
+    let key = "\"type\":\"";
+    frame
+        .find(key)
+        .map(|i| &frame[i + key.len()..])
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("?")
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(s: &str) -> What {
+        What::State { state: s.into() }
+    }
+
+    #[test]
+    fn entries_are_ordered_and_the_ring_keeps_the_newest() {
+        let j = Journal::new(JournalConfig {
+            size: 3,
+            ..JournalConfig::default()
+        });
+        for i in 0..5 {
+            j.record("c1", Some("r"), state(&format!("s{i}")));
+        }
+        let page = j.page(None, 0);
+        let seqs: Vec<u64> = page.entries.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [3, 4, 5]);
+        assert_eq!(page.dropped, 2);
+        assert_eq!(page.next_seq, 6);
+        assert_eq!(j.page(None, 5).entries.len(), 1);
+        assert!(j.page(Some("other"), 0).entries.is_empty());
+        j.clear();
+        assert!(j.page(None, 0).entries.is_empty());
+        assert_eq!(j.record("c1", None, state("x")), 6, "seq keeps counting");
+    }
+
+    #[test]
+    fn the_ring_is_bounded_by_bytes_too() {
+        let j = Journal::new(JournalConfig {
+            size: 1_000_000,
+            max_bytes: 64 * 1024,
+            frames: false,
+        });
+        let big = "x".repeat(4000);
+        for _ in 0..1000 {
+            j.record("c1", None, state(&big));
+        }
+        let (n, bytes) = j.usage();
+        assert!(bytes <= 64 * 1024, "{bytes}");
+        assert!(n < 20 && n > 5, "{n}");
+    }
+
+    #[test]
+    fn subscribers_see_the_latest_seq() {
+        let j = Journal::new(JournalConfig::default());
+        let rx = j.subscribe();
+        j.record("c1", None, state("a"));
+        j.record("c1", None, state("b"));
+        assert_eq!(*rx.borrow(), 2);
+    }
+
+    #[test]
+    fn truncation_keeps_whole_characters_and_frame_types_are_found() {
+        assert_eq!(truncate("héllo", 2), ("h".to_owned(), true));
+        assert_eq!(truncate("abc", 3), ("abc".to_owned(), false));
+        assert_eq!(
+            frame_type(r#"{"type":"stream_chunk","content":"x"}"#),
+            "stream_chunk"
+        );
+        assert_eq!(frame_type(r#"{"event":"x"}"#), "?");
+    }
+}

@@ -1,0 +1,193 @@
+//! The registry of live connections: each one's public facts and the sender of its
+//! command channel. Nothing else reaches into a connection (DESIGN §11).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::commands::Envelope;
+
+/// Commands a connection may have queued before the API answers 429 for it.
+pub const COMMAND_BACKLOG: usize = 16;
+
+/// What a connection is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnState {
+    /// No turn in flight.
+    Idle,
+    Playing,
+    /// Held by `POST …/pause`.
+    Paused,
+    /// Held at the marker named by `?freeze=`.
+    Frozen,
+}
+
+impl ConnState {
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnState::Idle => "idle",
+            ConnState::Playing => "playing",
+            ConnState::Paused => "paused",
+            ConnState::Frozen => "frozen",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ConnState> {
+        Some(match s {
+            "idle" => ConnState::Idle,
+            "playing" => ConnState::Playing,
+            "paused" => ConnState::Paused,
+            "frozen" => ConnState::Frozen,
+            _ => return None,
+        })
+    }
+
+    fn from_u8(n: u8) -> ConnState {
+        match n {
+            1 => ConnState::Playing,
+            2 => ConnState::Paused,
+            3 => ConnState::Frozen,
+            _ => ConnState::Idle,
+        }
+    }
+}
+
+/// Facts that change rarely (a dialect detected, a session switched).
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub dialect: String,
+    pub scenario: Option<String>,
+    pub session: String,
+}
+
+/// One live connection as the API sees it. Shared by the connection (which writes) and
+/// the registry (which reads); the busy counters are atomics so writing them is cheap.
+pub struct Live {
+    pub id: String,
+    pub run: Option<String>,
+    pub path_and_query: String,
+    pub opened_at: String,
+    facts: Mutex<Facts>,
+    state: AtomicU8,
+    frames_sent: AtomicU64,
+    commands: mpsc::Sender<Envelope>,
+}
+
+impl Live {
+    pub fn state(&self) -> ConnState {
+        ConnState::from_u8(self.state.load(Ordering::Relaxed))
+    }
+
+    /// Sets the state; returns whether it changed.
+    pub fn set_state(&self, s: ConnState) -> bool {
+        self.state.swap(s as u8, Ordering::Relaxed) != s as u8
+    }
+
+    pub fn set_frames_sent(&self, n: u64) {
+        self.frames_sent.store(n, Ordering::Relaxed);
+    }
+
+    pub fn update(&self, f: impl FnOnce(&mut Facts)) {
+        f(&mut self.facts.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    pub fn facts(&self) -> Facts {
+        self.facts.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Queues a command; `Err` when the connection is gone or has too many queued.
+    pub fn command(&self, envelope: Envelope) -> Result<(), NotQueued> {
+        self.commands.try_send(envelope).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => NotQueued::Busy,
+            mpsc::error::TrySendError::Closed(_) => NotQueued::Gone,
+        })
+    }
+
+    /// The JSON the API answers for this connection.
+    pub fn to_json(&self) -> Value {
+        let facts = self.facts();
+        json!({
+            "id": self.id,
+            "run": self.run,
+            "path_and_query": self.path_and_query,
+            "dialect": facts.dialect,
+            "scenario": facts.scenario,
+            "session": facts.session,
+            "state": self.state(),
+            "frames_sent": self.frames_sent.load(Ordering::Relaxed),
+            "opened_at": self.opened_at,
+        })
+    }
+}
+
+/// Why a command was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotQueued {
+    /// [`COMMAND_BACKLOG`] commands wait already.
+    Busy,
+    /// The connection has ended.
+    Gone,
+}
+
+/// Every live connection, by the number in its id (so listing is in opening order).
+#[derive(Default)]
+pub struct Registry {
+    conns: Mutex<BTreeMap<u64, Arc<Live>>>,
+}
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<Live>>> {
+        self.conns.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a connection; the receiver is its end of the command channel.
+    pub fn add(
+        &self,
+        id: &str,
+        run: Option<String>,
+        path_and_query: String,
+        facts: Facts,
+    ) -> (Arc<Live>, mpsc::Receiver<Envelope>) {
+        let (tx, rx) = mpsc::channel(COMMAND_BACKLOG);
+        let live = Arc::new(Live {
+            id: id.to_owned(),
+            run,
+            path_and_query,
+            opened_at: crate::timestamp::iso8601(std::time::SystemTime::now()),
+            facts: Mutex::new(facts),
+            state: AtomicU8::new(ConnState::Idle as u8),
+            frames_sent: AtomicU64::new(0),
+            commands: tx,
+        });
+        self.lock().insert(number(id), live.clone());
+        (live, rx)
+    }
+
+    pub fn remove(&self, id: &str) {
+        self.lock().remove(&number(id));
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Live>> {
+        let n = id.strip_prefix('c')?.parse::<u64>().ok()?;
+        self.lock().get(&n).cloned()
+    }
+
+    /// Live connections, of one run if given, in opening order.
+    pub fn list(&self, run: Option<&str>) -> Vec<Arc<Live>> {
+        self.lock()
+            .values()
+            .filter(|c| run.is_none_or(|r| c.run.as_deref() == Some(r)))
+            .cloned()
+            .collect()
+    }
+}
+
+/// `c12` → 12 (ids come from `App::next_connection_id`).
+fn number(id: &str) -> u64 {
+    id.trim_start_matches('c').parse().unwrap_or(u64::MAX)
+}
