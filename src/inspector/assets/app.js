@@ -178,6 +178,7 @@ function renderConnections() {
 function select(id) {
   state.selected = id;
   $('entry-body').hidden = true;
+  $('steer-result').textContent = '';
   renderConnections();
   renderTimeline();
 }
