@@ -97,26 +97,33 @@ impl Feed {
         }
     }
 
-    /// The data of the next event called `name` (chunked transfer framing lines and
-    /// other events are skipped).
-    async fn next(&mut self, name: &str) -> Value {
-        let want = format!("event:{name}");
+    /// The name and data of the next event (chunked transfer framing lines and
+    /// keep-alive comments are skipped).
+    async fn next_any(&mut self) -> (String, Value) {
         let read = async {
-            let mut in_event = false;
+            let mut name = None;
             while let Some(line) = self.lines.next_line().await.unwrap() {
-                if line == want {
-                    in_event = true;
-                } else if in_event && let Some(data) = line.strip_prefix("data:") {
-                    return serde_json::from_str(data).unwrap();
-                } else if line.starts_with("event:") {
-                    in_event = false;
+                if let Some(n) = line.strip_prefix("event:") {
+                    name = Some(n.to_owned());
+                } else if let (Some(n), Some(data)) = (&name, line.strip_prefix("data:")) {
+                    return (n.clone(), serde_json::from_str(data).unwrap());
                 }
             }
             panic!("the feed ended");
         };
         tokio::time::timeout(PATIENCE, read)
             .await
-            .unwrap_or_else(|_| panic!("no `{name}` event within {PATIENCE:?}"))
+            .unwrap_or_else(|_| panic!("no event within {PATIENCE:?}"))
+    }
+
+    /// The data of the next event called `name` (other events are skipped).
+    async fn next(&mut self, name: &str) -> Value {
+        loop {
+            let (n, data) = self.next_any().await;
+            if n == name {
+                return data;
+            }
+        }
     }
 
     /// The next `scenarios` event that satisfies `want`.
@@ -218,4 +225,131 @@ async fn the_feed_follows_reloads_with_problems_at_file_line_col() {
         .parse()
         .unwrap();
     assert!(problems >= 1.0, "{metrics}");
+}
+
+#[tokio::test]
+async fn the_feed_lists_connections_and_their_journal_entries() {
+    let server = Server::fixtures().await;
+    let mut feed = Feed::open(server.addr).await;
+    feed.next("scenarios").await;
+    let mut c = server
+        .connect("dialect=docs&scenario=weather&run=feed-test")
+        .await;
+    let frames = c.ask("what's the weather").await;
+
+    // The connection is listed with its run label, and its journal entries arrive in
+    // seq order, every frame it was sent among them.
+    let mut listed = None;
+    let mut entries = Vec::new();
+    let mut last_seq = 0;
+    let sent = |entries: &Vec<Value>, id: &str| -> Vec<Value> {
+        entries
+            .iter()
+            .filter(|e| e["conn"] == id && e["kind"] == "frame_sent")
+            .cloned()
+            .collect()
+    };
+    loop {
+        let (name, data) = feed.next_any().await;
+        match name.as_str() {
+            "connections" => {
+                if let Some(c) = data
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|c| c["run"] == "feed-test")
+                {
+                    listed = Some(c.clone());
+                }
+            }
+            "journal" => {
+                for e in data["entries"].as_array().unwrap() {
+                    let seq = e["seq"].as_u64().unwrap();
+                    assert!(seq > last_seq, "seq {seq} after {last_seq}");
+                    last_seq = seq;
+                    entries.push(e.clone());
+                }
+            }
+            _ => {}
+        }
+        if let Some(c) = &listed
+            && sent(&entries, c["id"].as_str().unwrap()).len() >= frames.len()
+        {
+            break;
+        }
+    }
+    let listed = listed.unwrap();
+    assert_eq!(listed["scenario"], "weather");
+    let sent = sent(&entries, listed["id"].as_str().unwrap());
+    let types: Vec<&str> = sent.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let received: Vec<&str> = frames.iter().map(|f| f["type"].as_str().unwrap()).collect();
+    assert_eq!(types, received);
+    assert!(
+        sent.iter()
+            .any(|e| e["scheduled_ms"].is_number() && e["actual_ms"].is_number()),
+        "{sent:?}"
+    );
+}
+
+#[tokio::test]
+async fn with_a_token_the_listing_and_feed_need_it() {
+    use pawmock::control::Access;
+    let server = Server::start(
+        &common::fixtures(),
+        ServeConfig {
+            admin: Access::Token("s3cret".into()),
+            ..ServeConfig::default()
+        },
+    )
+    .await;
+    // The page itself holds no data: it loads, and asks for the token.
+    assert_eq!(http::get(server.addr, "/__pawmock/", &[]).await.status, 200);
+    let refused = http::get(server.addr, "/__pawmock/inspector/scenarios", &[]).await;
+    assert_eq!(refused.status, 401);
+    assert!(refused.json()["hint"].as_str().unwrap().contains("#token="));
+    let allowed = http::get(
+        server.addr,
+        "/__pawmock/inspector/scenarios",
+        &[("Authorization", "Bearer s3cret")],
+    )
+    .await;
+    assert_eq!(allowed.status, 200);
+
+    // The feed: refused with a `problem` event and nothing else, or served with ?token=.
+    let mut feed = Feed::open(server.addr).await;
+    let problem = feed.next("problem").await;
+    assert_eq!(problem["error"], "the inspector needs the admin token");
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /__pawmock/inspector/feed?token=s3cret HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut with_token = Feed {
+        lines: BufReader::new(stream).lines(),
+    };
+    let listing = with_token.next("scenarios").await;
+    assert!(!listing["scenarios"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn with_the_control_api_off_the_listing_is_not_found() {
+    use pawmock::control::Access;
+    let server = Server::start(
+        &common::fixtures(),
+        ServeConfig {
+            admin: Access::Off,
+            ..ServeConfig::default()
+        },
+    )
+    .await;
+    let r = http::get(server.addr, "/__pawmock/inspector/scenarios", &[]).await;
+    assert_eq!(r.status, 404);
+    assert!(r.json()["hint"].as_str().unwrap().contains("--no-admin"));
+    let mut feed = Feed::open(server.addr).await;
+    assert!(
+        feed.next("problem").await["error"]
+            .as_str()
+            .unwrap()
+            .contains("off")
+    );
 }
