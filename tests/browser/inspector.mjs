@@ -11,6 +11,8 @@
 // Run by `cargo test` through tests/inspector_browser.rs. PAWMOCK_SCREENSHOT=FILE saves
 // a screenshot of the page at the end (the README's is made this way).
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -21,6 +23,10 @@ const bin = process.env.PAWMOCK_BIN;
 const CHROMIUM = process.env.PAWMOCK_CHROMIUM || '/usr/bin/chromium';
 const FAILURE_SHOT = process.env.PAWMOCK_FAILURE_SHOT || path.join(repo, 'target', 'inspector-failure.png');
 const WAIT = 20_000;
+
+// A copy of the bundled recordings, so the test can break a file and watch the page.
+const recordings = fs.mkdtempSync(path.join(os.tmpdir(), 'pawmock-inspector-'));
+fs.cpSync(path.join(repo, 'recordings'), recordings, { recursive: true });
 
 let server;
 let browser;
@@ -39,7 +45,8 @@ function check(name, ok, detail = '') {
 function startServer() {
   return new Promise((resolve, reject) => {
     server = spawn(bin, [
-      '--recordings', path.join(repo, 'recordings'),
+      '--recordings', recordings,
+      '--debounce', '50ms',
       '--port', '0',
       '--log-level', 'info',
       '--journal-frames',
@@ -98,6 +105,15 @@ async function main() {
   await waitFor(() => document.getElementById('feed-state').textContent === 'live');
   check('the live feed is connected', true);
 
+  // A file that fails to load shows up live with file:line:col, and goes when fixed.
+  fs.writeFileSync(path.join(recordings, 'broken.json'), '{"turns": [\n  {"when": "any", "reply": [{"say": 5}]}]}');
+  await waitFor(() => !document.getElementById('problems').hidden);
+  const problem = await text('#problem-list');
+  check('a broken file is listed live with file:line:col', /broken\.json:2:\d+: /.test(problem), problem);
+  fs.rmSync(path.join(recordings, 'broken.json'));
+  await waitFor(() => document.getElementById('problems').hidden);
+  check('and leaves the list when it is removed', true);
+
   // Try it: a scenario, chosen URL parameters, a message; the frames arrive.
   await page.locator('#tryit-scenario').selectOption('tool-call');
   await page.locator('#tryit-speed').fill('3');
@@ -152,10 +168,24 @@ async function main() {
   await page.waitForTimeout(1200);
   const during = await other.evaluate(() => window.received.length);
   check('no frame arrives while paused', during === before, `${before} → ${during}`);
+  await page.locator('#steering button[data-act="step"]').click();
+  await other.waitForFunction((n) => window.received.length > n, during, { timeout: WAIT });
+  await page.waitForTimeout(800);
+  const stepped = await other.evaluate(() => window.received.length);
+  check('step sends exactly the next frame', stepped === during + 1, `${during} → ${stepped}`);
   await page.locator('#steering button[data-act="resume"]').click();
   await waitFor(() => document.querySelector('#connection-table tr.selected .conn-state')?.textContent === 'playing');
-  await other.waitForFunction((n) => window.received.length > n + 2, during, { timeout: WAIT });
+  await other.waitForFunction((n) => window.received.length > n + 2, stepped, { timeout: WAIT });
   check('resume: frames flow again', true);
+
+  // Send an event from the page: it reaches the test's socket at once.
+  const sentBefore = await other.evaluate(() => window.received.length);
+  await page.locator('#send-kind').selectOption('say');
+  await page.locator('#send-text').fill('hello from the inspector');
+  await page.locator('#steering button[data-act="send"]').click();
+  await other.waitForFunction((n) => window.received.slice(n).map((f) => f.content ?? '').join('').includes('hello from the inspector'),
+    sentBefore, { timeout: WAIT });
+  check('a say event sent from the page reaches the connection', true);
 
   // Inject a fault from the picker: it shows in the timeline, and the socket closes.
   await page.locator('#fault-kind').selectOption('close');
@@ -197,6 +227,7 @@ try {
 } finally {
   if (browser) await browser.close().catch(() => {});
   if (server && server.exitCode === null) server.kill('SIGINT');
+  fs.rmSync(recordings, { recursive: true, force: true });
 }
 console.log(`inspector browser: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
