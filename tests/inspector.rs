@@ -353,3 +353,27 @@ async fn with_the_control_api_off_the_listing_is_not_found() {
             .contains("off")
     );
 }
+
+#[tokio::test]
+async fn a_journal_event_carries_at_most_2000_entries_and_says_how_many_it_skipped() {
+    let server = Server::instant(&common::bundled()).await;
+    let mut c = server.connect("dialect=docs&scenario=long-markdown").await;
+    // Each answer is over 600 frames: four of them journal well over 2,000 entries.
+    for _ in 0..4 {
+        c.ask("long markdown").await;
+    }
+    let mut feed = Feed::open(server.addr).await;
+    let page = feed.next("journal").await;
+    let entries = page["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2000);
+    assert!(
+        page["skipped"].as_u64().unwrap() > 400,
+        "{}",
+        page["skipped"]
+    );
+    // The latest entries are the ones kept.
+    assert_eq!(
+        entries.last().unwrap()["seq"].as_u64().unwrap() + 1,
+        page["next_seq"].as_u64().unwrap()
+    );
+}

@@ -30,9 +30,10 @@ use crate::control::auth::Verdict;
 /// How long the feed gathers changes before sending them.
 const BATCH: Duration = Duration::from_millis(100);
 
-/// Journal entries sent at most in the first event: a page opened on a long-running
-/// server starts from the recent past, not from the whole journal.
-const FIRST_ENTRIES: usize = 5000;
+/// Journal entries sent at most in one event: a page opened on a long-running server
+/// starts from the recent past, and a page watching a load test gets the latest
+/// entries of each batch (`skipped` says how many it missed), not megabytes a second.
+const MAX_ENTRIES: usize = 2000;
 
 pub(super) fn route(
     app: Arc<App>,
@@ -114,7 +115,7 @@ fn feed(
                 f.library.mark_unchanged();
                 f.journal.mark_unchanged();
                 f.queue.push_back(scenarios(&f.app));
-                f.push_journal(Some(FIRST_ENTRIES));
+                f.push_journal();
                 f.push_connections();
                 continue;
             }
@@ -134,7 +135,7 @@ fn feed(
             }
             if f.journal.has_changed().unwrap_or(false) || journal {
                 f.journal.mark_unchanged();
-                f.push_journal(None);
+                f.push_journal();
                 f.push_connections();
             }
         }
@@ -142,22 +143,24 @@ fn feed(
 }
 
 impl Feed {
-    fn push_journal(&mut self, keep_last: Option<usize>) {
+    fn push_journal(&mut self) {
         let mut page = self.app.control.journal.page(None, self.since);
         if page.next_seq < self.since {
             // Cannot happen while seqs only count up; start over rather than stall.
             page = self.app.control.journal.page(None, 0);
         }
         self.since = page.next_seq;
-        if let Some(n) = keep_last {
-            let cut = page.entries.len().saturating_sub(n);
-            page.entries.drain(..cut);
-        }
+        let skipped = page.entries.len().saturating_sub(MAX_ENTRIES);
+        page.entries.drain(..skipped);
         if page.entries.is_empty() {
             return;
         }
-        let data =
-            json!({"entries": page.entries, "next_seq": page.next_seq, "dropped": page.dropped});
+        let data = json!({
+            "entries": page.entries,
+            "next_seq": page.next_seq,
+            "dropped": page.dropped,
+            "skipped": skipped,
+        });
         self.queue.push_back(
             Event::default()
                 .event("journal")
