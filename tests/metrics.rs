@@ -281,3 +281,68 @@ async fn a_detected_dialect_moves_the_open_connection_to_its_gauge() {
     );
     assert_eq!(get(&m, "pawmock_connections_total{dialect=\"auto\"}"), 1.0);
 }
+
+#[tokio::test]
+async fn control_api_faults_and_on_connect_turns_are_counted() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures_control");
+    let server = Server::instant(&dir).await;
+    // An on_connect turn plays without a chat message: it is a turn of its scenario.
+    let mut pushed = server.connect("dialect=docs&scenario=pushes").await;
+    assert_eq!(pushed.next().await["type"], "inbox_update");
+    assert_eq!(pushed.next().await["type"], "inbox_update");
+    // A fault injected now through the control API counts once; one for the next turn
+    // counts only when it acts.
+    let mut c = server
+        .connect("dialect=docs&scenario=pushes&run=metrics-faults")
+        .await;
+    assert_eq!(c.next().await["type"], "inbox_update");
+    assert_eq!(c.next().await["type"], "inbox_update");
+    let list = http::get_json(
+        server.addr,
+        "/__pawmock/connections?run=metrics-faults",
+        200,
+    )
+    .await;
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let next_turn = http::request(
+        server.addr,
+        "POST",
+        &format!("/__pawmock/connections/{id}/fault"),
+        &[("Content-Type", "application/json")],
+        br#""drop:events=text_chunk""#,
+    )
+    .await;
+    assert_eq!(
+        next_turn.json()["applied"],
+        "next_turn",
+        "{}",
+        next_turn.text()
+    );
+    let m = scrape(&server).await;
+    assert_eq!(
+        m.get("pawmock_faults_applied_total{kind=\"drop\"}")
+            .copied()
+            .unwrap_or(0.0),
+        0.0
+    );
+    c.ask("hello").await;
+    let now = http::request(
+        server.addr,
+        "POST",
+        &format!("/__pawmock/connections/{id}/fault"),
+        &[("Content-Type", "application/json")],
+        br#""close:code=4002""#,
+    )
+    .await;
+    assert_eq!(now.json()["applied"], "now", "{}", now.text());
+    c.until_closed().await;
+
+    let m = scrape(&server).await;
+    assert_eq!(
+        get(&m, "pawmock_turns_started_total{scenario=\"pushes\"}"),
+        3.0
+    );
+    assert_eq!(get(&m, "pawmock_faults_applied_total{kind=\"drop\"}"), 1.0);
+    assert_eq!(get(&m, "pawmock_faults_applied_total{kind=\"close\"}"), 1.0);
+    assert_eq!(get(&m, "pawmock_frames_sent_total{kind=\"inbox\"}"), 4.0);
+}

@@ -333,6 +333,10 @@ impl Connection {
     ) -> std::result::Result<Value, CommandEnd> {
         let untriggered = fault.trigger == Default::default();
         let record = |ctl: &Ctl, stage: &str| {
+            // A fault for the next turn is counted when it acts, in `deliver`.
+            if stage != "next_turn" {
+                ctl.app.metrics.fault_applied(fault.name());
+            }
             ctl.record(What::FaultApplied {
                 fault: fault.name().into(),
                 stage: stage.into(),
