@@ -377,3 +377,21 @@ async fn a_journal_event_carries_at_most_2000_entries_and_says_how_many_it_skipp
         page["next_seq"].as_u64().unwrap()
     );
 }
+
+#[tokio::test]
+async fn an_open_feed_does_not_hold_shutdown_up() {
+    let loaded = pawmock::library::Library::load(&common::fixtures()).unwrap();
+    let app = pawmock::app::App::new(loaded.library, ServeConfig::default());
+    let listener = pawmock::server::bind("127.0.0.1", 0).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = pawmock::server::spawn(app.clone(), listener);
+    let mut feed = Feed::open(addr).await;
+    feed.next("scenarios").await;
+    app.shutdown.cancel();
+    // Graceful shutdown waits for open responses; the feed ends, so it returns at once
+    // (well within the 3 s it would otherwise wait for connections).
+    tokio::time::timeout(Duration::from_secs(2), server)
+        .await
+        .expect("the server stopped with a feed open")
+        .unwrap();
+}
