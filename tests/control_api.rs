@@ -392,6 +392,25 @@ async fn close_and_abort_end_the_connection_as_asked() {
     .await;
     assert_eq!(status, 200, "{r}");
     assert_eq!(c.until_closed().await.1, Ending::Closed(4001, "bye".into()));
+    let mut closed = Value::Null;
+    for _ in 0..200 {
+        if let Some(e) = journal(&s, "?run=c")
+            .await
+            .into_iter()
+            .find(|e| e["kind"] == "closed")
+        {
+            closed = e;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(closed["code"], 4001, "{closed}");
+    assert_eq!(closed["reason"], "bye");
+    assert_eq!(closed["by"], "server");
+    assert!(
+        closed["end"].as_str().unwrap().contains("control API"),
+        "{closed}"
+    );
     let mut c = s.connect("run=a").await;
     let id = conn_id(&s, "a").await;
     let (status, r) = api(
@@ -725,6 +744,27 @@ async fn bad_input_to_every_route_gets_a_json_error_and_changes_nothing() {
         ),
         ("POST", "/__pawmock/wait".into(), "[]", 400, "JSON object"),
         (
+            "POST",
+            "/__pawmock/connections/speed?run=bad".into(),
+            r#"{"speed": -2}"#,
+            400,
+            "`speed` must be",
+        ),
+        (
+            "POST",
+            "/__pawmock/connections/pause?run=bad&x=1".into(),
+            "",
+            400,
+            "unknown query parameter `x`",
+        ),
+        (
+            "POST",
+            conn("send"),
+            r#"{"raw": "x", "say": "y"}"#,
+            400,
+            "`raw` goes alone",
+        ),
+        (
             "GET",
             "/__pawmock/journal?since=soon".into(),
             "",
@@ -839,4 +879,129 @@ async fn on_connect_steps_play_without_a_chat_message() {
             .any(|e| e["kind"] == "turn_started" && e["trigger"] == "on_connect")
     );
     let _ = Client::connect;
+}
+
+#[tokio::test]
+async fn a_corrupt_fault_now_malforms_the_turns_next_frame() {
+    let s = server(ServeConfig::default()).await;
+    let mut c = s.connect("scenario=stream&run=m").await;
+    let id = conn_id(&s, "m").await;
+    c.send(json!({"action": "message", "content": "go"})).await;
+    assert_eq!(c.next().await["content"], "one ");
+    let (status, r) = api(
+        &s,
+        "POST",
+        &format!("/__pawmock/connections/{id}/fault"),
+        Some(json!("corrupt")),
+    )
+    .await;
+    assert_eq!((status, r["applied"].as_str()), (200, Some("now")), "{r}");
+    let raw = match c.raw().await {
+        Some(tokio_tungstenite::tungstenite::Message::Text(t)) => t.to_string(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        serde_json::from_str::<Value>(&raw).is_err(),
+        "not JSON: {raw}"
+    );
+    assert!(raw.starts_with("{\"type\":\"response_chunk\""), "{raw}");
+    // Only that one: the rest of the turn is whole.
+    let rest = c.until_stream_end().await;
+    assert!(!rest.is_empty());
+}
+
+#[tokio::test]
+async fn on_connect_steps_that_stream_an_answer_end_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("greet.json"),
+        r#"{"on_connect": [{"say": "Welcome back!"}, {"marker": "greeted"}],
+            "turns": [{"when": "any", "reply": [{"say": "ok"}]}]}"#,
+    )
+    .unwrap();
+    let s = Server::start(
+        dir.path(),
+        ServeConfig {
+            speed: 0.0,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut c = s.connect("scenario=greet&dialect=docs").await;
+    let frames = c.until_stream_end().await;
+    assert_eq!(common::answer_text(&frames), "Welcome back!");
+    // A freeze on an on_connect marker holds it too.
+    let mut f = s
+        .connect("scenario=greet&dialect=docs&freeze=greeted&run=g")
+        .await;
+    let (status, _) = api(
+        &s,
+        "POST",
+        "/__pawmock/wait",
+        Some(json!({"run": "g", "state": "frozen", "timeout": "5s"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let _ = f.next().await;
+}
+
+#[test]
+fn a_plan_in_on_connect_is_a_check_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.json"),
+        r#"{"on_connect": [{"plan": "p"}], "turns": [{"reply": [{"say": "x"}]}]}"#,
+    )
+    .unwrap();
+    let out = common::failed_check(dir.path());
+    assert!(
+        out.contains("on_connect[0]: a `plan` waits for an answer"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn the_binary_logs_and_applies_the_access_rule() {
+    let addr = |s: &common::LoggedServer| -> std::net::SocketAddr {
+        let port = s
+            .url
+            .trim_start_matches("ws://localhost:")
+            .trim_end_matches("/ws");
+        format!("127.0.0.1:{port}").parse().unwrap()
+    };
+    let open = common::LoggedServer::start(&[]);
+    open.line_with("control API on /__pawmock/ for loopback clients only");
+    assert_eq!(
+        http::get(addr(&open), "/__pawmock/connections", &[])
+            .await
+            .status,
+        200
+    );
+    let token = common::LoggedServer::start(&["--admin-token", "t0k"]);
+    token.line_with("--admin-token bearer token");
+    let r = http::get(addr(&token), "/__pawmock/connections", &[]).await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    let r = http::get(
+        addr(&token),
+        "/__pawmock/connections",
+        &[("Authorization", "Bearer t0k")],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let off = common::LoggedServer::start(&["--no-admin"]);
+    off.line_with("control API off");
+    assert_eq!(
+        http::get(addr(&off), "/__pawmock/connections", &[])
+            .await
+            .status,
+        404
+    );
+    let bad = assert_cmd::cargo::cargo_bin_cmd!("pawmock")
+        .args(["--journal-size", "0"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8_lossy(&bad).contains("--journal-size"));
 }

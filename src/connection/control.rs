@@ -47,14 +47,23 @@ pub(super) struct Ctl {
     /// When the frame being written was scheduled, and its turn's start.
     pub scheduled: Option<(Duration, tokio::time::Instant)>,
     /// The type of the last frame written (a `step` answers it).
-    pub last_type: String,
+    pub last_type: std::borrow::Cow<'static, str>,
+    /// The id and run label, shared by every journal entry.
+    conn: Arc<str>,
+    run: Option<Arc<str>>,
     /// The facts last written to the registry.
     seen: Facts,
+    seen_choice: crate::protocol::DialectChoice,
+    /// A `corrupt` fault injected now: the next frame written is cut in half.
+    pub corrupt_next: bool,
+    /// The reason of the close frame, whoever sent it first.
+    pub close_reason: Option<String>,
 }
 
 impl Ctl {
     pub fn new(app: &Arc<App>, id: &str, run: Option<String>, query: &str, facts: Facts) -> Ctl {
         let seen = facts.clone();
+        let live_run = run.as_deref().map(Arc::from);
         let (live, rx) =
             app.control
                 .registry
@@ -68,8 +77,13 @@ impl Ctl {
             next_faults: Vec::new(),
             why: "",
             scheduled: None,
-            last_type: String::new(),
+            last_type: std::borrow::Cow::Borrowed(""),
+            conn: Arc::from(id),
+            run: live_run,
             seen,
+            seen_choice: crate::protocol::DialectChoice::Auto,
+            corrupt_next: false,
+            close_reason: None,
         }
     }
 
@@ -77,7 +91,7 @@ impl Ctl {
         self.app
             .control
             .journal
-            .record(&self.live.id, self.live.run.as_deref(), what);
+            .record_shared(&self.conn, &self.run, what);
     }
 
     /// Journals a frame written to the socket.
@@ -100,6 +114,17 @@ impl Ctl {
             actual_ms,
             body,
         });
+    }
+
+    /// The frame to write: cut in half when a `corrupt` fault was injected now.
+    pub fn maybe_corrupt(&mut self, frame: String) -> String {
+        if !std::mem::take(&mut self.corrupt_next) {
+            return frame;
+        }
+        match super::deliver::corrupt(&frame) {
+            tokio_tungstenite::tungstenite::Message::Text(t) => t.to_string(),
+            _ => frame,
+        }
     }
 
     pub fn client_frame(&self, action: String, message: Option<&str>, text: &str) {
@@ -142,7 +167,7 @@ impl Connection {
         let facts = &self.ctl.seen;
         if facts.session != self.session_id
             || facts.scenario.as_deref() != scenario
-            || facts.dialect != self.choice.to_string()
+            || self.ctl.seen_choice != self.choice
         {
             let fresh = Facts {
                 dialect: self.choice.to_string(),
@@ -151,6 +176,7 @@ impl Connection {
             };
             self.ctl.live.update(|f| *f = fresh.clone());
             self.ctl.seen = fresh;
+            self.ctl.seen_choice = self.choice;
         }
         if self.ctl.live.set_state(state) {
             self.ctl.record(What::State {
@@ -202,7 +228,7 @@ impl Connection {
             return false;
         }
         if let Some(turn) = self.active.as_mut() {
-            turn.hold_at_last();
+            turn.hold_at_last(tokio::time::Instant::now());
             self.ctl.hold = Hold::Frozen;
             tracing::info!(conn = %self.id, marker = name, "frozen at marker");
             return true;
@@ -264,7 +290,7 @@ impl Connection {
             Command::Resume => {
                 self.ctl.hold = Hold::None;
                 if let Some(turn) = self.active.as_mut() {
-                    turn.playhead.resume(now);
+                    turn.resume(now);
                 }
                 // Whatever became due meanwhile goes out now.
                 self.on_due(ws).await.map_err(ended)?;
@@ -321,7 +347,7 @@ impl Connection {
             }
         }
         self.flush(ws).await?;
-        Ok((self.frames_sent > before).then(|| self.ctl.last_type.clone()))
+        Ok((self.frames_sent > before).then(|| self.ctl.last_type.to_string()))
     }
 
     /// A fault from the API: now when its kind acts on the connection as a whole and it
@@ -331,7 +357,8 @@ impl Connection {
         ws: &mut WebSocketStream<S>,
         fault: Fault,
     ) -> std::result::Result<Value, CommandEnd> {
-        let untriggered = fault.trigger == Default::default();
+        // A trigger or an event filter says when the fault acts: that is a turn's business.
+        let untriggered = fault.trigger == Default::default() && fault.events.is_none();
         let record = |ctl: &Ctl, stage: &str| {
             // A fault for the next turn is counted when it acts, in `deliver`.
             if stage != "next_turn" {
@@ -378,6 +405,12 @@ impl Connection {
                             .map_err(ended)?;
                     }
                 }
+                Ok(now_json)
+            }
+            Effect::Corrupt if untriggered && self.active.is_some() => {
+                // The turn's next frame goes out malformed.
+                record(&self.ctl, "control");
+                self.ctl.corrupt_next = true;
                 Ok(now_json)
             }
             Effect::Stall(length) if untriggered && self.active.is_some() => {

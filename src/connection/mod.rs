@@ -229,9 +229,11 @@ impl Connection {
             End::ChaosClose(code) | End::ByControl(code) => (Some(*code), "server"),
             End::ChaosAbort => (None, "server"),
         };
+        let reason = self.ctl.close_reason.take().unwrap_or_default();
         self.ctl.record(crate::control::What::Closed {
             code,
-            reason: end.to_string(),
+            reason,
+            end: end.to_string(),
             by: by.into(),
         });
         match &end {
@@ -336,6 +338,8 @@ impl Connection {
             if pushes.is_none() && self.dialect == Dialect::Dashboard {
                 pushes = Some(BroadcastStream::new(self.app.pushes.subscribe()));
             }
+            // What the control API shows, before the loop waits.
+            self.sync_state();
             let due = self.active.as_ref().and_then(ActiveTurn::next_due);
             let timer = self.connect_fault.as_ref().map(|(at, _)| *at);
             let step = tokio::select! {
@@ -354,7 +358,6 @@ impl Connection {
                 }
                 Some(command) = self.ctl.rx.recv() => Box::pin(self.on_command(ws, command)).await,
             };
-            self.sync_state();
             if let Err(end) = step {
                 return end;
             }
@@ -405,6 +408,7 @@ impl Connection {
             }
             Some(Ok(Message::Close(frame))) => {
                 // tungstenite answers the close itself; the stream ends next.
+                self.ctl.close_reason = frame.as_ref().map(|f| f.reason.to_string());
                 self.close_code = frame.map(|f| u16::from(f.code));
                 debug!(conn = %self.id, code = ?self.close_code, "client sent close");
                 Ok(())
@@ -874,6 +878,7 @@ impl Connection {
         code: u16,
         reason: String,
     ) -> Result {
+        self.ctl.close_reason = Some(reason.clone());
         let _ = ws
             .close(Some(CloseFrame {
                 code: CloseCode::from(code),
@@ -987,6 +992,7 @@ impl Connection {
         };
         self.app.metrics.frame_sent(kind, frame.len());
         self.ctl.frame_sent(&frame);
+        let frame = self.ctl.maybe_corrupt(frame);
         ws.feed(Message::text(frame))
             .await
             .map_err(|e| End::Gone(e.to_string()))?;

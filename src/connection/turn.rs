@@ -181,8 +181,17 @@ impl ActiveTurn {
     }
 
     /// Holds the turn exactly where the last event popped was scheduled (a freeze).
-    pub fn hold_at_last(&mut self) {
-        self.playhead.hold_at(self.last_at);
+    pub fn hold_at_last(&mut self, now: Instant) {
+        self.playhead.hold_at(self.last_at, now);
+    }
+
+    /// Goes on after a pause or a freeze; a plan's wait for an answer does not run out
+    /// while held, so its deadline moves by the time held.
+    pub fn resume(&mut self, now: Instant) {
+        let held = self.playhead.resume(now);
+        if let Some((deadline, _)) = self.waiting.as_mut() {
+            *deadline += held;
+        }
     }
 
     /// The next thing due at `now`.
@@ -399,5 +408,101 @@ mod tests {
             .unwrap();
         assert_eq!(*at, Duration::from_secs(3), "the fixture waits 3s");
         assert!(turn.answer.ends_with("No answer, so I did nothing."));
+    }
+
+    /// Drives a turn with a pause from `pause_at` to `resume_at` (offsets from the start).
+    fn drive_paused(
+        turn: &mut ActiveTurn,
+        start: Instant,
+        pause_at: Duration,
+        resume_at: Duration,
+    ) -> Vec<(Duration, Event)> {
+        let mut out = Vec::new();
+        let mut chaos_rng = rng::derive(1, "chaos", 0);
+        let mut now = start;
+        let mut paused = false;
+        loop {
+            if !paused && now >= start + pause_at && now < start + resume_at {
+                turn.playhead.pause(start + pause_at);
+                paused = true;
+                now = start + resume_at;
+                turn.resume(now);
+                continue;
+            }
+            match turn.pop_due(now, &mut chaos_rng) {
+                Due::Event(e, _) => out.push((now - start, e.clone())),
+                Due::Finished => return out,
+                Due::Nothing => {
+                    let next = turn.next_due().expect("not finished");
+                    now = if !paused && next > start + pause_at {
+                        start + pause_at
+                    } else {
+                        next
+                    };
+                }
+                Due::Op(other) => panic!("no chaos here: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_pause_shifts_every_later_event_by_the_time_paused_and_no_earlier_one() {
+        let s = fixture("weather");
+        let (mut turn, origin, planned) = start("weather", Timing::default().with(&s.timing));
+        let pause_at = Duration::from_millis(1000);
+        let held = Duration::from_secs(5);
+        let played = drive_paused(&mut turn, origin, pause_at, pause_at + held);
+        let expected: Vec<_> = planned
+            .iter()
+            .map(|(at, e)| (if *at < pause_at { *at } else { *at + held }, e.clone()))
+            .collect();
+        assert_eq!(played, expected);
+        assert!(planned.iter().any(|(at, _)| *at < pause_at));
+        assert!(planned.iter().any(|(at, _)| *at > pause_at));
+    }
+
+    #[test]
+    fn a_step_releases_the_next_event_only_while_held() {
+        let s = fixture("weather");
+        let (mut turn, origin, planned) = start("weather", Timing::default().with(&s.timing));
+        let mut chaos_rng = rng::derive(1, "chaos", 0);
+        turn.playhead.pause(origin);
+        assert!(turn.next_due().is_none(), "a held turn is never due");
+        assert!(matches!(
+            turn.pop_due(origin + Duration::from_secs(60), &mut chaos_rng),
+            Due::Nothing
+        ));
+        for (_, want) in planned.iter().take(3) {
+            match turn.pop_next(origin, &mut chaos_rng) {
+                Due::Event(e, _) => assert_eq!(e, want),
+                _ => panic!("a step releases the next event"),
+            }
+        }
+        assert!(matches!(turn.pop_due(origin, &mut chaos_rng), Due::Nothing));
+        // Resumed, the rest follows from where the steps left the playhead.
+        turn.resume(origin);
+        let rest = drive(&mut turn, origin, None);
+        assert_eq!(rest.len(), planned.len() - 3);
+        let third = planned[2].0;
+        for ((at, e), (planned_at, planned_e)) in rest.iter().zip(&planned[3..]) {
+            assert_eq!(e, planned_e);
+            assert_eq!(*at, *planned_at - third);
+        }
+    }
+
+    #[test]
+    fn a_plans_wait_does_not_run_out_while_held() {
+        let timing = Timing {
+            speed: 0.0,
+            ..Timing::default()
+        };
+        let (mut turn, origin, _) = start("plan", timing);
+        let mut chaos_rng = rng::derive(1, "chaos", 0);
+        while let Due::Event(..) = turn.pop_due(origin, &mut chaos_rng) {}
+        assert!(turn.is_waiting_for_plan());
+        let deadline = turn.next_due().unwrap();
+        turn.playhead.pause(origin + Duration::from_secs(1));
+        turn.resume(origin + Duration::from_secs(11));
+        assert_eq!(turn.next_due().unwrap(), deadline + Duration::from_secs(10));
     }
 }

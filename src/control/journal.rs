@@ -5,8 +5,9 @@
 //! keeps books of its own. Subscribers learn of new entries through a `watch` of the
 //! latest `seq` (a watch never queues, so a slow reader cannot make it grow).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -47,11 +48,16 @@ pub struct Entry {
     pub at: SystemTime,
     /// Milliseconds since the server started (monotonic: for durations between entries).
     pub t_ms: f64,
-    /// The connection id (`c7`), as in the log's `conn=`.
-    pub conn: String,
+    /// The connection id (`c7`), as in the log's `conn=`. Shared, not copied: a busy
+    /// connection writes an entry per frame.
+    #[serde(serialize_with = "shared_str")]
+    pub conn: Arc<str>,
     /// The connection's `?run=` label.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub run: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shared_opt_str"
+    )]
+    pub run: Option<Arc<str>>,
     #[serde(flatten)]
     pub what: What,
 }
@@ -111,7 +117,7 @@ pub enum What {
     },
     FrameSent {
         #[serde(rename = "type")]
-        frame_type: String,
+        frame_type: Cow<'static, str>,
         /// When the schedule placed it, in ms from the turn's start (frames of a turn).
         #[serde(skip_serializing_if = "Option::is_none")]
         scheduled_ms: Option<f64>,
@@ -135,8 +141,13 @@ pub enum What {
         outcome: String,
     },
     Closed {
+        /// The close code, when a close frame was sent (none for an abort or a vanished
+        /// client).
         code: Option<u16>,
+        /// The close frame's reason text.
         reason: String,
+        /// How the connection ended, in words (`client closed (1000)`, `aborted by chaos`…).
+        end: String,
         /// `client` or `server`: who closed first.
         by: String,
     },
@@ -184,7 +195,9 @@ impl What {
             What::Marker { name } => s(name),
             What::State { state } => s(state),
             What::Command { command, outcome } => s(command) + s(outcome),
-            What::Closed { reason, by, .. } => s(reason) + s(by),
+            What::Closed {
+                reason, end, by, ..
+            } => s(reason) + s(end) + s(by),
         }
     }
 }
@@ -205,6 +218,9 @@ pub struct Journal {
     ring: Mutex<Ring>,
     config: JournalConfig,
     started: std::time::Instant,
+    /// The wall-clock time of `started`: entries add their offset instead of asking the
+    /// system clock each time.
+    started_wall: SystemTime,
     latest: watch::Sender<u64>,
 }
 
@@ -229,6 +245,7 @@ impl Journal {
             }),
             config,
             started: std::time::Instant::now(),
+            started_wall: SystemTime::now(),
             latest: watch::channel(0).0,
         }
     }
@@ -248,9 +265,16 @@ impl Journal {
 
     /// Appends an entry; returns its seq.
     pub fn record(&self, conn: &str, run: Option<&str>, what: What) -> u64 {
-        let weight = ENTRY_OVERHEAD + conn.len() + run.map_or(0, str::len) + what.weight();
-        let at = SystemTime::now();
-        let t_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        self.record_shared(&Arc::from(conn), &run.map(Arc::from), what)
+    }
+
+    /// Appends an entry of a connection that keeps its id and label shared.
+    pub fn record_shared(&self, conn: &Arc<str>, run: &Option<Arc<str>>, what: What) -> u64 {
+        let weight =
+            ENTRY_OVERHEAD + conn.len() + run.as_deref().map_or(0, str::len) + what.weight();
+        let since = self.started.elapsed();
+        let at = self.started_wall + since;
+        let t_ms = since.as_secs_f64() * 1000.0;
         let seq = {
             let mut ring = self.lock();
             let seq = ring.next_seq;
@@ -260,8 +284,8 @@ impl Journal {
                     seq,
                     at,
                     t_ms,
-                    conn: conn.to_owned(),
-                    run: run.map(str::to_owned),
+                    conn: conn.clone(),
+                    run: run.clone(),
                     what,
                 },
                 weight,
@@ -276,7 +300,11 @@ impl Journal {
             }
             seq
         };
-        self.latest.send_replace(seq);
+        // Waking subscribers takes the watch's lock; with none (the usual case under
+        // load) there is nobody to wake, and `subscribe` catches up.
+        if self.latest.receiver_count() > 0 {
+            self.latest.send_replace(seq);
+        }
         seq
     }
 
@@ -307,7 +335,11 @@ impl Journal {
 
     /// Learns of every new entry: the value is the latest seq.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.latest.subscribe()
+        let ring = self.lock();
+        let receiver = self.latest.subscribe();
+        // Entries recorded while nobody listened did not update the value.
+        self.latest.send_replace(ring.next_seq - 1);
+        receiver
     }
 
     /// Entries and bytes held now (for tests of the bounds).
@@ -333,15 +365,50 @@ pub fn truncate(text: &str, max: usize) -> (String, bool) {
     (text[..end].to_owned(), true)
 }
 
+/// Frame types pawmock sends, kept without an allocation per frame.
+const KNOWN_TYPES: &[&str] = &[
+    "response_chunk",
+    "message",
+    "stream_start",
+    "stream_end",
+    "thinking",
+    "tool_start",
+    "tool_result",
+    "system_event",
+    "error",
+    "inbox_update",
+    "connection_info",
+    "session_switched",
+    "session_history",
+    "new_session",
+    "plan",
+    "notification",
+];
+
 /// The `type` of a rendered frame, found without parsing it (`?` when it has none).
-pub fn frame_type(frame: &str) -> String {
+pub fn frame_type(frame: &str) -> Cow<'static, str> {
     let key = "\"type\":\"";
-    frame
+    let found = frame
         .find(key)
         .map(|i| &frame[i + key.len()..])
         .and_then(|rest| rest.split('"').next())
-        .unwrap_or("?")
-        .to_owned()
+        .unwrap_or("?");
+    match KNOWN_TYPES.iter().find(|t| **t == found) {
+        Some(t) => Cow::Borrowed(t),
+        None if found == "?" => Cow::Borrowed("?"),
+        None => Cow::Owned(found.to_owned()),
+    }
+}
+
+fn shared_str<S: serde::Serializer>(v: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v)
+}
+
+fn shared_opt_str<S: serde::Serializer>(v: &Option<Arc<str>>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.serialize_str(v),
+        None => s.serialize_none(),
+    }
 }
 
 #[cfg(test)]

@@ -52,9 +52,10 @@ pub fn summarize<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Vec<RunSum
     // The chat each connection is waiting on an answer for.
     let mut waiting: HashMap<&str, String> = HashMap::new();
     for e in entries {
-        let run = runs.entry(e.run.clone()).or_insert_with(|| RunState {
+        let label = e.run.as_deref().map(str::to_owned);
+        let run = runs.entry(label.clone()).or_insert_with(|| RunState {
             summary: RunSummary {
-                run: e.run.clone(),
+                run: label,
                 ..RunSummary::default()
             },
             ..RunState::default()
@@ -82,19 +83,19 @@ pub fn summarize<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Vec<RunSum
                     if run.unanswered.remove(text) {
                         s.resent_messages.push(text.clone());
                     }
-                    waiting.insert(&e.conn, text.clone());
+                    waiting.insert(&*e.conn, text.clone());
                 }
                 ("stop", _) => s.stops += 1,
                 _ => {}
             },
             What::TurnEnded { .. } => {
                 s.turns_completed += 1;
-                waiting.remove(e.conn.as_str());
+                waiting.remove(&*e.conn);
             }
             What::TurnCancelled { why, .. } => {
                 s.turns_cancelled += 1;
                 if !UNANSWERED_WHY.contains(&why.as_str()) {
-                    waiting.remove(e.conn.as_str());
+                    waiting.remove(&*e.conn);
                 }
             }
             What::Closed { by, .. } => {
@@ -104,7 +105,7 @@ pub fn summarize<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Vec<RunSum
                 } else {
                     s.client_closes += 1;
                 }
-                if let Some(text) = waiting.remove(e.conn.as_str()) {
+                if let Some(text) = waiting.remove(&*e.conn) {
                     run.unanswered.insert(text);
                 }
             }
@@ -170,7 +171,8 @@ mod tests {
                 "c1",
                 What::Closed {
                     code: None,
-                    reason: "abort".into(),
+                    reason: String::new(),
+                    end: "aborted by chaos (no close frame)".into(),
                     by: "server".into(),
                 },
             ),
@@ -225,6 +227,7 @@ mod tests {
                 What::Closed {
                     code: Some(1000),
                     reason: String::new(),
+                    end: "client closed (1000)".into(),
                     by: "client".into(),
                 },
             ),

@@ -82,17 +82,21 @@ impl Playhead {
     }
 
     /// Holds playback exactly at `offset` (a marker's), whatever the timer's lateness.
-    pub fn hold_at(&mut self, offset: Duration) {
+    pub fn hold_at(&mut self, offset: Duration, now: Instant) {
         self.anchor_pos = offset;
+        self.anchor_wall = now;
         self.paused = true;
     }
 
-    /// Goes on from where it was held, as of `now`.
-    pub fn resume(&mut self, now: Instant) {
-        if self.paused {
-            self.anchor_wall = now;
-            self.paused = false;
+    /// Goes on from where it was held, as of `now`; returns how long it was held.
+    pub fn resume(&mut self, now: Instant) -> Duration {
+        if !self.paused {
+            return Duration::ZERO;
         }
+        let held = now.saturating_duration_since(self.anchor_wall);
+        self.anchor_wall = now;
+        self.paused = false;
+        held
     }
 
     /// Moves a held playhead forward to `offset` (a step releases the next event).
@@ -142,7 +146,7 @@ mod tests {
         p.pause(t0 + ms(300));
         assert_eq!(p.due(ms(500)), None);
         assert!(!p.reached(ms(100), t0 + ms(10_000)));
-        p.resume(t0 + ms(2_300));
+        assert_eq!(p.resume(t0 + ms(2_300)), ms(2_000), "held from 300 to 2300");
         assert_eq!(p.due(ms(500)), Some(t0 + ms(2_500)));
         assert_eq!(p.position(t0 + ms(2_400)), ms(400));
     }
@@ -161,7 +165,7 @@ mod tests {
         // Position at 1_100 is 250 ms; 50 more at double speed is 25 ms.
         assert_eq!(p.due(ms(300)), Some(t0 + ms(1_125)));
         let mut h = Playhead::new(t0, 1.0, false);
-        h.hold_at(ms(700));
+        h.hold_at(ms(700), t0 + ms(900));
         assert_eq!(h.position(t0 + ms(5)), ms(700));
         let mut s = Playhead::new(t0, 1.0, false);
         s.stall(t0 + ms(100), ms(1_000));
