@@ -78,9 +78,11 @@ pub async fn bind(host: &str, port: u16) -> Result<TcpListener, BindError> {
     socket.listen(1024).map_err(other)
 }
 
-/// Every route pawmock serves, tried in order: the `/ws` upgrade, the dashboard's
-/// `/api` calls, the `--static` frontend (GET and HEAD of any other path) or, without
-/// one, the index page at `/`; anything left is a JSON 404 naming the path.
+/// Every route pawmock serves, tried in order: the `/ws` upgrade, the inspector
+/// (`/__pawmock/` and `/__pawmock/inspector/…`), the control API (`/__pawmock/…`), the
+/// dashboard's `/api` calls, `/metrics`, the `--static` frontend (GET and HEAD of any
+/// other path) or, without one, the index page at `/`; anything left is a JSON 404
+/// naming the path.
 pub fn routes(
     app: Arc<App>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
