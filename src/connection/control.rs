@@ -51,6 +51,8 @@ pub(super) struct Ctl {
     /// The id and run label, shared by every journal entry.
     conn: Arc<str>,
     run: Option<Arc<str>>,
+    /// Frame entries not yet in the journal (see [`Ctl::flush_journal`]).
+    pending: std::cell::RefCell<Vec<(Duration, What)>>,
     /// The facts last written to the registry.
     seen: Facts,
     seen_choice: crate::protocol::DialectChoice,
@@ -80,6 +82,7 @@ impl Ctl {
             last_type: std::borrow::Cow::Borrowed(""),
             conn: Arc::from(id),
             run: live_run,
+            pending: std::cell::RefCell::new(Vec::new()),
             seen,
             seen_choice: crate::protocol::DialectChoice::Auto,
             corrupt_next: false,
@@ -87,11 +90,21 @@ impl Ctl {
         }
     }
 
+    /// Journals an entry (after the frames still waiting, so the order stays true).
     pub fn record(&self, what: What) {
-        self.app
-            .control
-            .journal
-            .record_shared(&self.conn, &self.run, what);
+        let journal = &self.app.control.journal;
+        let mut pending = self.pending.borrow_mut();
+        pending.push((journal.since_start(), what));
+        journal.record_batch(&self.conn, &self.run, pending.drain(..));
+    }
+
+    /// Journals the frames written since the last flush, in one go.
+    pub fn flush_journal(&self) {
+        let mut pending = self.pending.borrow_mut();
+        if !pending.is_empty() {
+            let journal = &self.app.control.journal;
+            journal.record_batch(&self.conn, &self.run, pending.drain(..));
+        }
     }
 
     /// Journals a frame written to the socket.
@@ -108,12 +121,17 @@ impl Ctl {
         let body = journal
             .keeps_frames()
             .then(|| journal::truncate(frame, MAX_BODY).0);
-        self.record(What::FrameSent {
-            frame_type: self.last_type.clone(),
-            scheduled_ms,
-            actual_ms,
-            body,
-        });
+        // Kept until the socket is flushed (or anything else is journaled), so a batch
+        // of frames takes the journal's lock once.
+        self.pending.borrow_mut().push((
+            journal.since_start(),
+            What::FrameSent {
+                frame_type: self.last_type.clone(),
+                scheduled_ms,
+                actual_ms,
+                body,
+            },
+        ));
     }
 
     /// The frame to write: cut in half when a `corrupt` fault was injected now.
@@ -140,6 +158,7 @@ impl Ctl {
 
 impl Drop for Ctl {
     fn drop(&mut self) {
+        self.flush_journal();
         self.app.control.registry.remove(&self.live.id);
     }
 }

@@ -926,6 +926,7 @@ impl Connection {
             }
             ws.feed(m).await.map_err(|e| End::Gone(e.to_string()))?;
         }
+        self.ctl.flush_journal();
         ws.flush().await.map_err(|e| End::Gone(e.to_string()))?;
         self.unflushed = false;
         self.frames_sent += 1;
@@ -975,6 +976,7 @@ impl Connection {
         ws: &mut WebSocketStream<S>,
     ) -> Result {
         if std::mem::take(&mut self.unflushed) {
+            self.ctl.flush_journal();
             ws.flush().await.map_err(|e| End::Gone(e.to_string()))?;
         }
         Ok(())

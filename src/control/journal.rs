@@ -270,36 +270,56 @@ impl Journal {
 
     /// Appends an entry of a connection that keeps its id and label shared.
     pub fn record_shared(&self, conn: &Arc<str>, run: &Option<Arc<str>>, what: What) -> u64 {
-        let weight =
-            ENTRY_OVERHEAD + conn.len() + run.as_deref().map_or(0, str::len) + what.weight();
-        let since = self.started.elapsed();
-        let at = self.started_wall + since;
-        let t_ms = since.as_secs_f64() * 1000.0;
+        self.record_batch(conn, run, std::iter::once((self.since_start(), what)))
+    }
+
+    /// The time since the journal started, to stamp an entry recorded later in a batch.
+    pub fn since_start(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+
+    /// Appends entries of one connection at once, each with the time it happened (from
+    /// [`Journal::since_start`]): a connection sending a batch of frames takes the lock
+    /// once, not once per frame. Returns the last seq.
+    pub fn record_batch(
+        &self,
+        conn: &Arc<str>,
+        run: &Option<Arc<str>>,
+        items: impl IntoIterator<Item = (std::time::Duration, What)>,
+    ) -> u64 {
+        let label = ENTRY_OVERHEAD + conn.len() + run.as_deref().map_or(0, str::len);
+        let mut evicted = Vec::new();
         let seq = {
             let mut ring = self.lock();
-            let seq = ring.next_seq;
-            ring.next_seq += 1;
-            ring.entries.push_back((
-                Entry {
-                    seq,
-                    at,
-                    t_ms,
-                    conn: conn.clone(),
-                    run: run.clone(),
-                    what,
-                },
-                weight,
-            ));
-            ring.bytes += weight;
-            while ring.entries.len() > self.config.size.max(1)
-                || (ring.bytes > self.config.max_bytes && ring.entries.len() > 1)
-            {
-                let (_, w) = ring.entries.pop_front().expect("not empty");
-                ring.bytes -= w;
-                ring.dropped += 1;
+            for (since, what) in items {
+                let weight = label + what.weight();
+                let seq = ring.next_seq;
+                ring.next_seq += 1;
+                ring.entries.push_back((
+                    Entry {
+                        seq,
+                        at: self.started_wall + since,
+                        t_ms: since.as_secs_f64() * 1000.0,
+                        conn: conn.clone(),
+                        run: run.clone(),
+                        what,
+                    },
+                    weight,
+                ));
+                ring.bytes += weight;
+                while ring.entries.len() > self.config.size.max(1)
+                    || (ring.bytes > self.config.max_bytes && ring.entries.len() > 1)
+                {
+                    let (old, w) = ring.entries.pop_front().expect("not empty");
+                    ring.bytes -= w;
+                    ring.dropped += 1;
+                    evicted.push(old);
+                }
             }
-            seq
+            ring.next_seq - 1
         };
+        // Freed outside the lock.
+        drop(evicted);
         // Waking subscribers takes the watch's lock; with none (the usual case under
         // load) there is nobody to wake, and `subscribe` catches up.
         if self.latest.receiver_count() > 0 {
