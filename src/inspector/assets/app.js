@@ -422,7 +422,16 @@ function connectFeed() {
     }
     renderConnections();
   });
-  feed.addEventListener('journal', (m) => addEntries(JSON.parse(m.data).entries));
+  let skipped = 0;
+  feed.addEventListener('journal', (m) => {
+    const page = JSON.parse(m.data);
+    addEntries(page.entries);
+    // Under load the feed sends the latest entries of each batch only.
+    skipped += page.skipped ?? 0;
+    $('feed-note').textContent = skipped
+      ? `${skipped} journal entries were skipped: the server wrote them faster than the feed sends them`
+      : '';
+  });
   feed.addEventListener('problem', (m) => {
     const p = JSON.parse(m.data);
     pill.textContent = p.error;
