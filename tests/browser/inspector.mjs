@@ -178,6 +178,23 @@ async function main() {
   await other.waitForFunction((n) => window.received.length > n + 2, stepped, { timeout: WAIT });
   check('resume: frames flow again', true);
 
+  // Speed: the control API takes it (a bad one is refused with its reason, on the page).
+  await page.locator('#steer-speed').fill('2');
+  await page.locator('#steering button[data-act="speed"]').click();
+  await waitFor(() => document.getElementById('steer-result').dataset.ok === 'true');
+  check('speed is set from the page', (await text('#steer-result')).startsWith('speed:'), await text('#steer-result'));
+  const logBefore = pageLog.length;
+  await page.locator('#steer-speed').fill('-1');
+  await page.locator('#steering button[data-act="speed"]').click();
+  await waitFor(() => document.getElementById('steer-result').dataset.ok === 'false');
+  check('a bad speed is refused with the API\'s reason', (await text('#steer-result')).includes('refused (400)'), await text('#steer-result'));
+  // Chromium logs every 4xx response as a console error: this one was asked for, and is
+  // the only thing allowed in the log at this point.
+  await page.waitForTimeout(200);
+  const fresh = pageLog.splice(logBefore);
+  check('the refused request is the only console entry it caused',
+    fresh.every((l) => l.includes('status of 400 (Bad Request)')), fresh.join('\n'));
+
   // Send an event from the page: it reaches the test's socket at once.
   const sentBefore = await other.evaluate(() => window.received.length);
   await page.locator('#send-kind').selectOption('say');

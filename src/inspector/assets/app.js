@@ -316,8 +316,10 @@ async function steer(act) {
   if (act === 'fault') body = faultText(); // the ?fault= syntax, as a JSON string
   if (act === 'send') body = sendBody();
   if (act === 'close') body = { code: Number($('close-code').value), reason: $('close-reason').value };
-  const r = await api('POST', `/__pawmock/connections/${encodeURIComponent(id)}/${act}`, body);
   const out = $('steer-result');
+  out.textContent = `${act}…`;
+  delete out.dataset.ok;
+  const r = await api('POST', `/__pawmock/connections/${encodeURIComponent(id)}/${act}`, body);
   out.textContent = r.ok
     ? `${act}: ${JSON.stringify(r.body)}`
     : `${act} refused (${r.status}): ${r.body?.error ?? ''}${r.body?.hint ? ` — ${r.body.hint}` : ''}`;
