@@ -60,8 +60,9 @@ impl State {
     }
 }
 
-/// The inspector's routes: the page and its assets, and the scenario listing. Tried
-/// before the control API's routes, which answer 404 for any other `/__pawmock/` path.
+/// The inspector's routes: the page and its assets, the scenario listing and the live
+/// feed. Tried before the control API's routes, which answer 404 for any other
+/// `/__pawmock/` path.
 pub fn route(
     app: Arc<App>,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
