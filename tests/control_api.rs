@@ -1005,3 +1005,55 @@ async fn the_binary_logs_and_applies_the_access_rule() {
         .clone();
     assert!(String::from_utf8_lossy(&bad).contains("--journal-size"));
 }
+
+/// This machine's address on its outward interface (no packet is sent: a UDP "connect"
+/// only picks the route), or `None` on a machine with loopback alone.
+fn outward_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+/// A server on this machine's outward address, so requests come from a non-loopback peer.
+async fn outward_server(ip: std::net::IpAddr, admin: Access) -> std::net::SocketAddr {
+    let loaded = pawmock::library::Library::load(&dir()).unwrap();
+    let app = pawmock::app::App::new(
+        loaded.library,
+        ServeConfig {
+            admin,
+            ..Default::default()
+        },
+    );
+    let listener = pawmock::server::bind(&ip.to_string(), 0).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    pawmock::server::spawn(app, listener);
+    addr
+}
+
+#[tokio::test]
+async fn a_client_beyond_loopback_is_refused_without_a_token_and_let_in_with_one() {
+    let Some(ip) = outward_address() else {
+        eprintln!(
+            "this machine has no address beyond loopback; the rule is unit-tested in control::auth"
+        );
+        return;
+    };
+    let addr = outward_server(ip, Access::Loopback).await;
+    let r = http::get(addr, "/__pawmock/connections", &[]).await;
+    let body = r.json();
+    assert_error(r.status, &body, 403, "loopback clients only");
+    // The WebSocket itself is not the control API: it still answers.
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .unwrap();
+    drop(ws);
+    let addr = outward_server(ip, Access::Token("abc".into())).await;
+    let r = http::get(
+        addr,
+        "/__pawmock/connections",
+        &[("Authorization", "Bearer abc")],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
