@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
 
 use super::{Connection, End, Result};
@@ -36,7 +35,6 @@ pub(super) enum Hold {
 pub(super) struct Ctl {
     app: Arc<App>,
     pub live: Arc<Live>,
-    pub rx: mpsc::Receiver<Envelope>,
     pub hold: Hold,
     /// Pace set through the API (multiplies the turn's timing from then on).
     pub rate: f64,
@@ -66,14 +64,13 @@ impl Ctl {
     pub fn new(app: &Arc<App>, id: &str, run: Option<String>, query: &str, facts: Facts) -> Ctl {
         let seen = facts.clone();
         let live_run = run.as_deref().map(Arc::from);
-        let (live, rx) =
-            app.control
-                .registry
-                .add(id, run, super::hooks::path_and_query(query), facts);
+        let live = app
+            .control
+            .registry
+            .add(id, run, super::hooks::path_and_query(query), facts);
         Ctl {
             app: app.clone(),
             live,
-            rx,
             hold: Hold::None,
             rate: 1.0,
             next_faults: Vec::new(),
@@ -159,6 +156,7 @@ impl Ctl {
 impl Drop for Ctl {
     fn drop(&mut self) {
         self.flush_journal();
+        self.live.close();
         self.app.control.registry.remove(&self.live.id);
     }
 }
@@ -255,8 +253,19 @@ impl Connection {
         false
     }
 
+    /// The commands the control API left in the mailbox, in order.
+    pub(super) async fn on_commands<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+    ) -> Result {
+        while let Some(envelope) = self.ctl.live.next_command() {
+            self.on_command(ws, envelope).await?;
+        }
+        Ok(())
+    }
+
     /// One command from the control API.
-    pub(super) async fn on_command<S: AsyncRead + AsyncWrite + Unpin>(
+    async fn on_command<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         ws: &mut WebSocketStream<S>,
         envelope: Envelope,

@@ -334,6 +334,8 @@ impl Connection {
         // so the others never poll the channel, whose every poll takes its shared lock.
         // A stream, not `recv()` per loop: its wait stays registered between frames.
         let mut pushes: Option<Pushes> = None;
+        // The control API's mailbox (its bell is one branch below).
+        let live = self.ctl.live.clone();
         loop {
             if pushes.is_none() && self.dialect == Dialect::Dashboard {
                 pushes = Some(BroadcastStream::new(self.app.pushes.subscribe()));
@@ -356,7 +358,7 @@ impl Connection {
                 Some(push) = next_push(&mut pushes), if pushes.is_some() => {
                     Box::pin(self.on_push(ws, push)).await
                 }
-                Some(command) = self.ctl.rx.recv() => Box::pin(self.on_command(ws, command)).await,
+                _ = live.rung() => Box::pin(self.on_commands(ws)).await,
             };
             if let Err(end) = step {
                 return end;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use super::commands::Envelope;
 
@@ -75,7 +75,17 @@ pub struct Live {
     facts: Mutex<Facts>,
     state: AtomicU8,
     frames_sent: AtomicU64,
-    commands: mpsc::Sender<Envelope>,
+    /// Commands waiting for the connection, and the bell that wakes it. Not an mpsc
+    /// channel: one allocates about a kilobyte up front, for every idle connection.
+    mailbox: Mutex<Mailbox>,
+    bell: Notify,
+}
+
+#[derive(Default)]
+struct Mailbox {
+    queue: std::collections::VecDeque<Envelope>,
+    /// Set when the connection ends; commands are refused from then on.
+    closed: bool,
 }
 
 impl Live {
@@ -102,10 +112,44 @@ impl Live {
 
     /// Queues a command; `Err` when the connection is gone or has too many queued.
     pub fn command(&self, envelope: Envelope) -> Result<(), NotQueued> {
-        self.commands.try_send(envelope).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => NotQueued::Busy,
-            mpsc::error::TrySendError::Closed(_) => NotQueued::Gone,
-        })
+        {
+            let mut mailbox = self.mailbox.lock().unwrap_or_else(|e| e.into_inner());
+            if mailbox.closed {
+                return Err(NotQueued::Gone);
+            }
+            if mailbox.queue.len() >= COMMAND_BACKLOG {
+                return Err(NotQueued::Busy);
+            }
+            mailbox.queue.push_back(envelope);
+        }
+        // A permit is kept when the connection is not waiting, so no command is missed.
+        self.bell.notify_one();
+        Ok(())
+    }
+
+    /// Waits until a command may be waiting (for the connection's `select!`).
+    pub async fn rung(&self) {
+        self.bell.notified().await;
+    }
+
+    /// The next waiting command, if any.
+    pub fn next_command(&self) -> Option<Envelope> {
+        self.mailbox
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .queue
+            .pop_front()
+    }
+
+    /// Refuses commands from now on and drops the waiting ones (their callers learn
+    /// that the connection closed).
+    pub fn close(&self) {
+        let waiting = {
+            let mut mailbox = self.mailbox.lock().unwrap_or_else(|e| e.into_inner());
+            mailbox.closed = true;
+            std::mem::take(&mut mailbox.queue)
+        };
+        drop(waiting);
     }
 
     /// The JSON the API answers for this connection.
@@ -152,8 +196,7 @@ impl Registry {
         run: Option<String>,
         path_and_query: String,
         facts: Facts,
-    ) -> (Arc<Live>, mpsc::Receiver<Envelope>) {
-        let (tx, rx) = mpsc::channel(COMMAND_BACKLOG);
+    ) -> Arc<Live> {
         let live = Arc::new(Live {
             id: id.to_owned(),
             run,
@@ -162,10 +205,11 @@ impl Registry {
             facts: Mutex::new(facts),
             state: AtomicU8::new(ConnState::Idle as u8),
             frames_sent: AtomicU64::new(0),
-            commands: tx,
+            mailbox: Mutex::new(Mailbox::default()),
+            bell: Notify::new(),
         });
         self.lock().insert(number(id), live.clone());
-        (live, rx)
+        live
     }
 
     pub fn remove(&self, id: &str) {
@@ -190,4 +234,59 @@ impl Registry {
 /// `c12` → 12 (ids come from `App::next_connection_id`).
 fn number(id: &str) -> u64 {
     id.trim_start_matches('c').parse().unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope() -> (
+        Envelope,
+        tokio::sync::oneshot::Receiver<Result<Value, super::super::ApiError>>,
+    ) {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        (
+            Envelope {
+                command: super::super::commands::Command::Pause,
+                reply,
+            },
+            answer,
+        )
+    }
+
+    fn facts() -> Facts {
+        Facts {
+            dialect: "docs".into(),
+            scenario: None,
+            session: "s".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_mailbox_rings_holds_a_bounded_backlog_and_refuses_once_closed() {
+        let registry = Registry::default();
+        let live = registry.add("c4", Some("r".into()), "/ws?run=r".into(), facts());
+        assert!(Arc::ptr_eq(&registry.get("c4").unwrap(), &live));
+        assert_eq!(registry.list(Some("r")).len(), 1);
+        assert!(registry.list(Some("x")).is_empty());
+        let mut answers = Vec::new();
+        for _ in 0..COMMAND_BACKLOG {
+            let (e, a) = envelope();
+            live.command(e).unwrap();
+            answers.push(a);
+        }
+        assert_eq!(live.command(envelope().0), Err(NotQueued::Busy));
+        // The bell was rung while nobody waited: the permit is kept.
+        tokio::time::timeout(std::time::Duration::from_secs(1), live.rung())
+            .await
+            .expect("rung");
+        assert!(live.next_command().is_some());
+        live.close();
+        assert!(live.next_command().is_none(), "closing drops what waits");
+        assert_eq!(live.command(envelope().0), Err(NotQueued::Gone));
+        // The callers of dropped commands learn it.
+        assert!(answers.pop().unwrap().await.is_err());
+        registry.remove("c4");
+        assert!(registry.get("c4").is_none());
+    }
 }
