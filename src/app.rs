@@ -111,6 +111,10 @@ pub struct App {
     pub pushes: tokio::sync::broadcast::Sender<Push>,
     /// `--state DIR`, once opened: where changed sessions are written.
     pub state: std::sync::OnceLock<Arc<crate::persist::StateDir>>,
+    /// What `/metrics` exports (see `metrics.rs`).
+    pub metrics: crate::metrics::Metrics,
+    /// The inspector page's view of load problems and library changes.
+    pub inspector: crate::inspector::State,
     /// The control plane: live connections, the journal (DESIGN §11).
     pub control: crate::control::Control,
     next_connection: AtomicU64,
@@ -133,6 +137,8 @@ impl App {
             attempts: Default::default(),
             pushes: tokio::sync::broadcast::channel(PUSH_BACKLOG).0,
             state: std::sync::OnceLock::new(),
+            metrics: crate::metrics::Metrics::new(),
+            inspector: crate::inspector::State::default(),
             control,
             next_connection: AtomicU64::new(1),
         })
@@ -150,6 +156,7 @@ impl App {
     pub fn replace_library(&self, library: Library) {
         self.sessions.seed(&library);
         *self.library.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(library);
+        self.inspector.changed();
     }
 
     /// A short id for logs: `c1`, `c2`, …

@@ -151,6 +151,7 @@ fn serve(args: ServeArgs) -> ExitCode {
                 }
             }
         }
+        app.inspector.set_problems(loaded.problems);
         info!(
             "pawmock {} serving {count} scenarios from {} on ws://{}:{}/ws (dialect {}, speed {}, seed {})",
             env!("CARGO_PKG_VERSION"),

@@ -388,6 +388,10 @@ impl Connection {
         // A trigger or an event filter says when the fault acts: that is a turn's business.
         let untriggered = fault.trigger == Default::default() && fault.events.is_none();
         let record = |ctl: &Ctl, stage: &str| {
+            // A fault for the next turn is counted when it acts, in `deliver`.
+            if stage != "next_turn" {
+                ctl.app.metrics.fault_applied(fault.name());
+            }
             ctl.record(What::FaultApplied {
                 fault: fault.name().into(),
                 stage: stage.into(),
@@ -471,7 +475,10 @@ impl Connection {
     ) -> Result<u64> {
         let before = self.frames_sent;
         match out {
-            Outgoing::Raw(text) => self.feed_text(ws, Some(text)).await?,
+            Outgoing::Raw(text) => {
+                self.feed_text(ws, crate::metrics::FrameKind::RAW, Some(text))
+                    .await?
+            }
             Outgoing::Steps(steps) => {
                 let timing = Timing {
                     speed: 0.0,
@@ -488,7 +495,8 @@ impl Connection {
                         other => other,
                     };
                     let frame = dialect::render_text(&event, self.dialect, &sid);
-                    self.feed_text(ws, frame).await?;
+                    let kind = crate::metrics::FrameKind::of(&event);
+                    self.feed_text(ws, kind, frame).await?;
                 }
             }
         }

@@ -56,6 +56,7 @@ impl Connection {
     pub(super) async fn feed_turn_frame<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         ws: &mut WebSocketStream<S>,
+        kind: crate::metrics::FrameKind,
         frame: Option<String>,
         around: Around,
     ) -> Result {
@@ -64,13 +65,15 @@ impl Connection {
         {
             self.share(vec![f.clone()]);
         }
-        self.feed_text(ws, frame).await?;
+        self.feed_text(ws, kind, frame).await?;
         if around.follow.is_some() {
-            self.feed_text(ws, around.follow).await?;
+            self.feed_text(ws, crate::metrics::FrameKind::TEXT_CHUNK, around.follow)
+                .await?;
         }
         if let Some(opening) = around.opening {
             self.share(vec![opening.clone()]);
-            self.feed_text(ws, Some(opening)).await?;
+            self.feed_text(ws, crate::metrics::FrameKind::THINKING, Some(opening))
+                .await?;
         }
         Ok(())
     }

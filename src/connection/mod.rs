@@ -33,6 +33,7 @@ use tracing::{debug, info, warn};
 use crate::app::{App, Push};
 use crate::chaos::{self, Context, Delivery, Fault, Op, TurnState};
 use crate::choose::{Choice, choose};
+use crate::metrics::{FrameKind, OpenConnection, Rejected};
 use crate::playback::rng::{self, Rng};
 use crate::playback::{Timing, expand_turn};
 use crate::protocol::action::decode;
@@ -111,6 +112,10 @@ pub struct Connection {
     fault_counts: BTreeMap<&'static str, u64>,
     /// Frames fed to the socket and not yet flushed.
     unflushed: bool,
+    /// Keeps this connection in `pawmock_connections_open` (see `metrics.rs`).
+    open_metric: OpenConnection,
+    /// The playing turn's `pawmock_turns_completed/cancelled` counters.
+    turn_metric: Option<crate::metrics::TurnCounters>,
     /// The control plane's side: registry entry, command channel, hold and pace.
     ctl: control::Ctl,
 }
@@ -141,8 +146,11 @@ impl Connection {
             session: params.resume_session.clone().unwrap_or_default(),
         };
         let ctl = control::Ctl::new(&app, &id, params.run.clone(), &params.query, facts);
+        let open_metric = app.metrics.connection_opened(choice);
         Connection {
             ctl,
+            open_metric,
+            turn_metric: None,
             seed: params.seed.unwrap_or(app.config.seed),
             speed: params.speed.unwrap_or(app.config.speed),
             session_id: match &params.resume_session {
@@ -219,7 +227,11 @@ impl Connection {
                 && matches!(end, End::ClientClosed(_) | End::Gone(_))
             {
                 // A dropped dashboard socket does not cancel the turn (addendum C.6).
+                // It plays on to its end elsewhere, so it counts as completed.
                 dashboard::play_on_without(self.app.clone(), turn, self.chaos_rng.clone());
+                if let Some(m) = self.turn_metric.take() {
+                    m.ended(false);
+                }
             } else {
                 self.ctl.record(crate::control::What::TurnCancelled {
                     scenario: turn.scenario.clone(),
@@ -227,6 +239,9 @@ impl Connection {
                     why: "connection closed".into(),
                 });
                 self.store_answer(&turn, true);
+                if let Some(m) = self.turn_metric.take() {
+                    m.ended(true);
+                }
             }
         }
         let (code, by) = match &end {
@@ -398,9 +413,12 @@ impl Connection {
             None => Err(End::ClientClosed(self.close_code)),
             Some(Err(WsError::Capacity(e))) => {
                 warn!(conn = %self.id, "client frame too large: {e}");
+                self.app.metrics.client_frame_rejected(Rejected::TooLarge);
                 Err(End::TooLarge)
             }
-            Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => Err(End::ClientClosed(self.close_code)),
+            Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => {
+                Err(End::ClientClosed(self.close_code))
+            }
             Some(Err(e)) => match violation::of(&e) {
                 Some((code, why)) => {
                     warn!(conn = %self.id, code, "client broke the WebSocket protocol: {why}");
@@ -420,10 +438,14 @@ impl Connection {
                 }
                 Err(e) => {
                     self.ctl.client_frame("invalid".into(), None, &text);
+                    self.app
+                        .metrics
+                        .client_frame_rejected(Rejected::Undecodable);
                     self.reject_input(ws, e.0).await
                 }
             },
             Some(Ok(Message::Binary(bytes))) => {
+                self.app.metrics.client_frame_rejected(Rejected::Binary);
                 self.reject_input(
                     ws,
                     format!("binary frames are not part of the protocol ({} bytes ignored); send JSON text frames", bytes.len()),
@@ -456,7 +478,8 @@ impl Connection {
             }
         };
         for frame in frames.iter() {
-            self.feed_text(ws, Some(frame.clone())).await?;
+            self.feed_text(ws, FrameKind::PUSH, Some(frame.clone()))
+                .await?;
         }
         self.flush(ws).await
     }
@@ -485,6 +508,7 @@ impl Connection {
             } else {
                 DialectChoice::Docs
             };
+            self.open_metric.detected(self.choice);
         }
         self.ctl.why = match &action {
             Action::Stop => "stop",
@@ -602,6 +626,7 @@ impl Connection {
             }
         };
         info!(conn = %self.id, scenario = %name, turn = turn_index + 1, session = %session_id, events = segment.events.len(), "turn started");
+        self.turn_metric = Some(self.app.metrics.turn_started(&name));
         self.ctl.record(crate::control::What::TurnStarted {
             scenario: name.clone(),
             turn: self.turns,
@@ -703,6 +728,9 @@ impl Connection {
             return Ok(false);
         };
         let scripted = turn.scripted;
+        // When the next delivery is due (pauses already shifted in), for the lateness
+        // histogram; a `step` sends it early on purpose and is not timed.
+        let scheduled = if force { None } else { turn.next_due() };
         let due = if force {
             turn.pop_next(now, &mut self.chaos_rng)
         } else {
@@ -714,7 +742,11 @@ impl Connection {
                 Ok(!self.on_marker(&name))
             }
             turn::Due::Event(event, session) => {
+                if let Some(at) = scheduled {
+                    self.app.metrics.lateness(now.saturating_duration_since(at));
+                }
                 let is_end = *event == Event::StreamEnd;
+                let kind = FrameKind::of(event);
                 let frame = dialect::render_text(event, self.dialect, session);
                 let around = dashboard::Around::of(event, self.dialect, session, scripted);
                 self.ctl.scheduled = Some((turn.last_scheduled(), turn.t0));
@@ -724,10 +756,13 @@ impl Connection {
                     let turn = self.active.take().expect("checked above");
                     self.finish(turn, false);
                 }
-                self.feed_turn_frame(ws, frame, around).await?;
+                self.feed_turn_frame(ws, kind, frame, around).await?;
                 Ok(true)
             }
             turn::Due::Op(op) => {
+                if let Some(at) = scheduled {
+                    self.app.metrics.lateness(now.saturating_duration_since(at));
+                }
                 let sid = turn.session_id.clone();
                 self.ctl.scheduled = Some((turn.last_scheduled(), turn.t0));
                 if let Delivery::Send(Event::Marker { name }) = &op.delivery {
@@ -822,6 +857,9 @@ impl Connection {
             secs = turn.started.elapsed().as_secs_f32(),
             "turn finished"
         );
+        if let Some(m) = self.turn_metric.take() {
+            m.ended(cancelled);
+        }
         self.store_answer(&turn, cancelled);
     }
 
@@ -839,6 +877,7 @@ impl Connection {
     ) -> Result {
         if let Some(f) = &op.fault {
             *self.fault_counts.entry(f.kind).or_default() += 1;
+            self.app.metrics.fault_applied(f.kind);
             info!(conn = %self.id, fault = f.kind, event = f.event_index, turn = self.turns, "fault injected");
             self.ctl.record(crate::control::What::FaultApplied {
                 fault: f.kind.into(),
@@ -851,11 +890,13 @@ impl Connection {
                 let frame = dialect::render_text(&event, self.dialect, sid);
                 let scripted = self.active.as_ref().is_none_or(|t| t.scripted);
                 let around = dashboard::Around::of(&event, self.dialect, sid, scripted);
-                self.feed_turn_frame(ws, frame, around).await
+                self.feed_turn_frame(ws, FrameKind::of(&event), frame, around)
+                    .await
             }
             Delivery::Corrupt(event) => match dialect::render(&event, self.dialect, sid) {
                 Some(frame) => {
-                    self.send_raw(ws, vec![deliver::corrupt(&frame.to_string())])
+                    let kind = FrameKind::of(&event);
+                    self.send_raw(ws, kind, vec![deliver::corrupt(&frame.to_string())])
                         .await
                 }
                 None => Ok(()),
@@ -863,7 +904,8 @@ impl Connection {
             Delivery::Fragmented(event, pieces) => match dialect::render(&event, self.dialect, sid)
             {
                 Some(frame) => {
-                    self.send_raw(ws, deliver::fragments(&frame.to_string(), pieces))
+                    let kind = FrameKind::of(&event);
+                    self.send_raw(ws, kind, deliver::fragments(&frame.to_string(), pieces))
                         .await
                 }
                 None => Ok(()),
@@ -909,6 +951,7 @@ impl Connection {
         fault: Fault,
     ) -> Result {
         *self.fault_counts.entry(fault.name()).or_default() += 1;
+        self.app.metrics.fault_applied(fault.name());
         info!(conn = %self.id, fault = fault.name(), event = 0, "fault injected");
         self.ctl.record(crate::control::What::FaultApplied {
             fault: fault.name().into(),
@@ -929,9 +972,11 @@ impl Connection {
     async fn send_raw<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         ws: &mut WebSocketStream<S>,
+        kind: FrameKind,
         messages: Vec<Message>,
     ) -> Result {
         for m in messages {
+            self.app.metrics.frame_sent(kind, m.len());
             if let Message::Text(t) = &m {
                 self.ctl.frame_sent(t.as_str());
             }
@@ -950,7 +995,8 @@ impl Connection {
         ws: &mut WebSocketStream<S>,
         frame: &serde_json::Value,
     ) -> Result {
-        self.send_text(ws, Some(frame.to_string())).await
+        self.send_text(ws, FrameKind::REPLY, Some(frame.to_string()))
+            .await
     }
 
     /// Renders and sends one event in this connection's dialect (events the dialect has
@@ -963,19 +1009,20 @@ impl Connection {
     ) -> Result {
         let sid = session.unwrap_or(&self.session_id);
         let frame = dialect::render_text(event, self.dialect, sid);
-        self.send_text(ws, frame).await
+        self.send_text(ws, FrameKind::of(event), frame).await
     }
 
     /// Sends a rendered frame (`None`: the dialect has no frame for the event).
     async fn send_text<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         ws: &mut WebSocketStream<S>,
+        kind: FrameKind,
         frame: Option<String>,
     ) -> Result {
         if frame.is_none() {
             return Ok(());
         }
-        self.feed_text(ws, frame).await?;
+        self.feed_text(ws, kind, frame).await?;
         self.flush(ws).await
     }
 
@@ -995,11 +1042,13 @@ impl Connection {
     async fn feed_text<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         ws: &mut WebSocketStream<S>,
+        kind: FrameKind,
         frame: Option<String>,
     ) -> Result {
         let Some(frame) = frame else {
             return Ok(());
         };
+        self.app.metrics.frame_sent(kind, frame.len());
         self.ctl.frame_sent(&frame);
         let frame = self.ctl.maybe_corrupt(frame);
         ws.feed(Message::text(frame))

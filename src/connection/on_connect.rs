@@ -51,6 +51,7 @@ impl Connection {
             session: session.clone(),
             trigger: "on_connect".into(),
         });
+        self.turn_metric = Some(self.app.metrics.turn_started(&name));
         let chaos = TurnChaos {
             faults: Vec::new(),
             state: TurnState::default(),

@@ -207,6 +207,16 @@ impl Reloader {
         ))
     }
 
+    /// The problems of every file that does not load as it is on disk now, and the
+    /// duplicate names of the current library (what the inspector lists).
+    pub fn problems(&self) -> Vec<Problem> {
+        self.files
+            .values()
+            .flat_map(|f| f.problems.iter().cloned())
+            .chain(self.duplicates.iter().cloned())
+            .collect()
+    }
+
     /// The directory as given to [`Reloader::scan`].
     pub fn root(&self) -> &Path {
         &self.root

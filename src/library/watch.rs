@@ -295,6 +295,7 @@ async fn run(
                         by_events || (served_changed && rescans_in_a_row < MAX_SETTLING_RESCANS);
                     settle_at = settle_again.then_some(started + settle);
                     if let Some(applied) = applied {
+                        app.inspector.set_problems(reloader.problems());
                         publish(&app, &root, applied, &reports);
                     }
                 }
@@ -367,6 +368,7 @@ fn publish(app: &App, root: &Path, applied: Applied, reports: &broadcast::Sender
     if let Some(library) = library {
         app.replace_library(library);
     }
+    app.metrics.reloaded(report.problems.len());
     info!("{report}");
     if !report.removed.is_empty() && !root.is_dir() {
         // The OS watch went with the directory: nothing more will be seen.

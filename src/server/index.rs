@@ -52,6 +52,7 @@ pub fn page(app: &App, host: &str) -> Reply {
 <head>
 <meta charset="utf-8">
 <title>pawmock</title>
+<link rel="icon" href="data:,">
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
 code {{ background: #f3f3f3; padding: 0 .25rem; }}
@@ -64,6 +65,7 @@ td, th {{ text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #ddd;
 <p>A mock of PocketPaw's backend: it replays scripted and recorded conversations over the
 <code>/ws</code> WebSocket protocol, and answers the dashboard's REST calls from canned data.</p>
 <p>WebSocket URL: <code id="ws-url">{ws_shown}</code></p>
+<p><a id="inspector-link" href="/__pawmock/">Open the inspector</a>: try a scenario in a chat box, watch every connection's frames on a timeline and steer it (pause, faults, close). Metrics for Prometheus are at <a href="/metrics">/metrics</a>.</p>
 <h2>Scenarios</h2>
 <p>Pick one per connection with <code>?scenario=NAME</code>; without it, each message picks the scenario whose rules match it.</p>
 <table>

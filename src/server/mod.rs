@@ -98,15 +98,20 @@ pub async fn bind_all(host: &str, port: u16) -> Result<Vec<TcpListener>, BindErr
     }
 }
 
-/// Every route pawmock serves, tried in order: the `/ws` upgrade, the dashboard's
-/// `/api` calls, the `--static` frontend (GET and HEAD of any other path) or, without
-/// one, the index page at `/`; anything left is a JSON 404 naming the path.
+/// Every route pawmock serves, tried in order: the `/ws` upgrade, the inspector
+/// (`/__pawmock/` and `/__pawmock/inspector/…`), the control API (`/__pawmock/…`), the
+/// dashboard's `/api` calls, `/metrics`, the `--static` frontend (GET and HEAD of any
+/// other path) or, without one, the index page at `/`; anything left is a JSON 404
+/// naming the path.
 pub fn routes(
     app: Arc<App>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
     upgrade::route(app.clone())
+        // Before the control API, which answers 404 for every other `/__pawmock/` path.
+        .or(crate::inspector::route(app.clone()))
         .or(crate::control::routes::route(app.clone()))
         .or(rest::route(app.clone()).recover(rest::too_large).unify())
+        .or(crate::metrics::route(app.clone()))
         .or(static_files::route(app.clone()))
         .or(index::route(app))
         .or(warp::path::full().map(|path: warp::path::FullPath| {

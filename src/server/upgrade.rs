@@ -119,6 +119,7 @@ fn handshake(app: Arc<App>, h: Handshake) -> Reply {
             status = refusal.status,
             "fault injected: handshake refused"
         );
+        app.metrics.handshake_refused(refusal.fault);
         let status =
             StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         return plain(status, &refusal.body);
