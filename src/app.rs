@@ -62,15 +62,48 @@ impl Default for ServeConfig {
 #[derive(Debug, Clone)]
 pub struct Push {
     pub from: Option<Arc<str>>,
+    /// Whose frames these are. A connection's frames (its turn's `system_event`s, the
+    /// rest of a turn whose socket dropped) reach only the dashboard connections of the
+    /// same `?run=` label, so tests and stories that label their runs never see each
+    /// other's turns; the server's own (a reminder ringing) reach every one.
+    pub audience: Audience,
     pub frames: Arc<[String]>,
 }
 
+/// Which dashboard connections a [`Push`] is for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Audience {
+    Everyone,
+    /// Connections whose `?run=` label is this one (`None`: those without a label).
+    Run(Option<Arc<str>>),
+}
+
+impl Audience {
+    /// Whether a connection with this `run` label receives the push.
+    pub fn includes(&self, run: Option<&str>) -> bool {
+        match self {
+            Audience::Everyone => true,
+            Audience::Run(label) => label.as_deref() == run,
+        }
+    }
+}
+
 impl Push {
-    /// Frames for every dashboard connection but the one with id `from`.
-    pub fn from_connection(from: &str, frames: Arc<[String]>) -> Push {
+    /// Frames for the dashboard connections of run `run`, but the one with id `from`.
+    pub fn from_connection(from: &str, run: Option<&str>, frames: Arc<[String]>) -> Push {
         Push {
             from: Some(from.into()),
+            audience: Audience::Run(run.map(Arc::from)),
             frames,
+        }
+    }
+
+    /// Frames for the dashboard connections of run `run` (a turn whose socket dropped).
+    pub fn for_run(run: Option<&str>, frames: Vec<String>) -> Push {
+        Push {
+            from: None,
+            audience: Audience::Run(run.map(Arc::from)),
+            frames: frames.into(),
         }
     }
 }
@@ -80,6 +113,7 @@ impl FromIterator<String> for Push {
     fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
         Push {
             from: None,
+            audience: Audience::Everyone,
             frames: iter.into_iter().collect(),
         }
     }

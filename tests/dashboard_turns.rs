@@ -171,3 +171,34 @@ async fn the_bundled_error_mid_stream_ends_its_answer_as_the_real_backend_does()
         )
     );
 }
+
+/// A connection's pushes stay within its `?run=` label: stories and tests that label
+/// their runs see each other's turns no more than two users of two backends would.
+#[tokio::test]
+async fn system_events_reach_only_the_tabs_of_the_same_run() {
+    let server = Server::fixtures().await;
+    let mut chatting = server.connect("dialect=dashboard&run=story-a").await;
+    chatting.next().await;
+    let mut same_run = server.connect("dialect=dashboard&run=story-a").await;
+    same_run.next().await;
+    let mut other_run = server.connect("dialect=dashboard&run=story-b").await;
+    other_run.next().await;
+    let mut unlabelled = server.connect("dialect=dashboard").await;
+    unlabelled.next().await;
+
+    let frames = chatting.chat("What's the weather in Paris?").await;
+    let first_shared = frames
+        .iter()
+        .find(|f| f["type"] == "system_event")
+        .unwrap()
+        .clone();
+    assert_eq!(same_run.next().await, first_shared);
+    assert!(
+        other_run.silent_for(Duration::from_millis(300)).await,
+        "another run's tab gets nothing of this turn"
+    );
+    assert!(
+        unlabelled.silent_for(Duration::from_millis(100)).await,
+        "an unlabelled tab gets nothing of a labelled run's turn"
+    );
+}

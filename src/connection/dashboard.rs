@@ -92,7 +92,12 @@ impl Connection {
         {
             // What was due is on the socket before the switch's reply.
             self.flush(ws).await?;
-            play_on_without(self.app.clone(), turn, self.chaos_rng.clone());
+            play_on_without(
+                self.app.clone(),
+                turn,
+                self.chaos_rng.clone(),
+                self.params.run.clone(),
+            );
             return Ok(());
         }
         self.cancel_active(ws).await
@@ -103,10 +108,11 @@ impl Connection {
         // This connection is one of the receivers; only push when there are others.
         if self.app.pushes.receiver_count() > 1 {
             let frames: Arc<[String]> = frames.into();
-            let _ = self
-                .app
-                .pushes
-                .send(Push::from_connection(&self.id, frames));
+            let _ = self.app.pushes.send(Push::from_connection(
+                &self.id,
+                self.params.run.as_deref(),
+                frames,
+            ));
         }
     }
 }
@@ -118,10 +124,15 @@ impl Connection {
 ///
 /// A task of its own, tracked so shutdown waits for it; on shutdown (or a chaos fault
 /// that ends the turn) the answer so far is stored as interrupted.
-pub(super) fn play_on_without(app: Arc<App>, mut turn: ActiveTurn, mut chaos_rng: Rng) {
+pub(super) fn play_on_without(
+    app: Arc<App>,
+    mut turn: ActiveTurn,
+    mut chaos_rng: Rng,
+    run: Option<String>,
+) {
     let tracker = app.tracker.clone();
     tracker.spawn(async move {
-        info!(scenario = %turn.scenario, session = %turn.session_id, "the turn's connection dropped or left it: it plays on for every dashboard connection");
+        info!(scenario = %turn.scenario, session = %turn.session_id, "the turn's connection dropped or left it: it plays on for the dashboard connections of its run");
         let shutdown = app.shutdown.clone();
         loop {
             if let Some(at) = turn.next_due() {
@@ -167,7 +178,7 @@ pub(super) fn play_on_without(app: Arc<App>, mut turn: ActiveTurn, mut chaos_rng
                 over = true;
             }
             if !frames.is_empty() {
-                let _ = app.pushes.send(frames.into_iter().collect::<Push>());
+                let _ = app.pushes.send(Push::for_run(run.as_deref(), frames));
             }
             if over {
                 info!(scenario = %turn.scenario, session = %turn.session_id, "turn finished without its connection");

@@ -228,7 +228,12 @@ impl Connection {
             {
                 // A dropped dashboard socket does not cancel the turn (addendum C.6).
                 // It plays on to its end elsewhere, so it counts as completed.
-                dashboard::play_on_without(self.app.clone(), turn, self.chaos_rng.clone());
+                dashboard::play_on_without(
+                    self.app.clone(),
+                    turn,
+                    self.chaos_rng.clone(),
+                    self.params.run.clone(),
+                );
                 if let Some(m) = self.turn_metric.take() {
                     m.ended(false);
                 }
@@ -297,6 +302,16 @@ impl Connection {
             | End::ChaosClose(_)
             | End::ChaosAbort
             | End::ByControl(_) => {}
+        }
+        if matches!(
+            end,
+            End::Shutdown
+                | End::TooLarge
+                | End::Violation(..)
+                | End::ChaosClose(_)
+                | End::ByControl(_)
+        ) {
+            linger(ws).await;
         }
         info!(
             conn = %self.id,
@@ -471,6 +486,7 @@ impl Connection {
     ) -> Result {
         let frames = match push {
             Ok(push) if push.from.as_deref() == Some(self.id.as_str()) => return Ok(()),
+            Ok(push) if !push.audience.includes(self.params.run.as_deref()) => return Ok(()),
             Ok(push) => push.frames,
             Err(BroadcastStreamRecvError::Lagged(n)) => {
                 warn!(conn = %self.id, "{n} pushed frames skipped: the connection fell behind");
@@ -1087,6 +1103,19 @@ async fn next_push(
         Some(stream) => stream.next().await,
         None => std::future::pending().await,
     }
+}
+
+/// How long a connection that sent its close frame waits for the client's.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// After pawmock's close frame: reads (and drops) what the client still sends until its
+/// close frame or the end of the stream, for at most [`LINGER`], before TCP is closed
+/// (RFC 6455 §7.1.1). Closing at once with client frames unread makes the kernel send a
+/// reset, and a browser that sees it before reading the close frame reports 1006
+/// instead of the code that was sent.
+async fn linger<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>) {
+    let _ =
+        tokio::time::timeout(LINGER, async { while let Some(Ok(_)) = ws.next().await {} }).await;
 }
 
 async fn sleep_until(due: Option<tokio::time::Instant>) {
