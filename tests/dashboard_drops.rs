@@ -164,3 +164,31 @@ async fn switching_session_mid_turn_unbinds_the_turn_whose_rest_then_reaches_eve
     );
     assert_eq!(stored_answer(&server, &session).await, FULL);
 }
+
+/// A frozen turn whose tab closes is not held for ever: with nobody left to resume it,
+/// it plays on and its whole answer is stored (and nothing spins while it waits).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_turn_whose_tab_closes_plays_on_and_is_stored() {
+    let server = Server::instant(&common::bundled()).await;
+    let mut c = server
+        .connect("dialect=dashboard&scenario=hello&freeze=mid-answer&run=frozen-drop")
+        .await;
+    let session = c.next().await["id"].as_str().unwrap().to_owned();
+    c.send(json!({"action": "chat", "message": "hi"})).await;
+    let waited = common::http::request(
+        server.addr,
+        "POST",
+        "/__pawmock/wait",
+        &[],
+        br#"{"run": "frozen-drop", "state": "frozen", "timeout": "10s"}"#,
+    )
+    .await;
+    assert_eq!(waited.status, 200, "{}", waited.json());
+    drop(c);
+    let answer = stored_answer(&server, &session).await;
+    assert!(answer.contains("PocketPaw"), "{answer}");
+    // The server still answers (no task spins on the held turn).
+    let mut fresh = server.connect("dialect=dashboard&scenario=hello").await;
+    fresh.next().await;
+    assert!(!answer_text(&fresh.chat("hi").await).is_empty());
+}

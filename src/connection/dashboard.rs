@@ -134,8 +134,12 @@ pub(super) fn play_on_without(
     tracker.spawn(async move {
         info!(scenario = %turn.scenario, session = %turn.session_id, "the turn's connection dropped or left it: it plays on for the dashboard connections of its run");
         let shutdown = app.shutdown.clone();
+        // Nobody can resume a paused or frozen turn once its connection is gone: it plays
+        // on, as the real backend's would.
+        turn.resume(tokio::time::Instant::now());
         loop {
-            if let Some(at) = turn.next_due() {
+            let due = turn.next_due();
+            if let Some(at) = due {
                 tokio::select! {
                     _ = shutdown.cancelled() => {
                         super::store_answer(&app, Dialect::Dashboard, &turn, true);
@@ -176,6 +180,11 @@ pub(super) fn play_on_without(
                 // Stored before the final stream_end goes out, as on a live connection.
                 super::store_answer(&app, Dialect::Dashboard, &turn, false);
                 over = true;
+            }
+            if due.is_none() && frames.is_empty() && !over {
+                // Nothing due, nothing sent and not over: never spin on such a turn.
+                super::store_answer(&app, Dialect::Dashboard, &turn, true);
+                return;
             }
             if !frames.is_empty() {
                 let _ = app.pushes.send(Push::for_run(run.as_deref(), frames));

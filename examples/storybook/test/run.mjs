@@ -120,9 +120,12 @@ const EXPECT = {
     s.expectText('.paw-assistant.paw-done', 'port 8080');
   },
   'chat--error-mid-answer': async (s) => {
-    await s.waitFor('.paw-error');
-    s.expectText('.paw-error', 'LLM provider error: 529 Overloaded');
-    s.expectText('.paw-assistant.paw-cut', 'B-tree');
+    // The real backend reports an agent failure as a failed `agent` tool and the error
+    // text at the end of the answer (addendum C.1), never as a `type:"error"` frame.
+    await s.waitDone();
+    s.expectText('.paw-tool.paw-failed', '529 Overloaded');
+    s.expectText('.paw-assistant.paw-done', 'B-tree');
+    s.expectText('.paw-assistant.paw-done', '529 Overloaded');
   },
   'chat--resumed-session': async (s) => {
     await s.waitFor('.paw-history');
