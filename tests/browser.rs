@@ -31,6 +31,10 @@ const TESTS: &[(&str, fn())] = &[
         "a_har_captured_from_chromium_imports_and_replays",
         a_har_captured_from_chromium_imports_and_replays,
     ),
+    (
+        "the_inspector_works_in_headless_chromium",
+        the_inspector_works_in_headless_chromium,
+    ),
 ];
 
 fn main() {
@@ -220,5 +224,30 @@ async fn har_round_trip() {
     assert_eq!(
         replayed.iter().map(without_session).collect::<Vec<_>>(),
         received.iter().map(without_session).collect::<Vec<_>>()
+    );
+}
+
+/// The inspector: `tests/browser/inspector.mjs` starts the real binary on the bundled
+/// recordings and drives `/__pawmock/` (scenarios, Try it, the timeline, pause/resume, a
+/// fault injected from the page, no console errors). A failure saves
+/// `target/inspector-failure.png`.
+fn the_inspector_works_in_headless_chromium() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let out = Command::new("node")
+        .arg(dir.join("inspector.mjs"))
+        .env("PAWMOCK_BIN", env!("CARGO_BIN_EXE_pawmock"))
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the inspector browser test failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(stdout.contains(", 0 failed"), "{stdout}");
+    assert!(
+        stdout.contains("ok - the page logged no console errors"),
+        "{stdout}"
     );
 }

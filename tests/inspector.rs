@@ -1,7 +1,7 @@
 //! The inspector's server side over real sockets: the page and its embedded assets, the
 //! scenario listing, and the live feed (server-sent events) that follows hot reloads,
 //! with the problems of a broken file at file:line:col. The page itself is driven in
-//! Chromium by `tests/inspector_browser.rs`.
+//! Chromium by `tests/browser.rs`.
 
 mod common;
 

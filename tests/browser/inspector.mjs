@@ -8,7 +8,7 @@
 //
 //   PAWMOCK_BIN=target/debug/pawmock node tests/browser/inspector.mjs
 //
-// Run by `cargo test` through tests/inspector_browser.rs. PAWMOCK_SCREENSHOT=FILE saves
+// Run by `cargo test` through tests/browser.rs. PAWMOCK_SCREENSHOT=FILE saves
 // a screenshot of the page at the end (the README's is made this way).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
