@@ -232,3 +232,26 @@ async fn close_and_abort_timed_from_connect_apply_to_raw_connections() {
     assert_eq!(texts, ["HELLO v1"]);
     assert_eq!(ending, Ending::Abnormal);
 }
+
+/// A raw connection keeps the id its handshake was given (the one the journal's
+/// handshake entry names): it does not draw a second one, so the next connection's id
+/// follows on.
+#[tokio::test]
+async fn a_raw_connection_keeps_its_handshake_id() {
+    let (_dir, server) = server().await;
+    let mut raw = server.connect("scenario=made-up&speed=0").await;
+    raw.send_text("hello?").await;
+    let mut next = server.connect("dialect=dashboard").await;
+    next.next().await;
+    let listed = common::http::get_json(server.addr, "/__pawmock/connections", 200).await;
+    let ids: Vec<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        ids.contains(&"c2".to_owned()),
+        "the second connection is c2: {ids:?}"
+    );
+}

@@ -101,9 +101,28 @@ pub async fn serve<S>(
     scenario: Arc<Scenario>,
     script: Arc<RawScript>,
 ) where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    // The id the handshake was given (and journaled), under the same panic net as a
+    // PocketPaw connection.
+    let id = setup.id.clone();
+    super::net::guarded(&id, &mut ws, move |ws| {
+        Box::pin(play(app, ws, setup, scenario, script))
+    })
+    .await;
+    // Dropping the socket here without a close frame is what an abort is.
+}
+
+async fn play<S>(
+    app: Arc<App>,
+    ws: &mut WebSocketStream<S>,
+    setup: Setup,
+    scenario: Arc<Scenario>,
+    script: Arc<RawScript>,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let id = app.next_connection_id();
+    let id = setup.id.clone();
     for e in &setup.errors {
         // The raw protocol has no error frame pawmock could send.
         warn!(conn = %id, "{e}");
@@ -143,7 +162,7 @@ pub async fn serve<S>(
     };
     info!(conn = %conn.id, scenario = %conn.scenario.name, dialect = "raw", query = %setup.params.query, "connection opened");
     let opened = std::time::Instant::now();
-    let end = conn.run(&mut ws).await;
+    let end = conn.run(ws).await;
     if let End::Shutdown = end {
         let _ = ws
             .close(Some(CloseFrame {
@@ -151,6 +170,9 @@ pub async fn serve<S>(
                 reason: "pawmock is shutting down".into(),
             }))
             .await;
+    }
+    if matches!(end, End::Shutdown | End::Closed(_)) {
+        super::linger(ws).await;
     }
     info!(
         conn = %conn.id,
@@ -163,8 +185,6 @@ pub async fn serve<S>(
         secs = opened.elapsed().as_secs_f32(),
         "connection closed"
     );
-    // Dropping the socket here without a close frame is what an abort is.
-    drop(ws);
 }
 
 impl RawConnection {
