@@ -511,6 +511,8 @@ impl RawConnection {
             Step::Op(op) => {
                 late(&self.app);
                 self.deliver(ws, op).await?;
+                // A delivery that wrote nothing (a dropped frame) leaves no time behind.
+                self.ctl.scheduled = None;
                 Ok(true)
             }
             Step::Finished => {
