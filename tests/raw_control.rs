@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::http;
 use common::{Client, Ending, Server};
@@ -208,16 +208,10 @@ async fn pause_step_speed_and_resume_act_on_a_raw_connection() {
         c.silent_for(Duration::from_millis(300)).await,
         "still paused"
     );
-    // At speed 0 what is left is due at once: `done` (1.5 s away) comes straight away.
+    // (Exact timing of pause and speed: the paused-clock test below.)
     command(&s, &id, "speed", Some(json!({"speed": 0}))).await;
-    let resumed = Instant::now();
     command(&s, &id, "resume", None).await;
     assert_eq!(next(&mut c).await, DONE);
-    assert!(
-        resumed.elapsed() < Duration::from_millis(1_200),
-        "speed 0 left {:?}",
-        resumed.elapsed()
-    );
     let (_, conn) = api(&s, "GET", &format!("/__pawmock/connections/{id}"), None).await;
     assert_eq!(conn["state"], "idle");
     assert_eq!(conn["frames_sent"], 6);
@@ -393,6 +387,38 @@ async fn a_fault_for_the_next_exchange_acts_on_it() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn on_the_paused_clock_a_pause_shifts_a_raw_exchange_by_exactly_the_time_held_and_speed_scales_the_rest()
+ {
+    let (_dir, s) = server().await;
+    let mut c = s.connect("scenario=proto&run=v").await;
+    assert_eq!(next(&mut c).await, "HELLO v1");
+    let id = conn_id(&s, "v").await;
+    let asked = tokio::time::Instant::now();
+    c.send_text(ASK).await;
+    let ms = |from: tokio::time::Instant| from.elapsed().as_millis();
+    assert_eq!(next(&mut c).await, r#"{"op":"token","t":"one"}"#);
+    assert_eq!(ms(asked), 50);
+    assert_eq!(next(&mut c).await, r#"{"op":"token","t":"two"}"#);
+    assert_eq!(ms(asked), 100);
+    command(&s, &id, "pause", None).await;
+    let paused_at = asked.elapsed();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    command(&s, &id, "resume", None).await;
+    let held = (asked.elapsed() - paused_at).as_millis();
+    assert!(held >= 5_000, "{held}");
+    // `three` was due 1.5 s after `two`: it comes exactly `held` later.
+    assert_eq!(next(&mut c).await, THREE);
+    assert_eq!(ms(asked), 1_600 + held);
+    // Twice as fast from here: the 1.5 s gaps take 750 ms.
+    let three_at = tokio::time::Instant::now();
+    command(&s, &id, "speed", Some(json!({"speed": 2}))).await;
+    assert_eq!(next(&mut c).await, "bin:[0, 1, 2]");
+    assert_eq!(ms(three_at), 750);
+    assert_eq!(next(&mut c).await, DONE);
+    assert_eq!(ms(three_at), 1_500);
+}
+
 /// The value of one series in the exposition (0 when absent).
 fn metric(text: &str, series: &str) -> f64 {
     text.lines()
@@ -501,6 +527,10 @@ async fn the_journal_and_metrics_count_raw_connections_turns_and_frames() {
         .map(|e| e["trigger"].as_str().unwrap())
         .collect();
     assert_eq!(started, ["on_connect", "message"]);
+    let (_, summary) = api(&s, "GET", "/__pawmock/journal/summary?run=j", None).await;
+    assert_eq!(summary["connections"], 1, "{summary}");
+    assert_eq!(summary["turns_completed"], 2, "{summary}");
+    assert_eq!(summary["client_closes"], 1, "{summary}");
     let closed = entries.last().unwrap();
     assert_eq!(closed["by"], "client");
     assert_eq!(closed["code"], 1000);
