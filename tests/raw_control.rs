@@ -419,6 +419,73 @@ async fn on_the_paused_clock_a_pause_shifts_a_raw_exchange_by_exactly_the_time_h
     assert_eq!(ms(three_at), 1_500);
 }
 
+#[tokio::test]
+async fn a_stall_for_good_cancels_the_raw_exchange_and_a_client_leaving_cancels_the_next() {
+    let (_dir, s) = server().await;
+    let mut c = up_to_marker(&s, "scenario=proto&freeze=mid-answer&run=c").await;
+    let id = conn_id(&s, "c").await;
+    api(
+        &s,
+        "POST",
+        "/__pawmock/wait",
+        Some(json!({"run": "c", "state": "frozen"})),
+    )
+    .await;
+    let stalled = command(&s, &id, "fault", Some(json!("stall"))).await;
+    assert_eq!(stalled["applied"], "now");
+    assert_eq!(
+        stalled["state"], "idle",
+        "the exchange is over, the socket open"
+    );
+    assert!(c.silent_for(Duration::from_millis(300)).await);
+    // The conversation goes on: the next request plays again, up to the marker.
+    c.send_text(ASK).await;
+    assert_eq!(next(&mut c).await, r#"{"op":"token","t":"one"}"#);
+    assert_eq!(next(&mut c).await, r#"{"op":"token","t":"two"}"#);
+    api(
+        &s,
+        "POST",
+        "/__pawmock/wait",
+        Some(json!({"run": "c", "state": "frozen"})),
+    )
+    .await;
+    drop(c);
+    let mut cancelled = Vec::new();
+    for _ in 0..200 {
+        let entries = journal(&s, "c").await;
+        if entries.last().is_some_and(|e| e["kind"] == "closed") {
+            cancelled = entries
+                .iter()
+                .filter(|e| e["kind"] == "turn_cancelled")
+                .map(|e| {
+                    (
+                        e["why"].as_str().unwrap().to_owned(),
+                        e["frames"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Each held after two frames and the marker.
+    assert_eq!(
+        cancelled,
+        [("fault".to_owned(), 3), ("connection closed".to_owned(), 3)]
+    );
+    let m = http::get(s.addr, "/metrics", &[]).await.text();
+    assert_eq!(
+        metric(&m, "pawmock_turns_cancelled_total{scenario=\"proto\"}"),
+        2.0,
+        "{m}"
+    );
+    assert_eq!(
+        metric(&m, "pawmock_faults_applied_total{kind=\"stall\"}"),
+        1.0,
+        "{m}"
+    );
+}
+
 /// The value of one series in the exposition (0 when absent).
 fn metric(text: &str, series: &str) -> f64 {
     text.lines()
