@@ -166,6 +166,32 @@ async fn freeze_holds_a_raw_exchange_at_its_marker_line_until_resume() {
 }
 
 #[tokio::test]
+async fn freeze_holds_a_raw_greeting_and_the_client_frames_sent_meanwhile_wait_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("greet.jsonl"),
+        "{\"version\": 1, \"dialect\": \"raw\"}\n[0, \"out\", \"HELLO\"]\n[0, \"marker\", \"greeted\"]\n[0, \"out\", \"READY\"]\n[1, \"in\", \"GO\"]\n[0, \"out\", \"GONE\"]\n",
+    )
+    .unwrap();
+    let s = Server::start(dir.path(), pawmock::app::ServeConfig::default()).await;
+    let mut c = s.connect("scenario=greet&freeze=greeted&run=g").await;
+    assert_eq!(next(&mut c).await, "HELLO");
+    let (status, found) = api(
+        &s,
+        "POST",
+        "/__pawmock/wait",
+        Some(json!({"run": "g", "state": "frozen", "timeout": "10s"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{found}");
+    c.send_text("GO").await;
+    assert!(c.silent_for(Duration::from_millis(300)).await, "held");
+    command(&s, found["id"].as_str().unwrap(), "resume", None).await;
+    assert_eq!(next(&mut c).await, "READY");
+    assert_eq!(next(&mut c).await, "GONE");
+}
+
+#[tokio::test]
 async fn a_freeze_that_names_no_marker_line_holds_nothing() {
     let (_dir, s) = server().await;
     let mut c = up_to_marker(&s, "scenario=proto&freeze=nowhere&speed=0").await;
