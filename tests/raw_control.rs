@@ -7,6 +7,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::control::{api, command, conn_id, journal};
 use common::http;
 use common::{Client, Ending, Server};
 use serde_json::{Value, json};
@@ -37,43 +38,6 @@ async fn server() -> (tempfile::TempDir, Server) {
     std::fs::write(dir.path().join("proto.jsonl"), RECORDING).unwrap();
     let server = Server::start(dir.path(), pawmock::app::ServeConfig::default()).await;
     (dir, server)
-}
-
-async fn api(s: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let r = http::request(s.addr, method, path, &[], body.as_bytes()).await;
-    (r.status, r.json())
-}
-
-/// The id of the only live connection of `run`, waiting for it to register.
-async fn conn_id(s: &Server, run: &str) -> String {
-    for _ in 0..200 {
-        let (_, list) = api(s, "GET", &format!("/__pawmock/connections?run={run}"), None).await;
-        if let Some(c) = list.as_array().and_then(|l| l.first()) {
-            return c["id"].as_str().unwrap().to_owned();
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no connection of run {run} registered");
-}
-
-/// `POST /__pawmock/connections/{id}/{action}`, which must succeed.
-async fn command(s: &Server, id: &str, action: &str, body: Option<Value>) -> Value {
-    let (status, answer) = api(
-        s,
-        "POST",
-        &format!("/__pawmock/connections/{id}/{action}"),
-        body,
-    )
-    .await;
-    assert_eq!(status, 200, "{action}: {answer}");
-    answer
-}
-
-async fn journal(s: &Server, run: &str) -> Vec<Value> {
-    let (status, page) = api(s, "GET", &format!("/__pawmock/journal?run={run}"), None).await;
-    assert_eq!(status, 200, "{page}");
-    page["entries"].as_array().unwrap().clone()
 }
 
 fn kinds(entries: &[Value]) -> Vec<&str> {
@@ -154,7 +118,7 @@ async fn freeze_holds_a_raw_exchange_at_its_marker_line_until_resume() {
     assert_eq!(next(&mut c).await, THREE);
     assert_eq!(next(&mut c).await, "bin:[0, 1, 2]");
     assert_eq!(next(&mut c).await, DONE);
-    let entries = journal(&s, "f").await;
+    let entries = journal(&s, "?run=f").await;
     let k = kinds(&entries);
     let marker = k
         .iter()
@@ -241,7 +205,7 @@ async fn pause_step_speed_and_resume_act_on_a_raw_connection() {
     let (_, conn) = api(&s, "GET", &format!("/__pawmock/connections/{id}"), None).await;
     assert_eq!(conn["state"], "idle");
     assert_eq!(conn["frames_sent"], 6);
-    let commands: Vec<_> = journal(&s, "p")
+    let commands: Vec<_> = journal(&s, "?run=p")
         .await
         .into_iter()
         .filter(|e| e["kind"] == "command")
@@ -308,7 +272,7 @@ async fn send_puts_a_text_frame_on_a_raw_connection_exactly_as_given_and_close_c
     let (rest, ending) = until_closed(&mut c).await;
     assert!(rest.is_empty(), "{rest:?}");
     assert_eq!(ending, Ending::Closed(4001, "expired".into()));
-    let entries = journal(&s, "s").await;
+    let entries = journal(&s, "?run=s").await;
     let last = entries.last().unwrap();
     assert_eq!(last["kind"], "closed");
     assert_eq!(last["code"], 4001);
@@ -363,7 +327,7 @@ async fn faults_through_the_api_act_on_a_raw_connection() {
     let (rest, ending) = until_closed(&mut c).await;
     assert!(rest.is_empty(), "{rest:?}");
     assert_eq!(ending, Ending::Abnormal);
-    let entries = journal(&s, "x").await;
+    let entries = journal(&s, "?run=x").await;
     let faults: Vec<_> = entries
         .iter()
         .filter(|e| e["kind"] == "fault_applied")
@@ -404,7 +368,7 @@ async fn a_fault_for_the_next_exchange_acts_on_it() {
     let (seen, ending) = until_closed(&mut c).await;
     assert_eq!(ending, Ending::Closed(4002, "gone".into()));
     assert!(seen.len() < 5, "the close cut the exchange short: {seen:?}");
-    let entries = journal(&s, "n").await;
+    let entries = journal(&s, "?run=n").await;
     assert!(
         entries
             .iter()
@@ -478,7 +442,7 @@ async fn a_stall_for_good_cancels_the_raw_exchange_and_a_client_leaving_cancels_
     drop(c);
     let mut cancelled = Vec::new();
     for _ in 0..200 {
-        let entries = journal(&s, "c").await;
+        let entries = journal(&s, "?run=c").await;
         if entries.last().is_some_and(|e| e["kind"] == "closed") {
             cancelled = entries
                 .iter()
@@ -574,7 +538,7 @@ async fn the_journal_and_metrics_count_raw_connections_turns_and_frames() {
     .unwrap();
     let mut entries = Vec::new();
     for _ in 0..200 {
-        entries = journal(&s, "j").await;
+        entries = journal(&s, "?run=j").await;
         if entries.last().is_some_and(|e| e["kind"] == "closed") {
             break;
         }

@@ -2,6 +2,7 @@
 //! WebSocket client (tokio-tungstenite) that reads JSON frames.
 #![allow(dead_code)]
 
+pub mod control;
 pub mod http;
 
 use std::path::{Path, PathBuf};
