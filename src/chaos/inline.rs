@@ -100,7 +100,8 @@ pub fn parse(spec: &str) -> Result<Fault, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chaos::fault::{Effect, Position};
+    use crate::chaos::fault::{Effect, EventKind, Position};
+    use crate::chaos::faults::{close::Close, error::Error};
     use std::time::Duration;
 
     #[test]
@@ -108,16 +109,16 @@ mod tests {
         let f = parse("close:code=4003:reason=Unauthorized:after=0s:from=connect").unwrap();
         assert_eq!(
             f.effect,
-            Effect::Close {
+            Effect::Close(Close {
                 code: 4003,
                 reason: "Unauthorized".into()
-            }
+            })
         );
         assert!(f.is_connect_timer());
         let f = parse("drop:events=text_chunk|thinking:probability=0.1").unwrap();
         assert_eq!(
             f.events.as_deref(),
-            Some(&["text_chunk".to_owned(), "thinking".to_owned()][..])
+            Some(&[EventKind::TextChunk, EventKind::Thinking][..])
         );
         assert_eq!(f.trigger.probability, Some(0.1));
         let f = parse("stall:after_step=3:events=text_chunk").unwrap();
@@ -129,11 +130,11 @@ mod tests {
         assert!(matches!(f.effect, Effect::Latency(_)));
         assert_eq!(
             parse("error:message=42:end_turn=true").unwrap().effect,
-            Effect::Error {
+            Effect::Error(Error {
                 message: "42".into(),
                 end_turn: true,
                 stream_end: true
-            }
+            })
         );
         let _ = Duration::ZERO;
     }
