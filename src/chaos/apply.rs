@@ -172,8 +172,6 @@ pub fn apply(
             continue;
         }
         state.events += 1;
-        let index = state.events;
-        let kind = EventKind::of(&event);
         let at = at + shift;
         let mut m = Moment {
             at,
@@ -187,33 +185,7 @@ pub fn apply(
             note: None,
             position: Position::Before,
         };
-        for (i, fault) in faults.iter().enumerate() {
-            if fault.stage() != Stage::Event || !fault.touches_kind(kind) {
-                continue;
-            }
-            state.matched[i] += 1;
-            if !fires(
-                &fault.trigger,
-                state.matched[i],
-                m.at,
-                &state.markers,
-                &mut state.fired[i],
-                ctx,
-                m.rng,
-            ) {
-                continue;
-            }
-            m.note = Some(Injected {
-                kind: fault.kind(),
-                event_index: index,
-            });
-            m.position = fault.trigger.position;
-            fault.effect.apply(&mut m);
-            if m.halted {
-                state.halted = true;
-                break;
-            }
-        }
+        act(faults, state, ctx, &mut m);
         shift = m.shift;
         let at = m.at;
         let reorder = m.reorder;
@@ -241,6 +213,43 @@ pub fn apply(
         out.extend(previous);
     }
     out
+}
+
+/// Lets each event-stage fault that touches the moment's event and fires act on it, in
+/// order, until one ends the turn.
+fn act(faults: &[Fault], state: &mut TurnState, ctx: Context, m: &mut Moment<'_>) {
+    let kind = m.main.first().and_then(|o| match &o.delivery {
+        Delivery::Send(e) => EventKind::of(e),
+        _ => None,
+    });
+    for (i, fault) in faults.iter().enumerate() {
+        if fault.stage() != Stage::Event || !fault.touches_kind(kind) {
+            continue;
+        }
+        state.matched[i] += 1;
+        let count = state.matched[i];
+        if !fires(
+            &fault.trigger,
+            count,
+            m.at,
+            &state.markers,
+            &mut state.fired[i],
+            ctx,
+            m.rng,
+        ) {
+            continue;
+        }
+        m.note = Some(Injected {
+            kind: fault.kind(),
+            event_index: state.events,
+        });
+        m.position = fault.trigger.position;
+        fault.effect.apply(m);
+        if m.halted {
+            state.halted = true;
+            return;
+        }
+    }
 }
 
 fn plain(at: Duration, event: Event) -> Op {

@@ -121,16 +121,6 @@ impl Fault {
     pub fn stage(&self) -> Stage {
         self.effect.stage(&self.trigger, self.events.as_deref())
     }
-
-    /// Faults decided at the handshake, before any WebSocket exists.
-    pub fn is_handshake(&self) -> bool {
-        self.stage() == Stage::Handshake
-    }
-
-    /// Connection faults that fire on a timer from connect rather than at an event.
-    pub fn is_connect_timer(&self) -> bool {
-        self.stage() == Stage::ConnectTimer
-    }
 }
 
 /// The stage of a `close` or `abort`: on a timer when counted from connect with no

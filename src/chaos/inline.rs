@@ -100,7 +100,7 @@ pub fn parse(spec: &str) -> Result<Fault, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chaos::fault::{Effect, EventKind, Position};
+    use crate::chaos::fault::{Effect, EventKind, Position, Stage};
     use crate::chaos::faults::{close::Close, error::Error};
     use std::time::Duration;
 
@@ -114,7 +114,7 @@ mod tests {
                 reason: "Unauthorized".into()
             })
         );
-        assert!(f.is_connect_timer());
+        assert_eq!(f.stage(), Stage::ConnectTimer);
         let f = parse("drop:events=text_chunk|thinking:probability=0.1").unwrap();
         assert_eq!(
             f.events.as_deref(),
