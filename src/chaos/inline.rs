@@ -11,6 +11,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::fault::{Fault, compile};
+use super::faults::FaultKind;
 use super::format::FaultSpec;
 use crate::library::problem::JsonPath;
 use crate::library::source::Source;
@@ -26,17 +27,9 @@ const TRIGGER_KEYS: &[&str] = &[
     "attempt",
     "every",
 ];
-/// Keys whose values stay text even when they look like numbers.
-const TEXT_KEYS: &[&str] = &[
-    "message",
-    "reason",
-    "body",
-    "after_marker",
-    "distribution",
-    "from",
-    "kind",
-];
-const BOOL_KEYS: &[&str] = &["end_turn", "stream_end"];
+/// Keys besides the kinds' own text parameters whose values stay text even when they
+/// look like numbers.
+const TEXT_KEYS: &[&str] = &["after_marker", "from", "kind"];
 
 /// Parses one inline fault, or says what is wrong with it.
 pub fn parse(spec: &str) -> Result<Fault, String> {
@@ -58,13 +51,15 @@ pub fn parse(spec: &str) -> Result<Fault, String> {
                     .map(|v| Value::String(v.to_owned()))
                     .collect(),
             )
-        } else if BOOL_KEYS.contains(&key) {
+        } else if FaultKind::ALL.iter().any(|k| k.flags().contains(&key)) {
             match value {
                 "true" => Value::Bool(true),
                 "false" => Value::Bool(false),
                 _ => return Err(format!("?fault={spec}: `{key}` is true or false")),
             }
-        } else if TEXT_KEYS.contains(&key) {
+        } else if TEXT_KEYS.contains(&key)
+            || FaultKind::ALL.iter().any(|k| k.texts().contains(&key))
+        {
             Value::String(value.to_owned())
         } else {
             serde_json::from_str::<serde_json::Number>(value)

@@ -15,6 +15,7 @@ pub struct Close {
 
 impl Kind for Close {
     const PARAMS: &'static [&'static str] = &["code", "reason"];
+    const TEXT_PARAMS: &'static [&'static str] = &["reason"];
 
     fn compile(spec: &FaultSpec, check: &mut Check<'_>) -> Option<Self> {
         let code = spec.code.unwrap_or(1011);
@@ -73,6 +74,18 @@ mod tests {
             Stage::ConnectTimer
         );
         assert_eq!(parse("close:after=1s").unwrap().stage(), Stage::Event);
+    }
+
+    #[test]
+    fn a_reason_that_looks_like_a_number_stays_text() {
+        let f = parse("close:code=4004:reason=404").unwrap();
+        assert_eq!(
+            f.effect,
+            crate::chaos::fault::Effect::Close(super::Close {
+                code: 4004,
+                reason: "404".into()
+            })
+        );
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub struct Error {
 
 impl Kind for Error {
     const PARAMS: &'static [&'static str] = &["message", "end_turn", "stream_end"];
+    const TEXT_PARAMS: &'static [&'static str] = &["message"];
+    const FLAG_PARAMS: &'static [&'static str] = &["end_turn", "stream_end"];
 
     fn compile(spec: &FaultSpec, _: &mut Check<'_>) -> Option<Self> {
         Some(Error {

@@ -55,6 +55,7 @@ impl Kind for Latency {
         "median",
         "sigma",
     ];
+    const TEXT_PARAMS: &'static [&'static str] = &["distribution"];
 
     fn compile(spec: &FaultSpec, check: &mut Check<'_>) -> Option<Self> {
         compile_delay(spec, check).map(Latency)

@@ -22,6 +22,10 @@ pub(crate) trait Kind: Sized {
     /// The parameters it takes besides `events` and `trigger` (anything else given is
     /// reported as a mistake).
     const PARAMS: &'static [&'static str];
+    /// Its parameters whose `?fault=` values stay text even when they look like numbers.
+    const TEXT_PARAMS: &'static [&'static str] = &[];
+    /// Its parameters that are `true` or `false`.
+    const FLAG_PARAMS: &'static [&'static str] = &[];
     /// Decided at the handshake, before a WebSocket exists (`reject`, `refuse_first`).
     const AT_HANDSHAKE: bool = false;
 
@@ -119,6 +123,18 @@ macro_rules! registry {
             pub(crate) fn params(self) -> &'static [&'static str] {
                 match self {
                     $(FaultKind::$variant => <$module::$ty as Kind>::PARAMS,)+
+                }
+            }
+
+            pub(crate) fn texts(self) -> &'static [&'static str] {
+                match self {
+                    $(FaultKind::$variant => <$module::$ty as Kind>::TEXT_PARAMS,)+
+                }
+            }
+
+            pub(crate) fn flags(self) -> &'static [&'static str] {
+                match self {
+                    $(FaultKind::$variant => <$module::$ty as Kind>::FLAG_PARAMS,)+
                 }
             }
 

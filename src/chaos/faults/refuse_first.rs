@@ -16,6 +16,7 @@ pub struct RefuseFirst {
 
 impl Kind for RefuseFirst {
     const PARAMS: &'static [&'static str] = &["count", "status", "body"];
+    const TEXT_PARAMS: &'static [&'static str] = &["body"];
     const AT_HANDSHAKE: bool = true;
 
     fn compile(spec: &FaultSpec, check: &mut Check<'_>) -> Option<Self> {

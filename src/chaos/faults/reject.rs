@@ -16,6 +16,7 @@ pub struct Reject {
 
 impl Kind for Reject {
     const PARAMS: &'static [&'static str] = &["status", "body"];
+    const TEXT_PARAMS: &'static [&'static str] = &["body"];
     const AT_HANDSHAKE: bool = true;
 
     fn compile(spec: &FaultSpec, check: &mut Check<'_>) -> Option<Self> {
