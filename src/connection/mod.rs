@@ -629,7 +629,8 @@ impl Connection {
             turn::BodyRef::Scenario(s, _) => Some(&**s),
             turn::BodyRef::Owned(_) => None,
         };
-        let faults = self.chaos.turn_faults(&library, scenario, std::mem::take(&mut self.ctl.next_faults), |name| {
+        let injected = std::mem::take(&mut self.ctl.next_faults);
+        let faults = self.chaos.turn_faults(&library, scenario, injected, |name| {
             debug!(conn = %self.id, "chaos profile `{name}` is gone; the turn plays without it");
         });
         let chaos = self
