@@ -7,13 +7,12 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use rand::RngExt;
-
-use super::fault::{Effect, Fault, Position};
+use super::fault::{EventKind, Fault, Stage};
+use super::faults::FaultKind;
+use super::trigger::{Position, fires};
 use crate::playback::Scheduled;
 use crate::playback::rng::Rng;
 use crate::protocol::Event;
-use crate::protocol::raw::RawFrame;
 
 /// What the connection does at one moment of a turn.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +44,7 @@ pub struct Op {
 /// A fault that acted, for the log: its kind and the turn's event number it acted at.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Injected {
-    pub kind: &'static str,
+    pub kind: FaultKind,
     pub event_index: u64,
 }
 
@@ -73,7 +72,81 @@ pub struct Context {
     pub since_connect: Duration,
 }
 
-/// Applies `faults` (in order) to a segment's events.
+/// One event as the faults acting on it see it, and what goes out for it. Each fault
+/// kind's `apply` (in `faults/`) changes it; `apply` below then places its ops.
+pub(crate) struct Moment<'a> {
+    /// When the event goes out (a delay before it moves it).
+    pub(crate) at: Duration,
+    /// How much later every following event goes out.
+    pub(crate) shift: Duration,
+    /// Ops before the event, the event itself, and ops after it.
+    pub(crate) before: Vec<Op>,
+    pub(crate) main: Vec<Op>,
+    pub(crate) after: Vec<Op>,
+    /// Hold the event back and send it after the next one.
+    pub(crate) reorder: bool,
+    /// The turn ends here: no later event is looked at.
+    pub(crate) halted: bool,
+    pub(crate) rng: &'a mut Rng,
+    /// The acting fault, noted on the ops it makes, and where its trigger puts them.
+    note: Option<Injected>,
+    position: Position,
+}
+
+impl Moment<'_> {
+    /// An op at `at` made by the acting fault.
+    pub(crate) fn op(&self, at: Duration, delivery: Delivery) -> Op {
+        Op {
+            at,
+            delivery,
+            fault: self.note.clone(),
+        }
+    }
+
+    /// Where the acting fault's trigger puts its own ops: before the event or after it.
+    pub(crate) fn position(&self) -> Position {
+        self.position
+    }
+
+    /// Puts an op of the acting fault before or after the event, as its trigger says.
+    pub(crate) fn place(&mut self, op: Op) {
+        match self.position {
+            Position::Before => self.before.push(op),
+            Position::After => self.after.push(op),
+        }
+    }
+
+    /// Ends the turn with `delivery`: instead of the event, or right after it.
+    pub(crate) fn end_with(&mut self, delivery: Delivery) {
+        let op = self.op(self.at, delivery);
+        match self.position {
+            Position::Before => self.main = vec![op],
+            Position::After => self.after.push(op),
+        }
+        self.halted = true;
+    }
+
+    /// Makes the event, and what goes before it, `d` later.
+    pub(crate) fn delay_event(&mut self, d: Duration) {
+        self.at += d;
+        for o in self.before.iter_mut().chain(self.main.iter_mut()) {
+            o.at += d;
+        }
+    }
+
+    /// Replaces each `Send` of the event by `f(event)`, noted as the acting fault's.
+    pub(crate) fn map_send(&mut self, f: impl Fn(Event) -> Delivery) {
+        for o in &mut self.main {
+            if let Delivery::Send(e) = &o.delivery {
+                o.delivery = f(e.clone());
+                o.fault = self.note.clone();
+            }
+        }
+    }
+}
+
+/// Applies `faults` (in order) to a segment's events. Only event-stage faults act here:
+/// handshake and connect-timer faults are the connection's (`connection.rs`).
 pub fn apply(
     events: Vec<Scheduled>,
     faults: &[Fault],
@@ -99,183 +172,26 @@ pub fn apply(
             continue;
         }
         state.events += 1;
-        let index = state.events;
-        let kind = event.kind();
-        let mut at = at + shift;
-        let mut before: Vec<Op> = Vec::new();
-        let mut after: Vec<Op> = Vec::new();
-        let mut main = vec![plain(at, event.clone())];
-        let mut reorder = false;
-        for (i, fault) in faults.iter().enumerate() {
-            if fault.is_handshake() || fault.is_connect_timer() || !fault.touches(kind) {
-                continue;
-            }
-            state.matched[i] += 1;
-            if !fires(
-                fault,
-                state.matched[i],
-                at,
-                &state.markers,
-                &mut state.fired[i],
-                ctx,
-                rng,
-            ) {
-                continue;
-            }
-            let note = Some(Injected {
-                kind: fault.name(),
-                event_index: index,
-            });
-            let op = |at: Duration, delivery: Delivery| Op {
-                at,
-                delivery,
-                fault: note.clone(),
-            };
-            let placed =
-                |ops: &mut Vec<Op>, after_ops: &mut Vec<Op>, o: Op| match fault.trigger.position {
-                    Position::Before => ops.push(o),
-                    Position::After => after_ops.push(o),
-                };
-            match &fault.effect {
-                Effect::Error {
-                    message,
-                    end_turn,
-                    stream_end,
-                } => {
-                    let error = op(
-                        at,
-                        Delivery::Send(Event::Error {
-                            message: message.clone(),
-                        }),
-                    );
-                    if *end_turn {
-                        let mut tail = vec![error];
-                        if *stream_end {
-                            tail.push(op(at, Delivery::Send(Event::StreamEnd)));
-                        }
-                        tail.push(op(at, Delivery::Halt));
-                        match fault.trigger.position {
-                            Position::Before => {
-                                main = tail;
-                            }
-                            Position::After => after.extend(tail),
-                        }
-                        state.halted = true;
-                    } else {
-                        placed(&mut before, &mut after, error);
-                    }
-                }
-                Effect::Drop => main = vec![op(at, Delivery::Nothing)],
-                Effect::Duplicate => {
-                    let copy = main.iter().find_map(|o| match &o.delivery {
-                        Delivery::Send(e) => Some(e.clone()),
-                        _ => None,
-                    });
-                    if let Some(e) = copy {
-                        main.push(op(at, Delivery::Send(e)));
-                    }
-                }
-                Effect::Reorder => {
-                    reorder = true;
-                    before.push(op(at, Delivery::Nothing));
-                }
-                Effect::Corrupt => map_send(&mut main, Delivery::Corrupt, &note),
-                Effect::Fragment { pieces } => {
-                    map_send(&mut main, |e| Delivery::Fragmented(e, *pieces), &note)
-                }
-                Effect::Latency(delay) => {
-                    // This event is late; later ones keep their schedule but cannot
-                    // overtake it (in-order delivery), so latency does not accumulate.
-                    let d = delay.sample(rng);
-                    match fault.trigger.position {
-                        Position::Before => {
-                            at += d;
-                            for o in before.iter_mut().chain(main.iter_mut()) {
-                                o.at += d;
-                            }
-                            before.push(op(at, Delivery::Nothing));
-                        }
-                        Position::After => {
-                            shift += d;
-                            after.push(op(at, Delivery::Nothing));
-                        }
-                    }
-                }
-                Effect::Slice { pieces, interval } => {
-                    // Answer text, or a raw recording's text frame (as pieces of text).
-                    let parts: Option<Vec<Event>> = match main.as_slice() {
-                        [
-                            Op {
-                                delivery: Delivery::Send(Event::TextChunk { text }),
-                                ..
-                            },
-                        ] => Some(
-                            slice(text, *pieces)
-                                .into_iter()
-                                .map(|p| Event::TextChunk { text: p.into() })
-                                .collect(),
-                        ),
-                        [
-                            Op {
-                                delivery: Delivery::Send(Event::Frame(RawFrame::Text(text))),
-                                ..
-                            },
-                        ] => Some(
-                            RawFrame::sliced(text, *pieces)
-                                .into_iter()
-                                .map(Event::Frame)
-                                .collect(),
-                        ),
-                        _ => None,
-                    };
-                    if let Some(parts) = parts {
-                        let n = parts.len() as u32;
-                        main = parts
-                            .into_iter()
-                            .enumerate()
-                            .map(|(k, e)| op(at + *interval * k as u32, Delivery::Send(e)))
-                            .collect();
-                        shift += *interval * n.saturating_sub(1);
-                    }
-                }
-                Effect::Stall(Some(d)) => match fault.trigger.position {
-                    Position::Before => {
-                        at += *d;
-                        shift += *d;
-                        for o in before.iter_mut().chain(main.iter_mut()) {
-                            o.at += *d;
-                        }
-                        before.push(op(at, Delivery::Nothing));
-                    }
-                    Position::After => {
-                        shift += *d;
-                        after.push(op(at, Delivery::Nothing));
-                    }
-                },
-                Effect::Stall(None) | Effect::Close { .. } | Effect::Abort => {
-                    let delivery = match &fault.effect {
-                        Effect::Close { code, reason } => Delivery::Close {
-                            code: *code,
-                            reason: reason.clone(),
-                        },
-                        Effect::Abort => Delivery::Abort,
-                        _ => Delivery::Halt,
-                    };
-                    match fault.trigger.position {
-                        Position::Before => main = vec![op(at, delivery)],
-                        Position::After => after.push(op(at, delivery)),
-                    }
-                    state.halted = true;
-                }
-                Effect::Reject { .. } | Effect::RefuseFirst { .. } => {}
-            }
-            if state.halted {
-                break;
-            }
-        }
-        let mut ops = before;
-        ops.extend(main);
-        ops.extend(after);
+        let at = at + shift;
+        let mut m = Moment {
+            at,
+            shift,
+            before: Vec::new(),
+            main: vec![plain(at, event)],
+            after: Vec::new(),
+            reorder: false,
+            halted: false,
+            rng: &mut *rng,
+            note: None,
+            position: Position::Before,
+        };
+        act(faults, state, ctx, &mut m);
+        shift = m.shift;
+        let at = m.at;
+        let reorder = m.reorder;
+        let mut ops = m.before;
+        ops.extend(m.main);
+        ops.extend(m.after);
         for o in &mut ops {
             o.at = o.at.max(floor);
             floor = o.at;
@@ -299,6 +215,43 @@ pub fn apply(
     out
 }
 
+/// Lets each event-stage fault that touches the moment's event and fires act on it, in
+/// order, until one ends the turn.
+fn act(faults: &[Fault], state: &mut TurnState, ctx: Context, m: &mut Moment<'_>) {
+    let kind = m.main.first().and_then(|o| match &o.delivery {
+        Delivery::Send(e) => EventKind::of(e),
+        _ => None,
+    });
+    for (i, fault) in faults.iter().enumerate() {
+        if fault.stage() != Stage::Event || !fault.touches_kind(kind) {
+            continue;
+        }
+        state.matched[i] += 1;
+        let count = state.matched[i];
+        if !fires(
+            &fault.trigger,
+            count,
+            m.at,
+            &state.markers,
+            &mut state.fired[i],
+            ctx,
+            m.rng,
+        ) {
+            continue;
+        }
+        m.note = Some(Injected {
+            kind: fault.kind(),
+            event_index: state.events,
+        });
+        m.position = fault.trigger.position;
+        fault.effect.apply(m);
+        if m.halted {
+            state.halted = true;
+            return;
+        }
+    }
+}
+
 fn plain(at: Duration, event: Event) -> Op {
     Op {
         at,
@@ -307,138 +260,11 @@ fn plain(at: Duration, event: Event) -> Op {
     }
 }
 
-fn map_send(ops: &mut [Op], f: impl Fn(Event) -> Delivery, note: &Option<Injected>) {
-    for o in ops.iter_mut() {
-        if let Delivery::Send(e) = &o.delivery {
-            o.delivery = f(e.clone());
-            o.fault = note.clone();
-        }
-    }
-}
-
-/// Splits text into at most `pieces` parts of about equal length (in characters).
-fn slice(text: &str, pieces: u32) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() < 2 {
-        return vec![text.to_owned()];
-    }
-    let size = chars.len().div_ceil(pieces as usize).max(1);
-    chars.chunks(size).map(|c| c.iter().collect()).collect()
-}
-
-fn fires(
-    fault: &Fault,
-    count: u64,
-    at: Duration,
-    markers: &HashSet<String>,
-    fired: &mut bool,
-    ctx: Context,
-    rng: &mut Rng,
-) -> bool {
-    let t = &fault.trigger;
-    if t.turn.is_some_and(|n| n != ctx.turn)
-        || t.attempt.is_some_and(|n| n != ctx.attempt)
-        || t.step.is_some_and(|n| u64::from(n) != count)
-        || t.every.is_some_and(|n| !count.is_multiple_of(u64::from(n)))
-        || t.after_marker
-            .as_ref()
-            .is_some_and(|m| !markers.contains(m))
-    {
-        return false;
-    }
-    // Draw before looking at time: the conditions above depend only on the events, so
-    // which draws happen (and so every later draw) depends only on the events and the
-    // seed. `after` with `from: connect` depends on wall time and must come after.
-    if let Some(p) = t.probability
-        && !rng.random_bool(p)
-    {
-        return false;
-    }
-    if let Some(after) = t.after {
-        let now = match t.from {
-            super::format::From::Turn => at,
-            super::format::From::Connect => ctx.since_connect + at,
-        };
-        if now < after {
-            return false;
-        }
-    }
-    if t.is_once() && *fired {
-        return false;
-    }
-    if t.is_once() {
-        *fired = true;
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chaos::inline::parse;
+    use crate::chaos::faults::testing::{events, parse, run, sent};
     use crate::playback::rng::derive;
-
-    fn events() -> Vec<Scheduled> {
-        let at = |ms: u64| Duration::from_millis(ms);
-        let chunk = |t: &str| Event::TextChunk { text: t.into() };
-        vec![
-            Scheduled {
-                at: at(0),
-                event: Event::StreamStart,
-            },
-            Scheduled {
-                at: at(10),
-                event: chunk("one "),
-            },
-            Scheduled {
-                at: at(20),
-                event: chunk("two "),
-            },
-            Scheduled {
-                at: at(30),
-                event: Event::Marker { name: "m".into() },
-            },
-            Scheduled {
-                at: at(30),
-                event: chunk("three"),
-            },
-            Scheduled {
-                at: at(40),
-                event: Event::StreamEnd,
-            },
-        ]
-    }
-
-    fn run(spec: &str) -> Vec<Op> {
-        let ctx = Context {
-            turn: 1,
-            attempt: 1,
-            since_connect: Duration::ZERO,
-        };
-        apply(
-            events(),
-            &[parse(spec).unwrap()],
-            &mut TurnState::default(),
-            ctx,
-            &mut derive(1, spec, 0),
-        )
-    }
-
-    fn sent(ops: &[Op]) -> Vec<String> {
-        ops.iter()
-            .filter_map(|o| match &o.delivery {
-                Delivery::Send(Event::TextChunk { text }) => Some(text.to_string()),
-                Delivery::Send(Event::Marker { .. }) => None,
-                Delivery::Send(e) => Some(e.kind().to_owned()),
-                Delivery::Corrupt(_) => Some("corrupt".into()),
-                Delivery::Fragmented(..) => Some("fragmented".into()),
-                Delivery::Close { code, .. } => Some(format!("close {code}")),
-                Delivery::Abort => Some("abort".into()),
-                Delivery::Halt => Some("halt".into()),
-                Delivery::Nothing => None,
-            })
-            .collect()
-    }
 
     #[test]
     fn every_fault_kind_that_acts_is_noted_for_the_log() {
@@ -548,36 +374,6 @@ mod tests {
             .collect();
         // A stall shifts everything after it.
         assert_eq!(times, [0, 35, 45, 55, 55, 65]);
-    }
-
-    #[test]
-    fn latency_distributions_stay_in_their_bounds() {
-        use crate::chaos::fault::Delay;
-        let ms = Duration::from_millis;
-        let mut rng = derive(3, "latency", 0);
-        let uniform = Delay::Uniform(ms(100), ms(200));
-        assert!(
-            (0..2000)
-                .map(|_| uniform.sample(&mut rng))
-                .all(|d| d >= ms(100) && d < ms(200))
-        );
-        let normal = Delay::Normal {
-            mean: ms(100),
-            stddev: ms(10),
-        };
-        let mean = (0..5000)
-            .map(|_| normal.sample(&mut rng).as_secs_f64())
-            .sum::<f64>()
-            / 5000.0;
-        assert!((mean - 0.1).abs() < 0.002, "mean {mean}");
-        let lognormal = Delay::LogNormal {
-            median: ms(100),
-            sigma: 0.5,
-        };
-        let mut draws: Vec<Duration> = (0..5001).map(|_| lognormal.sample(&mut rng)).collect();
-        draws.sort();
-        let median = draws[2500].as_secs_f64();
-        assert!((median - 0.1).abs() < 0.01, "median {median}");
     }
 
     #[test]

@@ -1,14 +1,15 @@
-//! Faults as the server applies them: validated, with defaults decided.
+//! Faults as the server applies them: validated, with defaults decided, each with a
+//! typed kind, stage and event filter. What each kind does is in `faults/`.
 
-use std::time::Duration;
-
-use rand::RngExt;
-use rand_distr::{Distribution as _, LogNormal, Normal};
-
-use super::format::{Distribution, FaultKind, FaultSpec, From, TriggerSpec};
+use super::faults::{Check, FaultKind};
+use super::format::{FaultSpec, From};
 use crate::library::problem::{JsonPath, Problem};
 use crate::library::source::Source;
-use crate::playback::rng::Rng;
+use crate::protocol::Event;
+
+pub use super::faults::Effect;
+pub use super::faults::latency::Delay;
+pub use super::trigger::{Position, Trigger};
 
 /// Event kinds a fault can be limited to: the `Event::kind` names of the events a turn
 /// plays (greetings and session replies never pass through chaos).
@@ -25,158 +26,119 @@ pub const EVENT_KINDS: &[&str] = &[
     "stream_end",
 ];
 
+/// An event kind a fault's `events` can name (in [`EVENT_KINDS`] order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    StreamStart,
+    TextChunk,
+    Thinking,
+    ToolStart,
+    ToolResult,
+    Error,
+    Plan,
+    Inbox,
+    Frame,
+    StreamEnd,
+}
+
+impl EventKind {
+    const ALL: [EventKind; 10] = [
+        EventKind::StreamStart,
+        EventKind::TextChunk,
+        EventKind::Thinking,
+        EventKind::ToolStart,
+        EventKind::ToolResult,
+        EventKind::Error,
+        EventKind::Plan,
+        EventKind::Inbox,
+        EventKind::Frame,
+        EventKind::StreamEnd,
+    ];
+
+    /// The kind named `name` in a file or URL.
+    pub fn parse(name: &str) -> Option<EventKind> {
+        EVENT_KINDS
+            .iter()
+            .position(|k| *k == name)
+            .map(|i| EventKind::ALL[i])
+    }
+
+    pub fn name(self) -> &'static str {
+        EVENT_KINDS[self as usize]
+    }
+
+    /// The kind of a played event; `None` for events no fault can name.
+    pub fn of(event: &Event) -> Option<EventKind> {
+        EventKind::parse(event.kind())
+    }
+}
+
+/// Where a fault acts: decided once per connection at the handshake or on a timer from
+/// connect, or at the events of each turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Refuses the WebSocket handshake (`reject`, `refuse_first`).
+    Handshake,
+    /// Fires on a timer from connect, even when no turn plays (`close`/`abort` with
+    /// `"from": "connect"` and no `events`).
+    ConnectTimer,
+    /// Acts at the matching events of a turn.
+    Event,
+}
+
 /// One fault, ready to apply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fault {
-    pub kind: FaultKind,
     /// Event kinds it may touch; `None` is all.
-    pub events: Option<Vec<String>>,
+    pub events: Option<Vec<EventKind>>,
     pub trigger: Trigger,
     pub effect: Effect,
 }
 
 impl Fault {
-    /// Whether this fault may touch an event of `kind`.
+    pub fn kind(&self) -> FaultKind {
+        self.effect.kind()
+    }
+
+    /// Whether this fault may touch an event of `kind` (`Event::kind` names).
     pub fn touches(&self, kind: &str) -> bool {
+        self.touches_kind(EventKind::parse(kind))
+    }
+
+    /// Whether this fault may touch an event of `kind` (`None`: one no filter names).
+    pub fn touches_kind(&self, kind: Option<EventKind>) -> bool {
         self.events
             .as_ref()
-            .is_none_or(|e| e.iter().any(|k| k == kind))
+            .is_none_or(|e| kind.is_some_and(|k| e.contains(&k)))
     }
 
     /// The name used in logs and counts: `drop`, `latency`, …
     pub fn name(&self) -> &'static str {
-        kind_name(self.kind)
+        self.kind().name()
     }
 
-    /// Faults decided at the handshake, before any WebSocket exists.
-    pub fn is_handshake(&self) -> bool {
-        matches!(self.kind, FaultKind::Reject | FaultKind::RefuseFirst)
+    /// Where it acts: at the handshake, on a timer from connect, or at events.
+    pub fn stage(&self) -> Stage {
+        self.effect.stage(&self.trigger, self.events.as_deref())
     }
+}
 
-    /// Connection faults that fire on a timer from connect rather than at an event.
-    pub fn is_connect_timer(&self) -> bool {
-        self.trigger.from == From::Connect
-            && self.events.is_none()
-            && matches!(self.kind, FaultKind::Close | FaultKind::Abort)
+/// The stage of a `close` or `abort`: on a timer when counted from connect with no
+/// event filter, else at events.
+pub(crate) fn connection_ending_stage(trigger: &Trigger, events: Option<&[EventKind]>) -> Stage {
+    if trigger.from == From::Connect && events.is_none() {
+        Stage::ConnectTimer
+    } else {
+        Stage::Event
     }
 }
 
 pub fn kind_name(kind: FaultKind) -> &'static str {
-    match kind {
-        FaultKind::Error => "error",
-        FaultKind::Drop => "drop",
-        FaultKind::Duplicate => "duplicate",
-        FaultKind::Reorder => "reorder",
-        FaultKind::Corrupt => "corrupt",
-        FaultKind::Latency => "latency",
-        FaultKind::Slice => "slice",
-        FaultKind::Stall => "stall",
-        FaultKind::Fragment => "fragment",
-        FaultKind::Close => "close",
-        FaultKind::Abort => "abort",
-        FaultKind::Reject => "reject",
-        FaultKind::RefuseFirst => "refuse_first",
-    }
+    kind.name()
 }
 
-/// What a fault does.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    Error {
-        message: String,
-        end_turn: bool,
-        stream_end: bool,
-    },
-    Drop,
-    Duplicate,
-    Reorder,
-    Corrupt,
-    Latency(Delay),
-    Slice {
-        pieces: u32,
-        interval: Duration,
-    },
-    /// `None`: for good.
-    Stall(Option<Duration>),
-    Fragment {
-        pieces: u32,
-    },
-    Close {
-        code: u16,
-        reason: String,
-    },
-    Abort,
-    Reject {
-        status: u16,
-        body: String,
-    },
-    RefuseFirst {
-        count: u32,
-        status: u16,
-        body: String,
-    },
-}
-
-/// An extra delay: fixed or drawn from a named distribution.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Delay {
-    Fixed(Duration),
-    Uniform(Duration, Duration),
-    Normal { mean: Duration, stddev: Duration },
-    LogNormal { median: Duration, sigma: f64 },
-}
-
-impl Delay {
-    /// Draws one delay (never negative).
-    pub fn sample(&self, rng: &mut Rng) -> Duration {
-        let secs = match self {
-            Delay::Fixed(d) => return *d,
-            Delay::Uniform(lo, hi) if lo >= hi => return *lo,
-            Delay::Uniform(lo, hi) => rng.random_range(lo.as_secs_f64()..hi.as_secs_f64()),
-            Delay::Normal { mean, stddev } => Normal::new(mean.as_secs_f64(), stddev.as_secs_f64())
-                .map_or(mean.as_secs_f64(), |n| n.sample(rng)),
-            Delay::LogNormal { median, sigma } => {
-                LogNormal::new(median.as_secs_f64().max(1e-9).ln(), *sigma)
-                    .map_or(median.as_secs_f64(), |n| n.sample(rng))
-            }
-        };
-        Duration::try_from_secs_f64(secs.max(0.0))
-            .map_or(Duration::ZERO, |d| d.min(crate::library::duration::MAX))
-    }
-}
-
-/// Where a fault's own action goes relative to the event that triggered it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Position {
-    #[default]
-    Before,
-    After,
-}
-
-/// When a fault fires; every condition given must hold.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Trigger {
-    pub probability: Option<f64>,
-    /// The Nth matching event of a turn (`at_step` or `after_step`).
-    pub step: Option<u32>,
-    pub position: Position,
-    pub after_marker: Option<String>,
-    pub after: Option<Duration>,
-    pub from: From,
-    pub turn: Option<u32>,
-    pub attempt: Option<u32>,
-    pub every: Option<u32>,
-}
-
-impl Trigger {
-    /// Triggers that fire once per turn (a step, a marker, a time) rather than at every
-    /// matching event.
-    pub fn is_once(&self) -> bool {
-        self.step.is_some() || self.after_marker.is_some() || self.after.is_some()
-    }
-}
-
-/// Validates one fault spec; problems are reported at `path` inside `src`.
+/// Validates one fault spec; problems are reported at `path` inside `src`. The checks
+/// every kind shares are here; the kind's own parameters are checked in its file.
 pub fn compile(
     src: &Source,
     path: &JsonPath,
@@ -184,72 +146,26 @@ pub fn compile(
     problems: &mut Vec<Problem>,
 ) -> Option<Fault> {
     let before = problems.len();
-    let mut bad = |key: &str, msg: String, hint: Option<String>| {
-        let at = if key.is_empty() {
-            path.clone()
-        } else {
-            path.key(key)
-        };
-        problems.push(src.problem(at, msg, hint));
+    let mut check = Check {
+        src,
+        path,
+        problems,
     };
     let Some(kind) = spec.kind else {
-        bad(
+        let names: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
+        check.bad(
             "",
             "a fault needs a `kind`".into(),
-            Some("one of error, drop, duplicate, reorder, corrupt, latency, slice, stall, fragment, close, abort, reject, refuse_first".into()),
+            Some(format!("one of {}", names.join(", "))),
         );
         return None;
     };
-    let name = kind_name(kind);
+    let name = kind.name();
     // Parameters each kind takes; anything else given is a mistake worth reporting.
-    let allowed: &[&str] = match kind {
-        FaultKind::Error => &["message", "end_turn", "stream_end"],
-        FaultKind::Latency => &[
-            "delay",
-            "distribution",
-            "min",
-            "max",
-            "mean",
-            "stddev",
-            "median",
-            "sigma",
-        ],
-        FaultKind::Slice => &["pieces", "interval"],
-        FaultKind::Fragment => &["pieces"],
-        FaultKind::Stall => &["duration"],
-        FaultKind::Close => &["code", "reason"],
-        FaultKind::Reject => &["status", "body"],
-        FaultKind::RefuseFirst => &["count", "status", "body"],
-        FaultKind::Drop
-        | FaultKind::Duplicate
-        | FaultKind::Reorder
-        | FaultKind::Corrupt
-        | FaultKind::Abort => &[],
-    };
-    let given = [
-        ("message", spec.message.is_some()),
-        ("end_turn", spec.end_turn.is_some()),
-        ("stream_end", spec.stream_end.is_some()),
-        ("delay", spec.delay.is_some()),
-        ("distribution", spec.distribution.is_some()),
-        ("min", spec.min.is_some()),
-        ("max", spec.max.is_some()),
-        ("mean", spec.mean.is_some()),
-        ("stddev", spec.stddev.is_some()),
-        ("median", spec.median.is_some()),
-        ("sigma", spec.sigma.is_some()),
-        ("pieces", spec.pieces.is_some()),
-        ("interval", spec.interval.is_some()),
-        ("duration", spec.duration.is_some()),
-        ("code", spec.code.is_some()),
-        ("reason", spec.reason.is_some()),
-        ("status", spec.status.is_some()),
-        ("body", spec.body.is_some()),
-        ("count", spec.count.is_some()),
-    ];
-    for (key, on) in given {
+    let allowed = kind.params();
+    for (key, on) in spec.given() {
         if on && !allowed.contains(&key) {
-            bad(
+            check.bad(
                 key,
                 format!("`{key}` is not a parameter of a `{name}` fault"),
                 Some(if allowed.is_empty() {
@@ -260,272 +176,43 @@ pub fn compile(
             );
         }
     }
-    if let Some(events) = &spec.events {
-        for (i, e) in events.iter().enumerate() {
-            if !EVENT_KINDS.contains(&e.as_str()) {
-                problems.push(src.problem(
+    let mut events = Vec::new();
+    if let Some(names) = &spec.events {
+        for (i, e) in names.iter().enumerate() {
+            match EventKind::parse(e) {
+                Some(k) => events.push(k),
+                None => check.problems.push(src.problem(
                     path.key("events").index(i),
                     format!("unknown event kind `{e}`"),
                     Some(format!("use one of {}", EVENT_KINDS.join(", "))),
-                ));
+                )),
             }
         }
     }
-    let trigger = compile_trigger(
-        src,
-        &path.key("trigger"),
-        kind,
+    let trigger = super::trigger::compile(
+        &mut check,
+        kind.at_handshake().then_some(name),
         spec.trigger.clone().unwrap_or_default(),
-        problems,
     );
-    let pieces = |problems: &mut Vec<Problem>| match spec.pieces {
-        Some(p) if p < 2 => {
-            problems.push(src.problem(
-                path.key("pieces"),
-                "`pieces` must be at least 2".into(),
-                None,
-            ));
-            2
-        }
-        Some(p) => p.min(1000),
-        None => 3,
-    };
-    let effect = match kind {
-        FaultKind::Error => Effect::Error {
-            message: spec
-                .message
-                .clone()
-                .unwrap_or_else(|| "Injected error (pawmock chaos)".into()),
-            end_turn: spec.end_turn.unwrap_or(false),
-            stream_end: spec.stream_end.unwrap_or(true),
-        },
-        FaultKind::Drop => Effect::Drop,
-        FaultKind::Duplicate => Effect::Duplicate,
-        FaultKind::Reorder => Effect::Reorder,
-        FaultKind::Corrupt => Effect::Corrupt,
-        FaultKind::Latency => Effect::Latency(compile_delay(src, path, &spec, problems)?),
-        FaultKind::Slice => Effect::Slice {
-            pieces: pieces(problems),
-            interval: spec.interval.map_or(Duration::from_millis(100), |d| d.0),
-        },
-        FaultKind::Fragment => Effect::Fragment {
-            pieces: pieces(problems),
-        },
-        FaultKind::Stall => Effect::Stall(spec.duration.map(|d| d.0)),
-        FaultKind::Close => {
-            let code = spec.code.unwrap_or(1011);
-            // 1004–1006 and 1015 are reserved: they must never appear in a close frame.
-            if !(1000..=4999).contains(&code) || matches!(code, 1004..=1006 | 1015) {
-                problems.push(src.problem(
-                    path.key("code"),
-                    format!("close code {code} cannot be sent"),
-                    Some("use 1000–4999 except 1004, 1005, 1006 and 1015 (e.g. 1000, 1001, 1011, 4003, 4029)".into()),
-                ));
-            }
-            let reason = spec.reason.clone().unwrap_or_default();
-            // A close frame's payload is at most 125 bytes: the 2-byte code and the reason.
-            if reason.len() > 123 {
-                problems.push(
-                    src.problem(
-                        path.key("reason"),
-                        format!(
-                            "the close reason is {} bytes; a close frame holds at most 123",
-                            reason.len()
-                        ),
-                        Some(
-                            "shorten it (browsers fail a connection whose close frame is too long)"
-                                .into(),
-                        ),
-                    ),
-                );
-            }
-            Effect::Close { code, reason }
-        }
-        FaultKind::Abort => Effect::Abort,
-        FaultKind::Reject | FaultKind::RefuseFirst => {
-            let default_status = if kind == FaultKind::Reject { 403 } else { 503 };
-            let status = spec.status.unwrap_or(default_status);
-            if !(400..=599).contains(&status) {
-                problems.push(src.problem(
-                    path.key("status"),
-                    format!("HTTP status {status} does not refuse a handshake"),
-                    Some("use a 4xx or 5xx status such as 403, 429, 500 or 503".into()),
-                ));
-            }
-            let body = spec
-                .body
-                .clone()
-                .unwrap_or_else(|| format!("pawmock chaos: handshake refused ({status})"));
-            if kind == FaultKind::Reject {
-                Effect::Reject { status, body }
-            } else {
-                let Some(count) = spec.count else {
-                    problems.push(src.problem(
-                        path.clone(),
-                        "`refuse_first` needs a `count`".into(),
-                        Some("e.g. \"count\": 3".into()),
-                    ));
-                    return None;
-                };
-                Effect::RefuseFirst {
-                    count,
-                    status,
-                    body,
-                }
-            }
-        }
-    };
+    let effect = kind.compile(&spec, &mut check)?;
     (problems.len() == before).then(|| Fault {
-        kind,
-        events: spec.events,
+        events: spec.events.is_some().then_some(events),
         trigger: trigger.unwrap_or_default(),
         effect,
     })
 }
 
-fn compile_delay(
-    src: &Source,
-    path: &JsonPath,
-    spec: &FaultSpec,
-    problems: &mut Vec<Problem>,
-) -> Option<Delay> {
-    let d = |v: Option<crate::library::duration::Dur>| v.map(|d| d.0);
-    let mut need = |key: &str, what: &str| {
-        problems.push(src.problem(
-            path.clone(),
-            format!("a {what} latency needs `{key}`"),
-            None,
-        ));
-    };
-    match (spec.distribution, d(spec.delay)) {
-        (None, Some(delay)) => Some(Delay::Fixed(delay)),
-        (None, None) => {
-            problems.push(src.problem(
-                path.clone(),
-                "a `latency` fault needs a `delay` or a `distribution`".into(),
-                Some(r#"e.g. "delay": "200ms", or "distribution": "normal", "mean": "200ms", "stddev": "50ms""#.into()),
-            ));
-            None
-        }
-        (Some(_), Some(_)) => {
-            problems.push(src.problem(
-                path.key("delay"),
-                "give `delay` or `distribution`, not both".into(),
-                None,
-            ));
-            None
-        }
-        (Some(Distribution::Uniform), None) => match (d(spec.min), d(spec.max)) {
-            (Some(lo), Some(hi)) if lo <= hi => Some(Delay::Uniform(lo, hi)),
-            (Some(_), Some(_)) => {
-                problems.push(src.problem(
-                    path.key("max"),
-                    "`max` must not be below `min`".into(),
-                    None,
-                ));
-                None
-            }
-            (lo, _) => {
-                need(if lo.is_none() { "min" } else { "max" }, "uniform");
-                None
-            }
-        },
-        (Some(Distribution::Normal), None) => match (d(spec.mean), d(spec.stddev)) {
-            (Some(mean), Some(stddev)) => Some(Delay::Normal { mean, stddev }),
-            (mean, _) => {
-                need(if mean.is_none() { "mean" } else { "stddev" }, "normal");
-                None
-            }
-        },
-        (Some(Distribution::Lognormal), None) => match (d(spec.median), spec.sigma) {
-            (Some(median), Some(sigma)) if sigma.is_finite() && sigma >= 0.0 => {
-                Some(Delay::LogNormal { median, sigma })
-            }
-            (Some(_), Some(_)) => {
-                problems.push(src.problem(
-                    path.key("sigma"),
-                    "`sigma` must be a number ≥ 0".into(),
-                    None,
-                ));
-                None
-            }
-            (median, _) => {
-                need(
-                    if median.is_none() { "median" } else { "sigma" },
-                    "lognormal",
-                );
-                None
-            }
-        },
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn compile_trigger(
-    src: &Source,
-    path: &JsonPath,
-    kind: FaultKind,
-    t: TriggerSpec,
-    problems: &mut Vec<Problem>,
-) -> Option<Trigger> {
-    let before = problems.len();
-    let mut bad = |key: &str, msg: String| problems.push(src.problem(path.key(key), msg, None));
-    if t.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
-        bad("probability", "`probability` is between 0 and 1".into());
-    }
-    for (key, v) in [
-        ("at_step", t.at_step),
-        ("after_step", t.after_step),
-        ("turn", t.turn),
-        ("attempt", t.attempt),
-        ("every", t.every),
-    ] {
-        if v == Some(0) {
-            bad(key, format!("`{key}` counts from 1"));
+    #[test]
+    fn event_kinds_name_themselves_as_events_do() {
+        for (i, name) in EVENT_KINDS.iter().enumerate() {
+            assert_eq!(EventKind::ALL[i].name(), *name);
+            assert_eq!(EventKind::parse(name), Some(EventKind::ALL[i]));
         }
+        assert_eq!(EventKind::of(&Event::StreamEnd), Some(EventKind::StreamEnd));
+        assert_eq!(EventKind::of(&Event::Marker { name: "m".into() }), None);
     }
-    if t.at_step.is_some() && t.after_step.is_some() {
-        bad(
-            "after_step",
-            "give `at_step` or `after_step`, not both".into(),
-        );
-    }
-    if matches!(kind, FaultKind::Reject | FaultKind::RefuseFirst) {
-        let per_event = [
-            ("at_step", t.at_step.is_some()),
-            ("after_step", t.after_step.is_some()),
-            ("after_marker", t.after_marker.is_some()),
-            ("after", t.after.is_some()),
-            ("turn", t.turn.is_some()),
-            ("every", t.every.is_some()),
-        ];
-        for (key, on) in per_event {
-            if on {
-                bad(
-                    key,
-                    format!(
-                        "a `{}` fault happens at the handshake: only `probability` and `attempt` apply",
-                        kind_name(kind)
-                    ),
-                );
-            }
-        }
-    }
-    if problems.len() != before {
-        return None;
-    }
-    Some(Trigger {
-        probability: t.probability,
-        step: t.at_step.or(t.after_step),
-        position: if t.after_step.is_some() {
-            Position::After
-        } else {
-            Position::Before
-        },
-        after_marker: t.after_marker,
-        after: t.after.map(|d| d.0),
-        from: t.from.unwrap_or_default(),
-        turn: t.turn,
-        attempt: t.attempt,
-        every: t.every,
-    })
 }

@@ -21,40 +21,8 @@ pub struct ProfileFile {
     pub faults: Vec<FaultSpec>,
 }
 
-/// The kinds of fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FaultKind {
-    /// Insert an `error` event (`message`); `end_turn` stops the turn there, with a
-    /// `stream_end` unless `stream_end` is false.
-    Error,
-    /// The event is never sent.
-    Drop,
-    /// The event is sent twice.
-    Duplicate,
-    /// The event is swapped with the next one.
-    Reorder,
-    /// A text frame that is not valid JSON (the frame cut in half) is sent instead.
-    Corrupt,
-    /// Extra delay before the event: `delay`, or a `distribution` (`uniform` min/max,
-    /// `normal` mean/stddev, `lognormal` median/sigma). Later events keep their schedule
-    /// but never overtake a late one, as on one TCP stream.
-    Latency,
-    /// A text chunk is split into `pieces` smaller chunks, `interval` apart (slow drip).
-    Slice,
-    /// Silence for `duration`, or for good (no `duration`: no `stream_end`); the socket stays open.
-    Stall,
-    /// The frame is sent as a fragmented WebSocket message of `pieces` frames.
-    Fragment,
-    /// Close the connection with `code` and `reason`.
-    Close,
-    /// Drop the TCP connection without a close frame (the browser sees 1006).
-    Abort,
-    /// Refuse the WebSocket handshake with HTTP `status` and `body`.
-    Reject,
-    /// Refuse the first `count` connection attempts to the same URL with HTTP `status`.
-    RefuseFirst,
-}
+/// The kinds of fault: one file each under `faults/`.
+pub use super::faults::FaultKind;
 
 /// One fault: its kind, which events it may touch, when it fires, and its parameters.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -125,6 +93,34 @@ pub struct FaultSpec {
     /// `refuse_first`: how many attempts to refuse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u32>,
+}
+
+impl FaultSpec {
+    /// Each parameter (not `kind`, `events`, `trigger`) and whether it is given, in the
+    /// order problems with them are reported.
+    pub(crate) fn given(&self) -> [(&'static str, bool); 19] {
+        [
+            ("message", self.message.is_some()),
+            ("end_turn", self.end_turn.is_some()),
+            ("stream_end", self.stream_end.is_some()),
+            ("delay", self.delay.is_some()),
+            ("distribution", self.distribution.is_some()),
+            ("min", self.min.is_some()),
+            ("max", self.max.is_some()),
+            ("mean", self.mean.is_some()),
+            ("stddev", self.stddev.is_some()),
+            ("median", self.median.is_some()),
+            ("sigma", self.sigma.is_some()),
+            ("pieces", self.pieces.is_some()),
+            ("interval", self.interval.is_some()),
+            ("duration", self.duration.is_some()),
+            ("code", self.code.is_some()),
+            ("reason", self.reason.is_some()),
+            ("status", self.status.is_some()),
+            ("body", self.body.is_some()),
+            ("count", self.count.is_some()),
+        ]
+    }
 }
 
 /// Named latency distributions.

@@ -5,9 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use rand::RngExt;
-
-use super::fault::{Effect, Fault};
+use super::fault::Fault;
 use crate::playback::rng::Rng;
 
 /// Distinct URLs whose attempts are counted before the counts start over.
@@ -81,43 +79,18 @@ pub struct Refusal {
     pub fault: &'static str,
 }
 
-/// Decides whether attempt number `attempt` is refused. Draws from `rng` only for
-/// `reject` faults with a probability whose other conditions hold.
+/// Decides whether attempt number `attempt` is refused: the first handshake fault
+/// (in `faults/reject.rs`, `faults/refuse_first.rs`) that refuses it. Draws from `rng`
+/// only for `reject` faults with a probability whose other conditions hold.
 pub fn decide(faults: &[Fault], attempt: u32, rng: &mut Rng) -> Option<Refusal> {
-    for fault in faults {
-        match &fault.effect {
-            Effect::RefuseFirst {
-                count,
-                status,
-                body,
-            } if attempt <= *count => {
-                return Some(Refusal {
-                    status: *status,
-                    body: body.clone(),
-                    fault: fault.name(),
-                });
-            }
-            Effect::Reject { status, body } => {
-                if fault.trigger.attempt.is_some_and(|n| n != attempt) {
-                    continue;
-                }
-                if fault
-                    .trigger
-                    .probability
-                    .is_some_and(|p| !rng.random_bool(p))
-                {
-                    continue;
-                }
-                return Some(Refusal {
-                    status: *status,
-                    body: body.clone(),
-                    fault: fault.name(),
-                });
-            }
-            _ => {}
-        }
-    }
-    None
+    faults.iter().find_map(|fault| {
+        let (status, body) = fault.effect.refuses(&fault.trigger, attempt, rng)?;
+        Some(Refusal {
+            status,
+            body,
+            fault: fault.name(),
+        })
+    })
 }
 
 #[cfg(test)]

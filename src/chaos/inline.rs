@@ -11,6 +11,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::fault::{Fault, compile};
+use super::faults::FaultKind;
 use super::format::FaultSpec;
 use crate::library::problem::JsonPath;
 use crate::library::source::Source;
@@ -26,17 +27,9 @@ const TRIGGER_KEYS: &[&str] = &[
     "attempt",
     "every",
 ];
-/// Keys whose values stay text even when they look like numbers.
-const TEXT_KEYS: &[&str] = &[
-    "message",
-    "reason",
-    "body",
-    "after_marker",
-    "distribution",
-    "from",
-    "kind",
-];
-const BOOL_KEYS: &[&str] = &["end_turn", "stream_end"];
+/// Keys besides the kinds' own text parameters whose values stay text even when they
+/// look like numbers.
+const TEXT_KEYS: &[&str] = &["after_marker", "from", "kind"];
 
 /// Parses one inline fault, or says what is wrong with it.
 pub fn parse(spec: &str) -> Result<Fault, String> {
@@ -58,13 +51,15 @@ pub fn parse(spec: &str) -> Result<Fault, String> {
                     .map(|v| Value::String(v.to_owned()))
                     .collect(),
             )
-        } else if BOOL_KEYS.contains(&key) {
+        } else if FaultKind::ALL.iter().any(|k| k.flags().contains(&key)) {
             match value {
                 "true" => Value::Bool(true),
                 "false" => Value::Bool(false),
                 _ => return Err(format!("?fault={spec}: `{key}` is true or false")),
             }
-        } else if TEXT_KEYS.contains(&key) {
+        } else if TEXT_KEYS.contains(&key)
+            || FaultKind::ALL.iter().any(|k| k.texts().contains(&key))
+        {
             Value::String(value.to_owned())
         } else {
             serde_json::from_str::<serde_json::Number>(value)
@@ -100,7 +95,8 @@ pub fn parse(spec: &str) -> Result<Fault, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chaos::fault::{Effect, Position};
+    use crate::chaos::fault::{Effect, EventKind, Position, Stage};
+    use crate::chaos::faults::{close::Close, error::Error};
     use std::time::Duration;
 
     #[test]
@@ -108,16 +104,16 @@ mod tests {
         let f = parse("close:code=4003:reason=Unauthorized:after=0s:from=connect").unwrap();
         assert_eq!(
             f.effect,
-            Effect::Close {
+            Effect::Close(Close {
                 code: 4003,
                 reason: "Unauthorized".into()
-            }
+            })
         );
-        assert!(f.is_connect_timer());
+        assert_eq!(f.stage(), Stage::ConnectTimer);
         let f = parse("drop:events=text_chunk|thinking:probability=0.1").unwrap();
         assert_eq!(
             f.events.as_deref(),
-            Some(&["text_chunk".to_owned(), "thinking".to_owned()][..])
+            Some(&[EventKind::TextChunk, EventKind::Thinking][..])
         );
         assert_eq!(f.trigger.probability, Some(0.1));
         let f = parse("stall:after_step=3:events=text_chunk").unwrap();
@@ -129,11 +125,11 @@ mod tests {
         assert!(matches!(f.effect, Effect::Latency(_)));
         assert_eq!(
             parse("error:message=42:end_turn=true").unwrap().effect,
-            Effect::Error {
+            Effect::Error(Error {
                 message: "42".into(),
                 end_turn: true,
                 stream_end: true
-            }
+            })
         );
         let _ = Duration::ZERO;
     }

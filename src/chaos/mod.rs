@@ -3,19 +3,28 @@
 //!
 //! Faults come from profiles (`recordings/chaos/NAME.json`), from a scenario's own
 //! `chaos` list, or inline in the URL (`?fault=drop:events=text_chunk:probability=0.1`).
-//! `apply` turns a schedule into deliveries (pure); `handshake` decides refusals before
-//! a socket exists; the connection executes the rest and logs every fault.
+//! Each fault kind lives in one file under `faults/` (parameters, validation, what it
+//! does); `fault` holds what every fault shares (typed kind, stage, event filter) and
+//! `trigger` when it fires. `connection` is one connection's chaos, built once at the
+//! handshake (refusal, connect timer, RNG, each turn's faults); `apply` turns a turn's
+//! schedule into deliveries (pure); `handshake` decides refusals before a socket exists.
+//! The connection executes the deliveries and logs every fault.
 
 pub mod apply;
+pub mod connection;
 pub mod fault;
+pub mod faults;
 pub mod format;
 pub mod handshake;
 pub mod inline;
+pub mod trigger;
 
 use std::path::{Path, PathBuf};
 
 pub use apply::{Context, Delivery, Injected, Op, TurnState, apply};
-pub use fault::Fault;
+pub use connection::{ConnectionChaos, TurnChaos};
+pub use fault::{EventKind, Fault, Stage};
+pub use faults::FaultKind;
 
 use crate::library::problem::{JsonPath, Problem};
 use crate::library::source::Source;
@@ -91,20 +100,33 @@ pub fn resolve(
     names: &[String],
     inline: &[String],
 ) -> (Vec<Fault>, Vec<String>) {
+    let (mut faults, inline, errors) = resolve_parts(library, names, inline);
+    faults.extend(inline);
+    (faults, errors)
+}
+
+/// The named profiles' faults and the inline faults, apart, each parsed once; and the
+/// messages for the client about unknown names and bad inline faults.
+fn resolve_parts(
+    library: &Library,
+    names: &[String],
+    inline: &[String],
+) -> (Vec<Fault>, Vec<Fault>, Vec<String>) {
     let mut errors = Vec::new();
-    let mut faults = profile_faults(library, names, |name| {
+    let faults = profile_faults(library, names, |name| {
         errors.push(format!(
             "unknown chaos profile `{name}`; known profiles: {}",
             library.chaos_names().join(", ")
         ))
     });
+    let mut parsed = Vec::new();
     for spec in inline {
         match inline::parse(spec) {
-            Ok(f) => faults.push(f),
+            Ok(f) => parsed.push(f),
             Err(e) => errors.push(e),
         }
     }
-    (faults, errors)
+    (faults, parsed, errors)
 }
 
 /// The faults of the named profiles in `library`, in order; `missing` hears of names it

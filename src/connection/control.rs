@@ -13,6 +13,7 @@ use super::{Connection, End, Result};
 use crate::app::App;
 use crate::chaos::Fault;
 use crate::chaos::fault::Effect;
+use crate::chaos::faults::{close::Close, error::Error, stall::Stall};
 use crate::control::commands::{Command, Envelope, Outgoing};
 use crate::control::journal::{self, MAX_BODY, MAX_TEXT};
 use crate::control::registry::{Facts, Live};
@@ -400,21 +401,21 @@ impl Connection {
         };
         let now_json = json!({"applied": "now", "fault": fault.name()});
         match &fault.effect {
-            Effect::Close { code, reason } if untriggered => {
+            Effect::Close(Close { code, reason }) if untriggered => {
                 record(&self.ctl, "control");
                 let _ = self.chaos_close(ws, *code, reason.clone()).await;
                 Err(CommandEnd::Ended(now_json, End::ChaosClose(*code)))
             }
-            Effect::Abort if untriggered => {
+            Effect::Abort(_) if untriggered => {
                 record(&self.ctl, "control");
                 let _ = self.flush(ws).await;
                 Err(CommandEnd::Ended(now_json, End::ChaosAbort))
             }
-            Effect::Error {
+            Effect::Error(Error {
                 message,
                 end_turn,
                 stream_end,
-            } if untriggered => {
+            }) if untriggered => {
                 record(&self.ctl, "control");
                 let sid = self
                     .active
@@ -435,13 +436,13 @@ impl Connection {
                 }
                 Ok(now_json)
             }
-            Effect::Corrupt if untriggered && self.active.is_some() => {
+            Effect::Corrupt(_) if untriggered && self.active.is_some() => {
                 // The turn's next frame goes out malformed.
                 record(&self.ctl, "control");
                 self.ctl.corrupt_next = true;
                 Ok(now_json)
             }
-            Effect::Stall(length) if untriggered && self.active.is_some() => {
+            Effect::Stall(Stall(length)) if untriggered && self.active.is_some() => {
                 record(&self.ctl, "control");
                 let now = tokio::time::Instant::now();
                 match length {

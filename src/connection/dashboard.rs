@@ -95,7 +95,7 @@ impl Connection {
             play_on_without(
                 self.app.clone(),
                 turn,
-                self.chaos_rng.clone(),
+                self.chaos.rng.clone(),
                 self.params.run.clone(),
             );
             return Ok(());

@@ -16,7 +16,7 @@ pub mod setup;
 mod turn;
 mod violation;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -31,10 +31,10 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::{debug, info, warn};
 
 use crate::app::{App, Push};
-use crate::chaos::{self, Context, Delivery, Fault, Op, TurnState};
+use crate::chaos::{ConnectionChaos, Delivery, Fault, Op};
 use crate::choose::{Choice, choose};
 use crate::metrics::{FrameKind, OpenConnection, Rejected};
-use crate::playback::rng::{self, Rng};
+use crate::playback::rng;
 use crate::playback::{Timing, expand_turn};
 use crate::protocol::action::decode;
 use crate::protocol::{Action, Dialect, DialectChoice, Event, PlanAnswer, dialect};
@@ -42,7 +42,7 @@ use crate::sessions::new_session_id;
 
 pub use params::Params;
 pub use setup::Setup;
-use turn::{ActiveTurn, TurnChaos};
+use turn::ActiveTurn;
 
 /// Most events sent in one go before the connection looks at its client again.
 const DUE_BATCH: usize = 64;
@@ -100,16 +100,8 @@ pub struct Connection {
     active: Option<ActiveTurn>,
     /// The code of the client's close frame, once it sent one.
     close_code: Option<u16>,
-    /// Chaos profiles looked up at each turn, and the URL's inline faults.
-    profiles: Vec<String>,
-    inline: Vec<Fault>,
-    chaos_rng: Rng,
-    attempt: u32,
-    connected_at: tokio::time::Instant,
-    /// A `close`/`abort` fault timed from connect, and when it fires.
-    connect_fault: Option<(tokio::time::Instant, Fault)>,
-    /// Injected faults by kind, for the close line.
-    fault_counts: BTreeMap<&'static str, u64>,
+    /// The connection's chaos: RNG, connect timer, each turn's faults, faults counted.
+    chaos: ConnectionChaos,
     /// Frames fed to the socket and not yet flushed.
     unflushed: bool,
     /// Keeps this connection in `pawmock_connections_open` (see `metrics.rs`).
@@ -125,16 +117,9 @@ type Result<T = ()> = std::result::Result<T, End>;
 impl Connection {
     pub fn new(app: Arc<App>, id: String, setup: Setup) -> Self {
         let Setup {
-            params,
-            faults,
-            profiles,
-            inline,
-            mut rng,
-            attempt,
-            ..
+            params, mut chaos, ..
         } = setup;
-        let connected_at = tokio::time::Instant::now();
-        let connect_fault = connect_timer(&faults, attempt, &mut rng, connected_at);
+        chaos.opened(tokio::time::Instant::now());
         let choice = params.dialect.unwrap_or(app.config.dialect);
         let dialect = match choice {
             DialectChoice::Dashboard => Dialect::Dashboard,
@@ -171,13 +156,7 @@ impl Connection {
             frames_sent: 0,
             active: None,
             close_code: None,
-            profiles,
-            inline,
-            chaos_rng: rng,
-            attempt,
-            connected_at,
-            connect_fault,
-            fault_counts: BTreeMap::new(),
+            chaos,
             unflushed: false,
         }
     }
@@ -205,11 +184,8 @@ impl Connection {
             "connection opened"
         );
         // A connection fault timed at 0 ("close at once") fires before any greeting.
-        let immediate = self
-            .connect_fault
-            .take_if(|(at, _)| *at <= self.connected_at);
-        let end = match immediate {
-            Some((_, fault)) => Box::pin(self.connect_fault_fires(ws, fault)).await.err(),
+        let end = match self.chaos.take_immediate() {
+            Some(fault) => Box::pin(self.connect_fault_fires(ws, fault)).await.err(),
             None => None,
         };
         let end = match end {
@@ -231,7 +207,7 @@ impl Connection {
                 dashboard::play_on_without(
                     self.app.clone(),
                     turn,
-                    self.chaos_rng.clone(),
+                    self.chaos.rng.clone(),
                     self.params.run.clone(),
                 );
                 if let Some(m) = self.turn_metric.take() {
@@ -319,7 +295,7 @@ impl Connection {
             dialect = %self.dialect,
             turns = self.turns,
             frames_sent = self.frames_sent,
-            faults = %fault_summary(&self.fault_counts),
+            faults = %self.chaos.summary(),
             secs = opened.elapsed().as_secs_f32(),
             "connection closed"
         );
@@ -396,12 +372,12 @@ impl Connection {
             // What the control API shows, before the loop waits.
             self.sync_state();
             let due = self.active.as_ref().and_then(ActiveTurn::next_due);
-            let timer = self.connect_fault.as_ref().map(|(at, _)| *at);
+            let timer = self.chaos.timer();
             let step = tokio::select! {
                 biased;
                 _ = &mut cancelled => Err(End::Shutdown),
                 _ = sleep_until(timer), if timer.is_some() => {
-                    let (_, fault) = self.connect_fault.take().expect("timer is set");
+                    let fault = self.chaos.take_timer().expect("timer is set");
                     Box::pin(self.connect_fault_fires(ws, fault)).await
                 }
                 // The handlers are boxed: inlined, the largest of them (every action
@@ -649,30 +625,17 @@ impl Connection {
             session: session_id.clone(),
             trigger: "message".into(),
         });
-        let mut faults = chaos::profile_faults(&library, &self.profiles, |name| {
+        let scenario = match &body_owner {
+            turn::BodyRef::Scenario(s, _) => Some(&**s),
+            turn::BodyRef::Owned(_) => None,
+        };
+        let injected = std::mem::take(&mut self.ctl.next_faults);
+        let faults = self.chaos.turn_faults(&library, scenario, injected, |name| {
             debug!(conn = %self.id, "chaos profile `{name}` is gone; the turn plays without it");
         });
-        faults.extend(self.inline.iter().cloned());
-        faults.retain(|f| !f.is_handshake() && !f.is_connect_timer());
-        faults.append(&mut self.ctl.next_faults);
-        if let turn::BodyRef::Scenario(s, _) = &body_owner {
-            faults.extend(
-                s.chaos
-                    .iter()
-                    .filter(|f| !f.is_handshake() && !f.is_connect_timer())
-                    .cloned(),
-            );
-        }
-        let chaos = TurnChaos {
-            faults,
-            state: TurnState::default(),
-            context: Context {
-                turn: u32::try_from(self.turns).unwrap_or(u32::MAX),
-                attempt: self.attempt,
-                since_connect: std::time::Duration::ZERO,
-            },
-            connected_at: self.connected_at,
-        };
+        let chaos = self
+            .chaos
+            .turn(u32::try_from(self.turns).unwrap_or(u32::MAX), faults);
         let mut turn = ActiveTurn::new(
             name,
             session_id,
@@ -680,7 +643,7 @@ impl Connection {
             rng,
             segment,
             chaos,
-            &mut self.chaos_rng,
+            &mut self.chaos.rng,
         );
         turn.for_dashboard = self.dialect == Dialect::Dashboard;
         turn.scripted = body_owner.is_scripted();
@@ -748,9 +711,9 @@ impl Connection {
         // histogram; a `step` sends it early on purpose and is not timed.
         let scheduled = if force { None } else { turn.next_due() };
         let due = if force {
-            turn.pop_next(now, &mut self.chaos_rng)
+            turn.pop_next(now, &mut self.chaos.rng)
         } else {
-            turn.pop_due(now, &mut self.chaos_rng)
+            turn.pop_due(now, &mut self.chaos.rng)
         };
         match due {
             turn::Due::Event(Event::Marker { name }, _) => {
@@ -811,7 +774,7 @@ impl Connection {
                 turn.answer_plan(
                     Some(answer),
                     tokio::time::Instant::now(),
-                    &mut self.chaos_rng,
+                    &mut self.chaos.rng,
                 );
                 info!(conn = %self.id, ?answer, "plan answered");
                 self.on_due(ws).await
@@ -892,11 +855,11 @@ impl Connection {
         sid: &str,
     ) -> Result {
         if let Some(f) = &op.fault {
-            *self.fault_counts.entry(f.kind).or_default() += 1;
-            self.app.metrics.fault_applied(f.kind);
-            info!(conn = %self.id, fault = f.kind, event = f.event_index, turn = self.turns, "fault injected");
+            self.chaos.acted(f.kind);
+            self.app.metrics.fault_applied(f.kind.name());
+            info!(conn = %self.id, fault = f.kind.name(), event = f.event_index, turn = self.turns, "fault injected");
             self.ctl.record(crate::control::What::FaultApplied {
-                fault: f.kind.into(),
+                fault: f.kind.to_string(),
                 stage: "turn".into(),
                 trigger: format!("event {} of turn {}", f.event_index, self.turns),
             });
@@ -966,7 +929,7 @@ impl Connection {
         ws: &mut WebSocketStream<S>,
         fault: Fault,
     ) -> Result {
-        *self.fault_counts.entry(fault.name()).or_default() += 1;
+        self.chaos.acted(fault.kind());
         self.app.metrics.fault_applied(fault.name());
         info!(conn = %self.id, fault = fault.name(), event = 0, "fault injected");
         self.ctl.record(crate::control::What::FaultApplied {
@@ -977,10 +940,8 @@ impl Connection {
                 fault.trigger.after.unwrap_or_default()
             ),
         });
-        match fault.effect {
-            chaos::fault::Effect::Close { code, reason } => {
-                self.chaos_close(ws, code, reason).await
-            }
+        match fault.effect.on_timer() {
+            Delivery::Close { code, reason } => self.chaos_close(ws, code, reason).await,
             _ => Err(End::ChaosAbort),
         }
     }
@@ -1137,39 +1098,4 @@ where
         Box::pin(async move { Connection::new(app, id, setup).run(ws, errors).await })
     })
     .await;
-}
-
-/// The first `close`/`abort` fault timed from connect whose attempt and probability
-/// conditions hold, and when it fires.
-fn connect_timer(
-    faults: &[Fault],
-    attempt: u32,
-    rng: &mut Rng,
-    connected_at: tokio::time::Instant,
-) -> Option<(tokio::time::Instant, Fault)> {
-    use rand::RngExt;
-    faults
-        .iter()
-        .filter(|f| f.is_connect_timer())
-        .filter(|f| f.trigger.attempt.is_none_or(|n| n == attempt))
-        .filter(|f| f.trigger.probability.is_none_or(|p| rng.random_bool(p)))
-        .map(|f| {
-            (
-                crate::library::duration::later(connected_at, f.trigger.after.unwrap_or_default()),
-                f.clone(),
-            )
-        })
-        .min_by_key(|(at, _)| *at)
-}
-
-/// `drop=2, latency=10` for the close line (`-` when no fault acted).
-fn fault_summary(counts: &BTreeMap<&'static str, u64>) -> String {
-    if counts.is_empty() {
-        return "-".to_owned();
-    }
-    counts
-        .iter()
-        .map(|(k, n)| format!("{k}={n}"))
-        .collect::<Vec<_>>()
-        .join(",")
 }

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 
-use super::turn::{ActiveTurn, BodyRef, TurnChaos};
+use super::turn::{ActiveTurn, BodyRef};
 use super::{Connection, Result};
-use crate::chaos::{Context, TurnState};
 use crate::control::What;
 use crate::playback::schedule::{Scheduled, expand_steps};
 use crate::playback::{Segment, rng};
@@ -52,16 +51,7 @@ impl Connection {
             trigger: "on_connect".into(),
         });
         self.turn_metric = Some(self.app.metrics.turn_started(&name));
-        let chaos = TurnChaos {
-            faults: Vec::new(),
-            state: TurnState::default(),
-            context: Context {
-                turn: 0,
-                attempt: self.attempt,
-                since_connect: std::time::Duration::ZERO,
-            },
-            connected_at: self.connected_at,
-        };
+        let chaos = self.chaos.turn(0, Vec::new());
         self.active = Some(ActiveTurn::new(
             name,
             session,
@@ -69,7 +59,7 @@ impl Connection {
             rng,
             Arc::new(Segment { events, gate: None }),
             chaos,
-            &mut self.chaos_rng,
+            &mut self.chaos.rng,
         ));
         self.control_new_turn();
         self.on_due(ws).await

@@ -12,7 +12,7 @@
 
 mod control;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
@@ -26,9 +26,9 @@ use tracing::{debug, info, warn};
 
 use super::control::Ctl;
 use super::setup::Setup;
-use super::turn::{ActiveTurn, Due, TurnChaos};
+use super::turn::{ActiveTurn, Due};
 use crate::app::App;
-use crate::chaos::{self, Context, Delivery, Op, TurnState};
+use crate::chaos::{self, Delivery, Op};
 use crate::control::What;
 use crate::control::registry::Facts;
 use crate::library::Scenario;
@@ -88,13 +88,8 @@ struct RawConnection {
     /// Set only when the URL or the recording asks for jitter.
     jitter: Option<f64>,
     seed: u64,
-    profiles: Vec<String>,
-    inline: Vec<chaos::Fault>,
-    chaos_rng: Rng,
-    attempt: u32,
-    connected_at: tokio::time::Instant,
-    /// A `close`/`abort` fault timed from connect, and when it fires.
-    connect_fault: Option<(tokio::time::Instant, chaos::Fault)>,
+    /// The connection's chaos: RNG, connect timer, each exchange's faults, faults counted.
+    chaos: chaos::ConnectionChaos,
     active: Option<ActiveTurn>,
     /// Exchanges matched while another played: each starts when the one before ends.
     queued: VecDeque<Arc<Segment>>,
@@ -103,7 +98,6 @@ struct RawConnection {
     exchanges: u32,
     frames_sent: u64,
     unmatched: u64,
-    fault_counts: BTreeMap<&'static str, u64>,
     /// `?freeze=`: the marker a turn holds at.
     freeze: Option<String>,
     /// Frames fed to the socket and not yet flushed.
@@ -159,10 +153,8 @@ async fn play<S>(
     timing.speed *= params.speed.unwrap_or(app.config.speed);
     let jitter = params.timing.jitter.or(scenario.timing.jitter);
     // As for PocketPaw connections (same RNG draws, in the same order).
-    let mut chaos_rng = setup.rng;
-    let connected_at = tokio::time::Instant::now();
-    let connect_fault =
-        super::connect_timer(&setup.faults, setup.attempt, &mut chaos_rng, connected_at);
+    let mut chaos = setup.chaos;
+    chaos.opened(tokio::time::Instant::now());
     let facts = Facts {
         dialect: "raw".into(),
         scenario: Some(scenario.name.clone()),
@@ -175,19 +167,13 @@ async fn play<S>(
         id,
         timing,
         jitter,
-        profiles: setup.profiles.clone(),
-        inline: setup.inline.clone(),
-        chaos_rng,
-        attempt: setup.attempt,
-        connected_at,
-        connect_fault,
+        chaos,
         active: None,
         queued: VecDeque::new(),
         next_exchange: 0,
         exchanges: 0,
         frames_sent: 0,
         unmatched: 0,
-        fault_counts: BTreeMap::new(),
         freeze: params.freeze.clone(),
         unflushed: false,
         close_code: None,
@@ -246,7 +232,7 @@ async fn play<S>(
         exchanges = conn.exchanges,
         unmatched = conn.unmatched,
         frames_sent = conn.frames_sent,
-        faults = %super::fault_summary(&conn.fault_counts),
+        faults = %conn.chaos.summary(),
         secs = opened.elapsed().as_secs_f32(),
         "connection closed"
     );
@@ -256,9 +242,7 @@ async fn play<S>(
 impl RawConnection {
     async fn run<S: AsyncRead + AsyncWrite + Unpin>(&mut self, ws: &mut WebSocketStream<S>) -> End {
         // A connection fault timed at 0 ("close at once") fires before any greeting.
-        if let Some((_, fault)) = self
-            .connect_fault
-            .take_if(|(at, _)| *at <= self.connected_at)
+        if let Some(fault) = self.chaos.take_immediate()
             && let Err(end) = self.connect_fault_fires(ws, fault).await
         {
             return end;
@@ -281,12 +265,12 @@ impl RawConnection {
             // What the control API shows, before the loop waits.
             self.sync_state();
             let due = self.active.as_ref().and_then(ActiveTurn::next_due);
-            let timer = self.connect_fault.as_ref().map(|(at, _)| *at);
+            let timer = self.chaos.timer();
             let step = tokio::select! {
                 biased;
                 _ = &mut cancelled => Err(End::Shutdown),
                 _ = super::sleep_until(timer), if timer.is_some() => {
-                    let (_, fault) = self.connect_fault.take().expect("timer is set");
+                    let fault = self.chaos.take_timer().expect("timer is set");
                     self.connect_fault_fires(ws, fault).await
                 }
                 frame = ws.next() => self.on_frame(ws, frame).await,
@@ -363,7 +347,7 @@ impl RawConnection {
         ws: &mut WebSocketStream<S>,
         fault: chaos::Fault,
     ) -> Result {
-        *self.fault_counts.entry(fault.name()).or_default() += 1;
+        self.chaos.acted(fault.kind());
         self.app.metrics.fault_applied(fault.name());
         info!(conn = %self.id, fault = fault.name(), event = 0, "fault injected");
         self.ctl.record(What::FaultApplied {
@@ -374,8 +358,8 @@ impl RawConnection {
                 fault.trigger.after.unwrap_or_default()
             ),
         });
-        match fault.effect {
-            chaos::fault::Effect::Close { code, reason } => self.close(ws, code, reason).await,
+        match fault.effect.on_timer() {
+            Delivery::Close { code, reason } => self.close(ws, code, reason).await,
             _ => Err(End::Aborted),
         }
     }
@@ -386,10 +370,8 @@ impl RawConnection {
         let mut faults = Vec::new();
         if faulty {
             let library = self.app.library();
-            faults = chaos::profile_faults(&library, &self.profiles, |_| {});
-            faults.extend(self.inline.iter().cloned());
-            faults.retain(|f| !f.is_handshake() && !f.is_connect_timer());
-            faults.append(&mut self.ctl.next_faults);
+            let injected = std::mem::take(&mut self.ctl.next_faults);
+            faults = self.chaos.turn_faults(&library, None, injected, |_| {});
         }
         self.ctl.record(What::TurnStarted {
             scenario: self.scenario.name.clone(),
@@ -398,16 +380,7 @@ impl RawConnection {
             trigger: if faulty { "message" } else { "on_connect" }.into(),
         });
         self.turn_metric = Some(self.app.metrics.turn_started(&self.scenario.name));
-        let chaos = TurnChaos {
-            faults,
-            state: TurnState::default(),
-            context: Context {
-                turn: self.exchanges,
-                attempt: self.attempt,
-                since_connect: std::time::Duration::ZERO,
-            },
-            connected_at: self.connected_at,
-        };
+        let chaos = self.chaos.turn(self.exchanges, faults);
         let mut turn = ActiveTurn::new(
             self.scenario.name.clone(),
             String::new(),
@@ -415,7 +388,7 @@ impl RawConnection {
             rng,
             segment,
             chaos,
-            &mut self.chaos_rng,
+            &mut self.chaos.rng,
         );
         turn.scripted = false;
         self.active = Some(turn);
@@ -481,9 +454,9 @@ impl RawConnection {
         // `step` sends it early on purpose and is not timed.
         let scheduled = if force { None } else { turn.next_due() };
         let due = if force {
-            turn.pop_next(now, &mut self.chaos_rng)
+            turn.pop_next(now, &mut self.chaos.rng)
         } else {
-            turn.pop_due(now, &mut self.chaos_rng)
+            turn.pop_due(now, &mut self.chaos.rng)
         };
         let step = match due {
             Due::Event(event, _) => Step::Send(event.clone()),
@@ -554,11 +527,11 @@ impl RawConnection {
         op: Op,
     ) -> Result {
         if let Some(f) = &op.fault {
-            *self.fault_counts.entry(f.kind).or_default() += 1;
-            self.app.metrics.fault_applied(f.kind);
-            info!(conn = %self.id, fault = f.kind, event = f.event_index, exchange = self.exchanges, "fault injected");
+            self.chaos.acted(f.kind);
+            self.app.metrics.fault_applied(f.kind.name());
+            info!(conn = %self.id, fault = f.kind.name(), event = f.event_index, exchange = self.exchanges, "fault injected");
             self.ctl.record(What::FaultApplied {
-                fault: f.kind.into(),
+                fault: f.kind.to_string(),
                 stage: "turn".into(),
                 trigger: format!("event {} of exchange {}", f.event_index, self.exchanges),
             });

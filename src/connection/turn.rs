@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use tokio::time::{Duration, Instant};
 
-use crate::chaos::{Context, Delivery, Fault, Op, TurnState, apply};
+pub use crate::chaos::TurnChaos;
+use crate::chaos::{Delivery, FaultKind, Op, apply};
 use crate::library::Scenario;
 use crate::library::duration::later;
 use crate::library::scenario::{Body, Plan};
@@ -50,15 +51,6 @@ pub enum Due<'a> {
     Nothing,
     /// The last event has been sent.
     Finished,
-}
-
-/// The chaos side of a turn: its faults, their counters, and what the triggers see.
-pub struct TurnChaos {
-    pub faults: Vec<Fault>,
-    pub state: TurnState,
-    pub context: Context,
-    /// When the connection opened (for `from: connect` triggers).
-    pub connected_at: Instant,
 }
 
 /// How a segment is played: straight from the schedule many connections share, or,
@@ -255,7 +247,10 @@ impl ActiveTurn {
                         // The stored answer is what was sent as answer text, once: a
                         // duplicated chunk is not said twice.
                         if let Delivery::Send(Event::TextChunk { text }) = &op.delivery
-                            && op.fault.as_ref().is_none_or(|f| f.kind != "duplicate")
+                            && op
+                                .fault
+                                .as_ref()
+                                .is_none_or(|f| f.kind != FaultKind::Duplicate)
                         {
                             self.answer.push_str(text);
                         }
@@ -327,6 +322,7 @@ fn dashboard_answer(plan: &Plan) -> Option<PlanAnswer> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chaos::{Context, TurnState};
     use crate::library::Library;
     use crate::playback::{expand_turn, rng};
     use std::path::Path;

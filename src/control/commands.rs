@@ -7,9 +7,9 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::ApiError;
-use crate::chaos::Fault;
 use crate::chaos::fault::compile;
 use crate::chaos::format::FaultSpec;
+use crate::chaos::{Fault, Stage};
 use crate::library::problem::JsonPath;
 use crate::library::scenario::{Step, StepKind, compile_loose_steps};
 use crate::library::source::Source;
@@ -149,7 +149,7 @@ pub fn fault(body: &Value) -> Result<Fault, ApiError> {
             ));
         }
     };
-    if fault.is_handshake() {
+    if fault.stage() == Stage::Handshake {
         return Err(ApiError::bad_request(
             format!(
                 "`{}` refuses handshakes; a live connection is past that",

@@ -14,6 +14,7 @@ use super::super::control::Hold;
 use super::{End, RawConnection, Result};
 use crate::chaos::Fault;
 use crate::chaos::fault::Effect;
+use crate::chaos::faults::{close::Close, stall::Stall};
 use crate::control::commands::{Command, Envelope, Outgoing};
 use crate::control::{ApiError, ConnState, What};
 use crate::protocol::raw::RawFrame;
@@ -239,7 +240,7 @@ impl RawConnection {
         ws: &mut WebSocketStream<S>,
         fault: Fault,
     ) -> std::result::Result<Value, CommandEnd> {
-        if let Effect::Error { .. } = fault.effect {
+        if let Effect::Error(_) = fault.effect {
             return Err(CommandEnd::Refused(ApiError::bad_request(
                 "an `error` fault needs an error frame of the protocol, and pawmock does not know this one",
                 r#"send your protocol's error frame with POST …/send {"raw": "…"}, or use close, abort, stall or corrupt"#,
@@ -260,27 +261,27 @@ impl RawConnection {
         };
         let now_json = json!({"applied": "now", "fault": fault.name()});
         match &fault.effect {
-            Effect::Close { code, reason } if untriggered => {
+            Effect::Close(Close { code, reason }) if untriggered => {
                 record(&self.ctl, "control");
-                *self.fault_counts.entry(fault.name()).or_default() += 1;
+                self.chaos.acted(fault.kind());
                 match self.close(ws, *code, reason.clone()).await {
                     Err(end) => Err(CommandEnd::Ended(now_json, end)),
                     Ok(()) => Ok(now_json),
                 }
             }
-            Effect::Abort if untriggered => {
+            Effect::Abort(_) if untriggered => {
                 record(&self.ctl, "control");
-                *self.fault_counts.entry(fault.name()).or_default() += 1;
+                self.chaos.acted(fault.kind());
                 let _ = self.flush(ws).await;
                 Err(CommandEnd::Ended(now_json, End::Aborted))
             }
-            Effect::Corrupt if untriggered && self.active.is_some() => {
+            Effect::Corrupt(_) if untriggered && self.active.is_some() => {
                 // The exchange's next frame goes out cut in half.
                 record(&self.ctl, "control");
                 self.ctl.corrupt_next = true;
                 Ok(now_json)
             }
-            Effect::Stall(length) if untriggered && self.active.is_some() => {
+            Effect::Stall(Stall(length)) if untriggered && self.active.is_some() => {
                 record(&self.ctl, "control");
                 match length {
                     Some(d) => {
