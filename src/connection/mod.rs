@@ -1173,3 +1173,6 @@ fn fault_summary(counts: &BTreeMap<&'static str, u64>) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+#[cfg(test)]
+mod tests;
