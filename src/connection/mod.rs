@@ -15,17 +15,17 @@ pub mod raw;
 pub mod setup;
 mod turn;
 mod violation;
+mod wire;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::{debug, info, warn};
@@ -43,6 +43,7 @@ use crate::sessions::new_session_id;
 pub use params::Params;
 pub use setup::Setup;
 use turn::{ActiveTurn, TurnChaos};
+use wire::{Wire, linger};
 
 /// Most events sent in one go before the connection looks at its client again.
 const DUE_BATCH: usize = 64;
@@ -83,12 +84,12 @@ impl std::fmt::Display for End {
 }
 
 /// A connection's state.
-pub struct Connection {
+pub struct Connection<'a, S> {
     app: Arc<App>,
     id: String,
     params: Params,
-    choice: DialectChoice,
-    dialect: Dialect,
+    /// The socket, the dialect frames are rendered in, and every frame written.
+    wire: Wire<'a, S>,
     /// The session chats go to unless a frame names another.
     session_id: String,
     seed: u64,
@@ -96,10 +97,7 @@ pub struct Connection {
     /// Messages sent to each scenario so far (for `turn` rules and recordings).
     turn_counts: HashMap<String, u32>,
     turns: u64,
-    frames_sent: u64,
     active: Option<ActiveTurn>,
-    /// The code of the client's close frame, once it sent one.
-    close_code: Option<u16>,
     /// Chaos profiles looked up at each turn, and the URL's inline faults.
     profiles: Vec<String>,
     inline: Vec<Fault>,
@@ -110,8 +108,6 @@ pub struct Connection {
     connect_fault: Option<(tokio::time::Instant, Fault)>,
     /// Injected faults by kind, for the close line.
     fault_counts: BTreeMap<&'static str, u64>,
-    /// Frames fed to the socket and not yet flushed.
-    unflushed: bool,
     /// Keeps this connection in `pawmock_connections_open` (see `metrics.rs`).
     open_metric: OpenConnection,
     /// The playing turn's `pawmock_turns_completed/cancelled` counters.
@@ -122,8 +118,8 @@ pub struct Connection {
 
 type Result<T = ()> = std::result::Result<T, End>;
 
-impl Connection {
-    pub fn new(app: Arc<App>, id: String, setup: Setup) -> Self {
+impl<'a, S: AsyncRead + AsyncWrite + Unpin> Connection<'a, S> {
+    pub fn new(app: Arc<App>, id: String, setup: Setup, ws: &'a mut WebSocketStream<S>) -> Self {
         let Setup {
             params,
             faults,
@@ -163,14 +159,11 @@ impl Connection {
             },
             app,
             id,
-            choice,
-            dialect,
+            wire: Wire::new(ws, choice, dialect),
             params,
             turn_counts: HashMap::new(),
             turns: 0,
-            frames_sent: 0,
             active: None,
-            close_code: None,
             profiles,
             inline,
             chaos_rng: rng,
@@ -178,28 +171,24 @@ impl Connection {
             connected_at,
             connect_fault,
             fault_counts: BTreeMap::new(),
-            unflushed: false,
         }
     }
 
     /// Serves the connection until the client leaves or the server shuts down.
-    pub async fn run<S>(mut self, ws: &mut WebSocketStream<S>, param_errors: Vec<String>)
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
+    pub async fn run(mut self, param_errors: Vec<String>) {
         let opened = Instant::now();
         self.ctl
             .live
             .update(|f| f.session = self.session_id.clone());
         self.ctl.record(crate::control::What::Opened {
-            dialect: self.choice.to_string(),
+            dialect: self.wire.choice().to_string(),
             scenario: self.params.scenario.clone(),
             session: self.session_id.clone(),
         });
         info!(
             conn = %self.id,
             scenario = self.params.scenario.as_deref().unwrap_or("-"),
-            dialect = %self.choice,
+            dialect = %self.wire.choice(),
             session = %self.session_id,
             query = %self.params.query,
             "connection opened"
@@ -209,134 +198,36 @@ impl Connection {
             .connect_fault
             .take_if(|(at, _)| *at <= self.connected_at);
         let end = match immediate {
-            Some((_, fault)) => Box::pin(self.connect_fault_fires(ws, fault)).await.err(),
+            Some((_, fault)) => Box::pin(self.connect_fault_fires(fault)).await.err(),
             None => None,
         };
         let end = match end {
             Some(end) => end,
-            None => match Box::pin(self.greet(ws, param_errors)).await {
-                Ok(()) => match Box::pin(self.start_on_connect(ws)).await {
-                    Ok(()) => self.serve(ws).await,
+            None => match Box::pin(self.greet(param_errors)).await {
+                Ok(()) => match Box::pin(self.start_on_connect()).await {
+                    Ok(()) => self.serve().await,
                     Err(end) => end,
                 },
                 Err(end) => end,
             },
         };
-        if let Some(turn) = self.active.take() {
-            if self.dialect == Dialect::Dashboard
-                && matches!(end, End::ClientClosed(_) | End::Gone(_))
-            {
-                // A dropped dashboard socket does not cancel the turn (addendum C.6).
-                // It plays on to its end elsewhere, so it counts as completed.
-                dashboard::play_on_without(
-                    self.app.clone(),
-                    turn,
-                    self.chaos_rng.clone(),
-                    self.params.run.clone(),
-                );
-                if let Some(m) = self.turn_metric.take() {
-                    m.ended(false);
-                }
-            } else {
-                self.ctl.record(crate::control::What::TurnCancelled {
-                    scenario: turn.scenario.clone(),
-                    frames: turn.sent,
-                    why: "connection closed".into(),
-                });
-                self.store_answer(&turn, true);
-                if let Some(m) = self.turn_metric.take() {
-                    m.ended(true);
-                }
-            }
-        }
-        let (code, by) = match &end {
-            End::ClientClosed(code) => (*code, "client"),
-            End::Gone(_) => (None, "client"),
-            End::Shutdown => (Some(1001), "server"),
-            End::TooLarge => (Some(1009), "server"),
-            End::ChaosClose(code) | End::ByControl(code) => (Some(*code), "server"),
-            End::ChaosAbort => (None, "server"),
-            End::Violation(code, why) => {
-                self.ctl.close_reason = Some(why.clone());
-                (Some(*code), "server")
-            }
-        };
-        let reason = self.ctl.close_reason.take().unwrap_or_default();
-        self.ctl.record(crate::control::What::Closed {
-            code,
-            reason,
-            end: end.to_string(),
-            by: by.into(),
-        });
-        match &end {
-            End::Shutdown => {
-                let _ = ws
-                    .close(Some(CloseFrame {
-                        code: CloseCode::Away,
-                        reason: "pawmock is shutting down".into(),
-                    }))
-                    .await;
-            }
-            End::TooLarge => {
-                let _ = ws
-                    .close(Some(CloseFrame {
-                        code: CloseCode::Size,
-                        reason: format!(
-                            "frame too large: the limit is {} bytes",
-                            self.app.config.max_frame_size
-                        )
-                        .into(),
-                    }))
-                    .await;
-            }
-            End::Violation(code, why) => {
-                let _ = ws
-                    .close(Some(CloseFrame {
-                        code: CloseCode::from(*code),
-                        reason: why.clone().into(),
-                    }))
-                    .await;
-            }
-            End::ClientClosed(_)
-            | End::Gone(_)
-            | End::ChaosClose(_)
-            | End::ChaosAbort
-            | End::ByControl(_) => {}
-        }
-        if matches!(
-            end,
-            End::Shutdown
-                | End::TooLarge
-                | End::Violation(..)
-                | End::ChaosClose(_)
-                | End::ByControl(_)
-        ) {
-            linger(ws).await;
-        }
-        info!(
-            conn = %self.id,
-            end = %end,
-            dialect = %self.dialect,
-            turns = self.turns,
-            frames_sent = self.frames_sent,
-            faults = %fault_summary(&self.fault_counts),
-            secs = opened.elapsed().as_secs_f32(),
-            "connection closed"
-        );
+        self.close(end, opened).await;
         // On `ChaosAbort` the caller drops the socket without a close frame: that is the
         // fault itself.
     }
+}
 
-    async fn greet<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        param_errors: Vec<String>,
-    ) -> Result {
-        if self.dialect == Dialect::Dashboard {
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
+    /// What the client receives on connecting, before any message: the dashboard's
+    /// `connection_info`, a resumed session's history, and what is wrong with the URL.
+    async fn greet(&mut self, param_errors: Vec<String>) -> Result {
+        if self.wire.dialect() == Dialect::Dashboard {
             let event = Event::ConnectionInfo {
                 connection_id: self.session_id.clone(),
             };
-            self.send(ws, &event, None).await?;
+            self.wire
+                .send(&mut self.ctl, &event, &self.session_id)
+                .await?;
         }
         if let Some(id) = self
             .params
@@ -345,20 +236,20 @@ impl Connection {
             .filter(|id| *id == self.session_id)
         {
             let messages = self.app.sessions.history(&id);
-            self.send(
-                ws,
-                &Event::SessionSwitched {
-                    session_id: id,
-                    messages,
-                },
-                None,
-            )
-            .await?;
+            let event = Event::SessionSwitched {
+                session_id: id,
+                messages,
+            };
+            self.wire
+                .send(&mut self.ctl, &event, &self.session_id)
+                .await?;
         }
         let param_errors = param_errors.into_iter().chain(self.freeze_problem());
         for message in param_errors {
             warn!(conn = %self.id, "{message}");
-            self.send(ws, &Event::Error { message }, None).await?;
+            self.wire
+                .send(&mut self.ctl, &Event::Error { message }, &self.session_id)
+                .await?;
         }
         if let Some(name) = &self.params.scenario {
             let library = self.app.library();
@@ -368,16 +259,16 @@ impl Connection {
                     library.names().join(", ")
                 );
                 warn!(conn = %self.id, "{message}");
-                self.send(ws, &Event::Error { message }, None).await?;
+                self.wire
+                    .send(&mut self.ctl, &Event::Error { message }, &self.session_id)
+                    .await?;
             }
         }
         Ok(())
     }
 
-    async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-    ) -> End {
+    /// Runs the `select!` until the connection ends, and says why.
+    async fn serve(&mut self) -> End {
         let shutdown = self.app.shutdown.clone();
         // One waiter for the whole connection: a new one per loop would register with
         // (and leave) the token's shared waiter list for every frame sent.
@@ -390,7 +281,7 @@ impl Connection {
         // The control API's mailbox (its bell is one branch below).
         let live = self.ctl.live.clone();
         loop {
-            if pushes.is_none() && self.dialect == Dialect::Dashboard {
+            if pushes.is_none() && self.wire.dialect() == Dialect::Dashboard {
                 pushes = Some(BroadcastStream::new(self.app.pushes.subscribe()));
             }
             // What the control API shows, before the loop waits.
@@ -402,16 +293,16 @@ impl Connection {
                 _ = &mut cancelled => Err(End::Shutdown),
                 _ = sleep_until(timer), if timer.is_some() => {
                     let (_, fault) = self.connect_fault.take().expect("timer is set");
-                    Box::pin(self.connect_fault_fires(ws, fault)).await
+                    Box::pin(self.connect_fault_fires(fault)).await
                 }
                 // The handlers are boxed: inlined, the largest of them (every action
                 // the dashboard sends) would sit in every idle connection's task.
-                frame = ws.next() => Box::pin(self.on_frame(ws, frame)).await,
-                _ = sleep_until(due), if due.is_some() => Box::pin(self.on_due(ws)).await,
+                frame = self.wire.next() => Box::pin(self.on_frame(frame)).await,
+                _ = sleep_until(due), if due.is_some() => Box::pin(self.on_due()).await,
                 Some(push) = next_push(&mut pushes), if pushes.is_some() => {
-                    Box::pin(self.on_push(ws, push)).await
+                    Box::pin(self.on_push(push)).await
                 }
-                _ = live.rung() => Box::pin(self.on_commands(ws)).await,
+                _ = live.rung() => Box::pin(self.on_commands()).await,
             };
             if let Err(end) = step {
                 return end;
@@ -419,20 +310,17 @@ impl Connection {
         }
     }
 
-    async fn on_frame<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        frame: Option<std::result::Result<Message, WsError>>,
-    ) -> Result {
+    /// One client frame (or the end of the stream, or a socket error).
+    async fn on_frame(&mut self, frame: Option<std::result::Result<Message, WsError>>) -> Result {
         match frame {
-            None => Err(End::ClientClosed(self.close_code)),
+            None => Err(End::ClientClosed(self.wire.client_close())),
             Some(Err(WsError::Capacity(e))) => {
                 warn!(conn = %self.id, "client frame too large: {e}");
                 self.app.metrics.client_frame_rejected(Rejected::TooLarge);
                 Err(End::TooLarge)
             }
             Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => {
-                Err(End::ClientClosed(self.close_code))
+                Err(End::ClientClosed(self.wire.client_close()))
             }
             Some(Err(e)) => match violation::of(&e) {
                 Some((code, why)) => {
@@ -449,20 +337,19 @@ impl Connection {
                     };
                     self.ctl
                         .client_frame(hooks::action_name(&action), message, &text);
-                    self.on_action(ws, action).await
+                    self.on_action(action).await
                 }
                 Err(e) => {
                     self.ctl.client_frame("invalid".into(), None, &text);
                     self.app
                         .metrics
                         .client_frame_rejected(Rejected::Undecodable);
-                    self.reject_input(ws, e.0).await
+                    self.reject_input(e.0).await
                 }
             },
             Some(Ok(Message::Binary(bytes))) => {
                 self.app.metrics.client_frame_rejected(Rejected::Binary);
                 self.reject_input(
-                    ws,
                     format!("binary frames are not part of the protocol ({} bytes ignored); send JSON text frames", bytes.len()),
                 )
                 .await
@@ -470,8 +357,9 @@ impl Connection {
             Some(Ok(Message::Close(frame))) => {
                 // tungstenite answers the close itself; the stream ends next.
                 self.ctl.close_reason = frame.as_ref().map(|f| f.reason.to_string());
-                self.close_code = frame.map(|f| u16::from(f.code));
-                debug!(conn = %self.id, code = ?self.close_code, "client sent close");
+                let code = frame.map(|f| u16::from(f.code));
+                self.wire.client_closed(code);
+                debug!(conn = %self.id, code = ?code, "client sent close");
                 Ok(())
             }
             Some(Ok(_)) => Ok(()), // ping/pong: tungstenite answers pings while we read
@@ -479,9 +367,8 @@ impl Connection {
     }
 
     /// Frames pushed to every dashboard connection (a reminder ringing).
-    async fn on_push<S: AsyncRead + AsyncWrite + Unpin>(
+    async fn on_push(
         &mut self,
-        ws: &mut WebSocketStream<S>,
         push: std::result::Result<Push, BroadcastStreamRecvError>,
     ) -> Result {
         let frames = match push {
@@ -494,37 +381,28 @@ impl Connection {
             }
         };
         for frame in frames.iter() {
-            self.feed_text(ws, FrameKind::PUSH, Some(frame.clone()))
+            self.wire
+                .feed(&mut self.ctl, FrameKind::PUSH, Some(frame.clone()))
                 .await?;
         }
-        self.flush(ws).await
+        self.wire.flush(&mut self.ctl).await
     }
 
-    async fn reject_input<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        message: String,
-    ) -> Result {
+    async fn reject_input(&mut self, message: String) -> Result {
         warn!(conn = %self.id, "bad client frame: {message}");
-        self.send(ws, &Event::Error { message }, None).await
+        self.wire
+            .send(&mut self.ctl, &Event::Error { message }, &self.session_id)
+            .await
     }
 
-    async fn on_action<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        action: Action,
-    ) -> Result {
-        if self.choice == DialectChoice::Auto
+    /// What a decoded client frame asks for.
+    async fn on_action(&mut self, action: Action) -> Result {
+        if self.wire.choice() == DialectChoice::Auto
             && let Some(d) = action.implied_dialect()
         {
             debug!(conn = %self.id, dialect = %d, "dialect detected");
-            self.dialect = d;
-            self.choice = if d == Dialect::Dashboard {
-                DialectChoice::Dashboard
-            } else {
-                DialectChoice::Docs
-            };
-            self.open_metric.detected(self.choice);
+            self.wire.detected(d);
+            self.open_metric.detected(self.wire.choice());
         }
         self.ctl.why = match &action {
             Action::Stop => "stop",
@@ -535,37 +413,38 @@ impl Connection {
         match action {
             Action::Chat {
                 text, session_id, ..
-            } => self.start_turn(ws, text, session_id).await,
+            } => self.start_turn(text, session_id).await,
             Action::Stop => match self.active.take() {
-                Some(turn) => self.cancel(ws, turn).await,
+                Some(turn) => self.cancel(turn).await,
                 None => {
-                    let sid = self.session_id.clone();
-                    self.send(ws, &Event::StreamEnd, Some(&sid)).await
+                    self.wire
+                        .send(&mut self.ctl, &Event::StreamEnd, &self.session_id)
+                        .await
                 }
             },
             Action::SwitchSession { session_id } => {
-                self.leave_active(ws).await?;
+                self.leave_active().await?;
                 self.session_id = session_id.clone();
                 let messages = self.app.sessions.history(&session_id);
-                self.send(
-                    ws,
-                    &Event::SessionSwitched {
-                        session_id,
-                        messages,
-                    },
-                    None,
-                )
-                .await
+                let event = Event::SessionSwitched {
+                    session_id,
+                    messages,
+                };
+                self.wire
+                    .send(&mut self.ctl, &event, &self.session_id)
+                    .await
             }
             Action::NewSession => {
-                self.leave_active(ws).await?;
+                self.leave_active().await?;
                 self.session_id = new_session_id();
                 let event = Event::NewSession {
                     session_id: self.session_id.clone(),
                 };
-                self.send(ws, &event, None).await
+                self.wire
+                    .send(&mut self.ctl, &event, &self.session_id)
+                    .await
             }
-            Action::Plan { answer, .. } => self.answer_plan(ws, answer).await,
+            Action::Plan { answer, .. } => self.answer_plan(answer).await,
             Action::Authenticate => Ok(()),
             Action::Legacy { name, frame } => {
                 let library = self.app.library();
@@ -581,21 +460,23 @@ impl Connection {
                     crate::backend::intention_run::announce(&self.app, &ctx, &frame);
                 }
                 debug!(conn = %self.id, action = %name, replies = replies.len(), "dashboard action answered");
+                // Sent as they are: the replies to dashboard actions have one shape only.
                 for reply in replies {
-                    self.send_json(ws, &reply).await?;
+                    let frame = Some(reply.to_string());
+                    self.wire
+                        .feed(&mut self.ctl, FrameKind::REPLY, frame)
+                        .await?;
+                    self.wire.flush(&mut self.ctl).await?;
                 }
                 Ok(())
             }
         }
     }
 
-    async fn start_turn<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        text: String,
-        session_id: Option<String>,
-    ) -> Result {
-        self.cancel_active(ws).await?;
+    /// A chat message: the turn in flight ends, the message is stored, a turn is
+    /// chosen and its schedule and faults set up, and what is due at once goes out.
+    async fn start_turn(&mut self, text: String, session_id: Option<String>) -> Result {
+        self.cancel_active().await?;
         // A message that names a session makes it the current one: later messages
         // without one, errors and an idle `stop` then carry the session the client uses.
         if let Some(named) = &session_id {
@@ -612,9 +493,13 @@ impl Connection {
         let (name, turn_index, body_owner) = match choice {
             Choice::Missing(message) => {
                 warn!(conn = %self.id, "{message}");
-                self.send(ws, &Event::Error { message }, Some(&session_id))
+                self.wire
+                    .send(&mut self.ctl, &Event::Error { message }, &session_id)
                     .await?;
-                return self.send(ws, &Event::StreamEnd, Some(&session_id)).await;
+                return self
+                    .wire
+                    .send(&mut self.ctl, &Event::StreamEnd, &session_id)
+                    .await;
             }
             Choice::Turn { scenario, turn } => {
                 *self.turn_counts.entry(scenario.name.clone()).or_default() += 1;
@@ -682,14 +567,15 @@ impl Connection {
             chaos,
             &mut self.chaos_rng,
         );
-        turn.for_dashboard = self.dialect == Dialect::Dashboard;
+        turn.for_dashboard = self.wire.dialect() == Dialect::Dashboard;
         turn.scripted = body_owner.is_scripted();
         self.active = Some(turn);
         self.control_new_turn();
         // Events due at once (stream_start, everything at speed 0) go out now.
-        self.on_due(ws).await
+        self.on_due().await
     }
 
+    /// The timing a turn plays with: the scenario's, then the URL's, times the speed.
     fn timing_for(&self, body: &turn::BodyRef) -> Timing {
         let mut timing = Timing::default();
         if let turn::BodyRef::Scenario(s, _) = body {
@@ -701,31 +587,25 @@ impl Connection {
     }
 
     /// Sends every event that is due, and moves the turn on (plan gate, end).
-    async fn on_due<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-    ) -> Result {
-        let played = self.play_due(ws).await;
+    async fn on_due(&mut self) -> Result {
+        let played = self.play_due().await;
         // Frames due together go out in one write: with TCP_NODELAY (set for cadence)
         // each flush is a segment of its own, and one per frame cost speed 0 more than
         // half its throughput.
         if played.is_ok() {
-            self.flush(ws).await?;
+            self.wire.flush(&mut self.ctl).await?;
         }
         played
     }
 
     /// Queues the events that are due, at most [`DUE_BATCH`] of them; the caller flushes.
-    async fn play_due<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-    ) -> Result {
+    async fn play_due(&mut self) -> Result {
         let now = tokio::time::Instant::now();
         // At most a batch per call: at speed 0 a whole long answer is due at once, and
         // returning to the `select!` between batches lets a `stop`, a ping, a close or
         // shutdown in (and a client that stopped reading cannot hold shutdown off).
         for _ in 0..DUE_BATCH {
-            if !self.play_one(ws, now, false).await? {
+            if !self.play_one(now, false).await? {
                 return Ok(());
             }
         }
@@ -734,12 +614,7 @@ impl Connection {
 
     /// Queues the next event that is due (`force`: the next one whatever its time, for a
     /// `step`); false when there was none or the turn is over or held.
-    async fn play_one<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        now: tokio::time::Instant,
-        force: bool,
-    ) -> Result<bool> {
+    async fn play_one(&mut self, now: tokio::time::Instant, force: bool) -> Result<bool> {
         let Some(turn) = self.active.as_mut() else {
             return Ok(false);
         };
@@ -763,8 +638,8 @@ impl Connection {
                 }
                 let is_end = *event == Event::StreamEnd;
                 let kind = FrameKind::of(event);
-                let frame = dialect::render_text(event, self.dialect, session);
-                let around = dashboard::Around::of(event, self.dialect, session, scripted);
+                let frame = self.wire.render(event, session);
+                let around = dashboard::Around::of(event, self.wire.dialect(), session, scripted);
                 self.ctl.scheduled = Some((turn.last_scheduled(), turn.t0));
                 // The dashboard fetches /api/sessions as soon as it sees the final
                 // stream_end, so the answer is stored before that frame goes out.
@@ -772,7 +647,7 @@ impl Connection {
                     let turn = self.active.take().expect("checked above");
                     self.finish(turn, false);
                 }
-                self.feed_turn_frame(ws, kind, frame, around).await?;
+                self.feed_turn_frame(kind, frame, around).await?;
                 Ok(true)
             }
             turn::Due::Op(op) => {
@@ -789,7 +664,7 @@ impl Connection {
                     let turn = self.active.take().expect("checked above");
                     self.finish(turn, false);
                 }
-                self.deliver(ws, op, &sid).await?;
+                self.deliver(op, &sid).await?;
                 Ok(true)
             }
             turn::Due::Nothing => Ok(false),
@@ -801,11 +676,7 @@ impl Connection {
         }
     }
 
-    async fn answer_plan<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        answer: PlanAnswer,
-    ) -> Result {
+    async fn answer_plan(&mut self, answer: PlanAnswer) -> Result {
         match self.active.as_mut() {
             Some(turn) if turn.is_waiting_for_plan() => {
                 turn.answer_plan(
@@ -814,7 +685,7 @@ impl Connection {
                     &mut self.chaos_rng,
                 );
                 info!(conn = %self.id, ?answer, "plan answered");
-                self.on_due(ws).await
+                self.on_due().await
             }
             _ => {
                 let verb = if answer == PlanAnswer::Approve {
@@ -823,33 +694,31 @@ impl Connection {
                     "reject"
                 };
                 let message = format!("No active plan to {verb}");
-                let sid = self.session_id.clone();
-                self.send(ws, &Event::Error { message }, Some(&sid)).await
+                let event = Event::Error { message };
+                self.wire
+                    .send(&mut self.ctl, &event, &self.session_id)
+                    .await
             }
         }
     }
 
-    async fn cancel_active<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-    ) -> Result {
+    /// Ends the turn in flight, if any, as [`Self::cancel`] does.
+    async fn cancel_active(&mut self) -> Result {
         match self.active.take() {
-            Some(turn) => self.cancel(ws, turn).await,
+            Some(turn) => self.cancel(turn).await,
             None => Ok(()),
         }
     }
 
     /// Ends a turn at once: what was sent stays, `stream_end` closes it.
-    async fn cancel<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        turn: ActiveTurn,
-    ) -> Result {
+    async fn cancel(&mut self, turn: ActiveTurn) -> Result {
         let sid = turn.session_id.clone();
         self.finish(turn, true);
-        self.send(ws, &Event::StreamEnd, Some(&sid)).await
+        self.wire.send(&mut self.ctl, &Event::StreamEnd, &sid).await
     }
 
+    /// A turn is over (`cancelled`: cut short): journaled, logged, counted and its answer
+    /// stored.
     fn finish(&mut self, turn: ActiveTurn, cancelled: bool) {
         let what = if cancelled {
             crate::control::What::TurnCancelled {
@@ -881,16 +750,11 @@ impl Connection {
 
     /// Stores the answer text, marked as interrupted when the turn was cut short.
     fn store_answer(&self, turn: &ActiveTurn, cancelled: bool) {
-        store_answer(&self.app, self.dialect, turn, cancelled);
+        store_answer(&self.app, self.wire.dialect(), turn, cancelled);
     }
 
     /// Carries out one delivery of the playing turn, logging the fault behind it.
-    async fn deliver<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        op: Op,
-        sid: &str,
-    ) -> Result {
+    async fn deliver(&mut self, op: Op, sid: &str) -> Result {
         if let Some(f) = &op.fault {
             *self.fault_counts.entry(f.kind).or_default() += 1;
             self.app.metrics.fault_applied(f.kind);
@@ -903,33 +767,34 @@ impl Connection {
         }
         match op.delivery {
             Delivery::Send(event) => {
-                let frame = dialect::render_text(&event, self.dialect, sid);
+                let frame = self.wire.render(&event, sid);
                 let scripted = self.active.as_ref().is_none_or(|t| t.scripted);
-                let around = dashboard::Around::of(&event, self.dialect, sid, scripted);
-                self.feed_turn_frame(ws, FrameKind::of(&event), frame, around)
+                let around = dashboard::Around::of(&event, self.wire.dialect(), sid, scripted);
+                self.feed_turn_frame(FrameKind::of(&event), frame, around)
                     .await
             }
-            Delivery::Corrupt(event) => match dialect::render(&event, self.dialect, sid) {
+            Delivery::Corrupt(event) => match dialect::render(&event, self.wire.dialect(), sid) {
                 Some(frame) => {
                     let kind = FrameKind::of(&event);
-                    self.send_raw(ws, kind, vec![deliver::corrupt(&frame.to_string())])
-                        .await
+                    let messages = vec![deliver::corrupt(&frame.to_string())];
+                    self.wire.send_raw(&mut self.ctl, kind, messages).await
                 }
                 None => Ok(()),
             },
-            Delivery::Fragmented(event, pieces) => match dialect::render(&event, self.dialect, sid)
-            {
-                Some(frame) => {
-                    let kind = FrameKind::of(&event);
-                    self.send_raw(ws, kind, deliver::fragments(&frame.to_string(), pieces))
-                        .await
+            Delivery::Fragmented(event, pieces) => {
+                match dialect::render(&event, self.wire.dialect(), sid) {
+                    Some(frame) => {
+                        let kind = FrameKind::of(&event);
+                        let messages = deliver::fragments(&frame.to_string(), pieces);
+                        self.wire.send_raw(&mut self.ctl, kind, messages).await
+                    }
+                    None => Ok(()),
                 }
-                None => Ok(()),
-            },
-            Delivery::Close { code, reason } => self.chaos_close(ws, code, reason).await,
+            }
+            Delivery::Close { code, reason } => self.chaos_close(code, reason).await,
             Delivery::Abort => {
                 // What was due before the abort reaches the client first.
-                let _ = self.flush(ws).await;
+                let _ = self.wire.flush(&mut self.ctl).await;
                 Err(End::ChaosAbort)
             }
             Delivery::Halt => {
@@ -944,28 +809,107 @@ impl Connection {
         }
     }
 
-    async fn chaos_close<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        code: u16,
-        reason: String,
-    ) -> Result {
+    /// Ends the connection that was opened at `opened`, for the reason `end`.
+    async fn close(&mut self, end: End, opened: Instant) {
+        if let Some(turn) = self.active.take() {
+            if self.wire.dialect() == Dialect::Dashboard
+                && matches!(end, End::ClientClosed(_) | End::Gone(_))
+            {
+                // A dropped dashboard socket does not cancel the turn (addendum C.6).
+                // It plays on to its end elsewhere, so it counts as completed.
+                dashboard::play_on_without(
+                    self.app.clone(),
+                    turn,
+                    self.chaos_rng.clone(),
+                    self.params.run.clone(),
+                );
+                if let Some(m) = self.turn_metric.take() {
+                    m.ended(false);
+                }
+            } else {
+                self.ctl.record(crate::control::What::TurnCancelled {
+                    scenario: turn.scenario.clone(),
+                    frames: turn.sent,
+                    why: "connection closed".into(),
+                });
+                self.store_answer(&turn, true);
+                if let Some(m) = self.turn_metric.take() {
+                    m.ended(true);
+                }
+            }
+        }
+        let (code, by) = match &end {
+            End::ClientClosed(code) => (*code, "client"),
+            End::Gone(_) => (None, "client"),
+            End::Shutdown => (Some(1001), "server"),
+            End::TooLarge => (Some(1009), "server"),
+            End::ChaosClose(code) | End::ByControl(code) => (Some(*code), "server"),
+            End::ChaosAbort => (None, "server"),
+            End::Violation(code, why) => {
+                self.ctl.close_reason = Some(why.clone());
+                (Some(*code), "server")
+            }
+        };
+        let reason = self.ctl.close_reason.take().unwrap_or_default();
+        self.ctl.record(crate::control::What::Closed {
+            code,
+            reason,
+            end: end.to_string(),
+            by: by.into(),
+        });
+        match &end {
+            End::Shutdown => {
+                self.wire
+                    .close(CloseCode::Away, "pawmock is shutting down")
+                    .await;
+            }
+            End::TooLarge => {
+                let reason = format!(
+                    "frame too large: the limit is {} bytes",
+                    self.app.config.max_frame_size
+                );
+                self.wire.close(CloseCode::Size, reason).await;
+            }
+            End::Violation(code, why) => {
+                self.wire.close(CloseCode::from(*code), why.clone()).await;
+            }
+            End::ClientClosed(_)
+            | End::Gone(_)
+            | End::ChaosClose(_)
+            | End::ChaosAbort
+            | End::ByControl(_) => {}
+        }
+        if matches!(
+            end,
+            End::Shutdown
+                | End::TooLarge
+                | End::Violation(..)
+                | End::ChaosClose(_)
+                | End::ByControl(_)
+        ) {
+            self.wire.linger().await;
+        }
+        info!(
+            conn = %self.id,
+            end = %end,
+            dialect = %self.wire.dialect(),
+            turns = self.turns,
+            frames_sent = self.wire.frames_sent(),
+            faults = %fault_summary(&self.fault_counts),
+            secs = opened.elapsed().as_secs_f32(),
+            "connection closed"
+        );
+    }
+
+    /// Closes with a chaos fault's (or the control API's) code and reason.
+    async fn chaos_close(&mut self, code: u16, reason: String) -> Result {
         self.ctl.close_reason = Some(reason.clone());
-        let _ = ws
-            .close(Some(CloseFrame {
-                code: CloseCode::from(code),
-                reason: reason.into(),
-            }))
-            .await;
+        self.wire.close(CloseCode::from(code), reason).await;
         Err(End::ChaosClose(code))
     }
 
     /// A `close` or `abort` fault timed from connect.
-    async fn connect_fault_fires<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        fault: Fault,
-    ) -> Result {
+    async fn connect_fault_fires(&mut self, fault: Fault) -> Result {
         *self.fault_counts.entry(fault.name()).or_default() += 1;
         self.app.metrics.fault_applied(fault.name());
         info!(conn = %self.id, fault = fault.name(), event = 0, "fault injected");
@@ -978,101 +922,9 @@ impl Connection {
             ),
         });
         match fault.effect {
-            chaos::fault::Effect::Close { code, reason } => {
-                self.chaos_close(ws, code, reason).await
-            }
+            chaos::fault::Effect::Close { code, reason } => self.chaos_close(code, reason).await,
             _ => Err(End::ChaosAbort),
         }
-    }
-
-    async fn send_raw<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        kind: FrameKind,
-        messages: Vec<Message>,
-    ) -> Result {
-        for m in messages {
-            self.app.metrics.frame_sent(kind, m.len());
-            if let Message::Text(t) = &m {
-                self.ctl.frame_sent(t.as_str());
-            }
-            ws.feed(m).await.map_err(|e| End::Gone(e.to_string()))?;
-        }
-        self.ctl.flush_journal();
-        ws.flush().await.map_err(|e| End::Gone(e.to_string()))?;
-        self.unflushed = false;
-        self.frames_sent += 1;
-        Ok(())
-    }
-
-    /// Sends a frame as it is (the replies to dashboard actions have one shape only).
-    async fn send_json<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        frame: &serde_json::Value,
-    ) -> Result {
-        self.send_text(ws, FrameKind::REPLY, Some(frame.to_string()))
-            .await
-    }
-
-    /// Renders and sends one event in this connection's dialect (events the dialect has
-    /// no frame for are skipped).
-    async fn send<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        event: &Event,
-        session: Option<&str>,
-    ) -> Result {
-        let sid = session.unwrap_or(&self.session_id);
-        let frame = dialect::render_text(event, self.dialect, sid);
-        self.send_text(ws, FrameKind::of(event), frame).await
-    }
-
-    /// Sends a rendered frame (`None`: the dialect has no frame for the event).
-    async fn send_text<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        kind: FrameKind,
-        frame: Option<String>,
-    ) -> Result {
-        if frame.is_none() {
-            return Ok(());
-        }
-        self.feed_text(ws, kind, frame).await?;
-        self.flush(ws).await
-    }
-
-    /// Flushes what [`Self::feed_text`] queued, if anything.
-    async fn flush<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-    ) -> Result {
-        if std::mem::take(&mut self.unflushed) {
-            self.ctl.flush_journal();
-            ws.flush().await.map_err(|e| End::Gone(e.to_string()))?;
-        }
-        Ok(())
-    }
-
-    /// Queues a rendered frame to go out with the next flush (see [`Self::on_due`]).
-    async fn feed_text<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        kind: FrameKind,
-        frame: Option<String>,
-    ) -> Result {
-        let Some(frame) = frame else {
-            return Ok(());
-        };
-        self.app.metrics.frame_sent(kind, frame.len());
-        self.ctl.frame_sent(&frame);
-        let frame = self.ctl.maybe_corrupt(frame);
-        ws.feed(Message::text(frame))
-            .await
-            .map_err(|e| End::Gone(e.to_string()))?;
-        self.unflushed = true;
-        self.frames_sent += 1;
-        Ok(())
     }
 }
 
@@ -1105,19 +957,7 @@ async fn next_push(
     }
 }
 
-/// How long a connection that sent its close frame waits for the client's.
-const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// After pawmock's close frame: reads (and drops) what the client still sends until its
-/// close frame or the end of the stream, for at most [`LINGER`], before TCP is closed
-/// (RFC 6455 §7.1.1). Closing at once with client frames unread makes the kernel send a
-/// reset, and a browser that sees it before reading the close frame reports 1006
-/// instead of the code that was sent.
-async fn linger<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>) {
-    let _ =
-        tokio::time::timeout(LINGER, async { while let Some(Ok(_)) = ws.next().await {} }).await;
-}
-
+/// Sleeps until `due`; never wakes without one (the branch is off then).
 async fn sleep_until(due: Option<tokio::time::Instant>) {
     match due {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -1134,7 +974,7 @@ where
     let id = setup.id.clone();
     let conn_id = id.clone();
     net::guarded(&conn_id, &mut ws, move |ws| {
-        Box::pin(async move { Connection::new(app, id, setup).run(ws, errors).await })
+        Box::pin(async move { Connection::new(app, id, setup, ws).run(errors).await })
     })
     .await;
 }
