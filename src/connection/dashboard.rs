@@ -137,7 +137,7 @@ pub(super) fn play_on_without(
             if let Some(at) = due {
                 tokio::select! {
                     _ = shutdown.cancelled() => {
-                        super::store_answer(&app, Dialect::Dashboard, &turn, true);
+                        super::turn_end::store_answer(&app, Dialect::Dashboard, &turn, true);
                         return;
                     }
                     _ = tokio::time::sleep_until(at) => {}
@@ -160,7 +160,7 @@ pub(super) fn play_on_without(
                         }
                         Delivery::Nothing => {}
                         Delivery::Close { .. } | Delivery::Abort | Delivery::Halt => {
-                            super::store_answer(&app, Dialect::Dashboard, &turn, true);
+                            super::turn_end::store_answer(&app, Dialect::Dashboard, &turn, true);
                             return;
                         }
                     },
@@ -173,12 +173,12 @@ pub(super) fn play_on_without(
             }
             if turn.is_over() || over {
                 // Stored before the final stream_end goes out, as on a live connection.
-                super::store_answer(&app, Dialect::Dashboard, &turn, false);
+                super::turn_end::store_answer(&app, Dialect::Dashboard, &turn, false);
                 over = true;
             }
             if due.is_none() && frames.is_empty() && !over {
                 // Nothing due, nothing sent and not over: never spin on such a turn.
-                super::store_answer(&app, Dialect::Dashboard, &turn, true);
+                super::turn_end::store_answer(&app, Dialect::Dashboard, &turn, true);
                 return;
             }
             if !frames.is_empty() {
