@@ -326,3 +326,54 @@ async fn an_event_fault_closes_the_connection_after_the_event_it_names() {
     let history = app.sessions.history("s");
     assert_eq!(history[1].content, "one two \n\n[Response interrupted]");
 }
+
+#[tokio::test(start_paused = true)]
+async fn every_frame_written_is_counted_and_journaled_once_with_its_schedule() {
+    let (app, _dir) = app();
+    let mut c = connect(
+        &app,
+        "dialect=docs&scenario=stream&run=w&fault=duplicate:events=text_chunk:at_step=3",
+    )
+    .await;
+    c.chat("go").await;
+    assert_eq!(c.until_stream_end().await.len(), 6);
+    // Let the loop go round to its wait, where it shows its state to the control API.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let journaled: Vec<(String, Option<f64>, Option<f64>)> = app
+        .control
+        .journal
+        .page(Some("w"), 0)
+        .entries
+        .into_iter()
+        .filter_map(|e| match e.what {
+            crate::control::What::FrameSent {
+                frame_type,
+                scheduled_ms,
+                actual_ms,
+                ..
+            } => Some((frame_type.into_owned(), scheduled_ms, actual_ms)),
+            _ => None,
+        })
+        .collect();
+    let chunk = |ms: f64| ("response_chunk".to_owned(), Some(ms), Some(ms));
+    assert_eq!(
+        journaled,
+        [
+            chunk(100.0),
+            chunk(150.0),
+            chunk(200.0),
+            chunk(200.0),
+            chunk(250.0),
+            ("stream_end".to_owned(), Some(300.0), Some(300.0)),
+        ]
+    );
+    let metrics = app.metrics.encode();
+    for series in [
+        "pawmock_frames_sent_total{kind=\"text_chunk\"} 5",
+        "pawmock_frames_sent_total{kind=\"stream_end\"} 1",
+    ] {
+        assert!(metrics.contains(series), "{series} not in {metrics}");
+    }
+    let live = app.control.registry.list(Some("w"));
+    assert_eq!(live[0].to_json()["frames_sent"], 6);
+}
