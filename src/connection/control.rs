@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_tungstenite::WebSocketStream;
 
 use super::{Connection, End, Result};
 use crate::app::App;
@@ -20,7 +19,7 @@ use crate::control::registry::{Facts, Live};
 use crate::control::{ApiError, ConnState, What};
 use crate::playback::Timing;
 use crate::playback::rng;
-use crate::protocol::{Event, dialect};
+use crate::protocol::Event;
 
 /// Why a connection holds its playhead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +85,11 @@ impl Ctl {
             corrupt_next: false,
             close_reason: None,
         }
+    }
+
+    /// Where the wire counts the frames it writes.
+    pub(super) fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.app.metrics
     }
 
     /// Journals an entry (after the frames still waiting, so the order stays true).
@@ -166,7 +170,7 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
-impl Connection {
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
     /// The state the API shows, kept in the registry; a change is journaled (which
     /// wakes `POST /__pawmock/wait`).
     pub(super) fn sync_state(&mut self) {
@@ -176,7 +180,7 @@ impl Connection {
             (_, Some(_)) => ConnState::Playing,
             (_, None) => ConnState::Idle,
         };
-        self.ctl.live.set_frames_sent(self.frames_sent);
+        self.ctl.live.set_frames_sent(self.wire.frames_sent());
         let scenario = self
             .active
             .as_ref()
@@ -185,16 +189,16 @@ impl Connection {
         let facts = &self.ctl.seen;
         if facts.session != self.session_id
             || facts.scenario.as_deref() != scenario
-            || self.ctl.seen_choice != self.choice
+            || self.ctl.seen_choice != self.wire.choice()
         {
             let fresh = Facts {
-                dialect: self.choice.to_string(),
+                dialect: self.wire.choice().to_string(),
                 scenario: scenario.map(str::to_owned),
                 session: self.session_id.clone(),
             };
             self.ctl.live.update(|f| *f = fresh.clone());
             self.ctl.seen = fresh;
-            self.ctl.seen_choice = self.choice;
+            self.ctl.seen_choice = self.wire.choice();
         }
         if self.ctl.live.set_state(state) {
             self.ctl.record(What::State {
@@ -255,25 +259,18 @@ impl Connection {
     }
 
     /// The commands the control API left in the mailbox, in order.
-    pub(super) async fn on_commands<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-    ) -> Result {
+    pub(super) async fn on_commands(&mut self) -> Result {
         while let Some(envelope) = self.ctl.live.next_command() {
-            self.on_command(ws, envelope).await?;
+            self.on_command(envelope).await?;
         }
         Ok(())
     }
 
     /// One command from the control API.
-    async fn on_command<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        envelope: Envelope,
-    ) -> Result {
+    async fn on_command(&mut self, envelope: Envelope) -> Result {
         let Envelope { command, reply } = envelope;
         let name = command.name();
-        let (answer, end) = match self.run_command(ws, command).await {
+        let (answer, end) = match self.run_command(command).await {
             Ok(v) => (Ok(v), None),
             Err(CommandEnd::Refused(e)) => (Err(e), None),
             Err(CommandEnd::Ended(v, end)) => (Ok(v), Some(end)),
@@ -302,11 +299,7 @@ impl Connection {
         }
     }
 
-    async fn run_command<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        command: Command,
-    ) -> std::result::Result<Value, CommandEnd> {
+    async fn run_command(&mut self, command: Command) -> std::result::Result<Value, CommandEnd> {
         let now = tokio::time::Instant::now();
         match command {
             Command::Pause => {
@@ -322,7 +315,7 @@ impl Connection {
                     turn.resume(now);
                 }
                 // Whatever became due meanwhile goes out now.
-                self.on_due(ws).await.map_err(ended)?;
+                self.on_due().await.map_err(ended)?;
                 Ok(json!({"applied": "now"}))
             }
             Command::Step => {
@@ -338,7 +331,7 @@ impl Connection {
                         "send a chat message first; a paused connection holds the turn it starts",
                     )));
                 }
-                let sent = self.step_one(ws).await.map_err(ended)?;
+                let sent = self.step_one().await.map_err(ended)?;
                 Ok(json!({"applied": "now", "frame": sent}))
             }
             Command::Speed(rate) => {
@@ -348,13 +341,13 @@ impl Connection {
                 }
                 Ok(json!({"applied": "now", "speed": rate}))
             }
-            Command::Fault(fault) => self.inject(ws, fault).await,
+            Command::Fault(fault) => self.inject(fault).await,
             Command::Send(out) => {
-                let frames = self.send_now(ws, out).await.map_err(ended)?;
+                let frames = self.send_now(out).await.map_err(ended)?;
                 Ok(json!({"applied": "now", "frames": frames}))
             }
             Command::Close { code, reason } => {
-                let _ = self.chaos_close(ws, code, reason).await;
+                let _ = self.chaos_close(code, reason).await;
                 Err(CommandEnd::Ended(
                     json!({"applied": "now"}),
                     End::ByControl(code),
@@ -365,27 +358,21 @@ impl Connection {
 
     /// Plays events until one frame has gone out (markers and frameless events do not
     /// count); the frame's type, or null when the turn ended first.
-    async fn step_one<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-    ) -> Result<Option<String>> {
-        let before = self.frames_sent;
-        while self.active.is_some() && self.frames_sent == before {
-            if !self.play_one(ws, tokio::time::Instant::now(), true).await? {
+    async fn step_one(&mut self) -> Result<Option<String>> {
+        let before = self.wire.frames_sent();
+        while self.active.is_some() && self.wire.frames_sent() == before {
+            if !self.play_one(tokio::time::Instant::now(), true).await? {
                 break;
             }
         }
-        self.flush(ws).await?;
-        Ok((self.frames_sent > before).then(|| self.ctl.last_type.to_string()))
+        self.wire.flush(&mut self.ctl).await?;
+        let sent = self.wire.frames_sent() > before;
+        Ok(sent.then(|| self.ctl.last_type.to_string()))
     }
 
     /// A fault from the API: now when its kind acts on the connection as a whole and it
     /// has no trigger of its own, else on the next turn.
-    async fn inject<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        fault: Fault,
-    ) -> std::result::Result<Value, CommandEnd> {
+    async fn inject(&mut self, fault: Fault) -> std::result::Result<Value, CommandEnd> {
         // A trigger or an event filter says when the fault acts: that is a turn's business.
         let untriggered = fault.trigger == Default::default() && fault.events.is_none();
         let record = |ctl: &Ctl, stage: &str| {
@@ -403,12 +390,12 @@ impl Connection {
         match &fault.effect {
             Effect::Close(Close { code, reason }) if untriggered => {
                 record(&self.ctl, "control");
-                let _ = self.chaos_close(ws, *code, reason.clone()).await;
+                let _ = self.chaos_close(*code, reason.clone()).await;
                 Err(CommandEnd::Ended(now_json, End::ChaosClose(*code)))
             }
             Effect::Abort(_) if untriggered => {
                 record(&self.ctl, "control");
-                let _ = self.flush(ws).await;
+                let _ = self.wire.flush(&mut self.ctl).await;
                 Err(CommandEnd::Ended(now_json, End::ChaosAbort))
             }
             Effect::Error(Error {
@@ -424,12 +411,16 @@ impl Connection {
                 let event = Event::Error {
                     message: message.clone(),
                 };
-                self.send(ws, &event, Some(&sid)).await.map_err(ended)?;
+                self.wire
+                    .send(&mut self.ctl, &event, &sid)
+                    .await
+                    .map_err(ended)?;
                 if *end_turn && let Some(turn) = self.active.take() {
                     self.ctl.why = "fault";
                     self.finish(turn, true);
                     if *stream_end {
-                        self.send(ws, &Event::StreamEnd, Some(&sid))
+                        self.wire
+                            .send(&mut self.ctl, &Event::StreamEnd, &sid)
                             .await
                             .map_err(ended)?;
                     }
@@ -469,16 +460,12 @@ impl Connection {
     }
 
     /// Renders and sends frames now, outside any turn.
-    async fn send_now<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        out: Outgoing,
-    ) -> Result<u64> {
-        let before = self.frames_sent;
+    async fn send_now(&mut self, out: Outgoing) -> Result<u64> {
+        let before = self.wire.frames_sent();
         match out {
             Outgoing::Raw(text) => {
-                self.feed_text(ws, crate::metrics::FrameKind::RAW, Some(text))
-                    .await?
+                let kind = crate::metrics::FrameKind::RAW;
+                self.wire.feed(&mut self.ctl, kind, Some(text)).await?
             }
             Outgoing::Steps(steps) => {
                 let timing = Timing {
@@ -495,14 +482,14 @@ impl Connection {
                         Event::AgentError { message, .. } => Event::Error { message },
                         other => other,
                     };
-                    let frame = dialect::render_text(&event, self.dialect, &sid);
+                    let frame = self.wire.render(&event, &sid);
                     let kind = crate::metrics::FrameKind::of(&event);
-                    self.feed_text(ws, kind, frame).await?;
+                    self.wire.feed(&mut self.ctl, kind, frame).await?;
                 }
             }
         }
-        self.flush(ws).await?;
-        Ok(self.frames_sent - before)
+        self.wire.flush(&mut self.ctl).await?;
+        Ok(self.wire.frames_sent() - before)
     }
 }
 

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_tungstenite::WebSocketStream;
 
 use tracing::info;
 
@@ -51,11 +50,10 @@ pub(super) fn resumable(app: &App, id: &str) -> bool {
         && !app.sessions.history(id).is_empty()
 }
 
-impl Connection {
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
     /// Queues a turn event's frame and what goes around it (see [`Around`]).
-    pub(super) async fn feed_turn_frame<S: AsyncRead + AsyncWrite + Unpin>(
+    pub(super) async fn feed_turn_frame(
         &mut self,
-        ws: &mut WebSocketStream<S>,
         kind: crate::metrics::FrameKind,
         frame: Option<String>,
         around: Around,
@@ -65,15 +63,15 @@ impl Connection {
         {
             self.share(vec![f.clone()]);
         }
-        self.feed_text(ws, kind, frame).await?;
+        self.wire.feed(&mut self.ctl, kind, frame).await?;
         if around.follow.is_some() {
-            self.feed_text(ws, crate::metrics::FrameKind::TEXT_CHUNK, around.follow)
-                .await?;
+            let kind = crate::metrics::FrameKind::TEXT_CHUNK;
+            self.wire.feed(&mut self.ctl, kind, around.follow).await?;
         }
         if let Some(opening) = around.opening {
             self.share(vec![opening.clone()]);
-            self.feed_text(ws, crate::metrics::FrameKind::THINKING, Some(opening))
-                .await?;
+            let kind = crate::metrics::FrameKind::THINKING;
+            self.wire.feed(&mut self.ctl, kind, Some(opening)).await?;
         }
         Ok(())
     }
@@ -83,15 +81,12 @@ impl Connection {
     /// chat id no longer has a socket, addendum C.3/§3.4): the rest of it goes to every
     /// dashboard connection, this one included, and its whole answer is stored. In the
     /// docs dialect it is cancelled with `stream_end`.
-    pub(super) async fn leave_active<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-    ) -> Result {
-        if self.dialect == Dialect::Dashboard
+    pub(super) async fn leave_active(&mut self) -> Result {
+        if self.wire.dialect() == Dialect::Dashboard
             && let Some(turn) = self.active.take()
         {
             // What was due is on the socket before the switch's reply.
-            self.flush(ws).await?;
+            self.wire.flush(&mut self.ctl).await?;
             play_on_without(
                 self.app.clone(),
                 turn,
@@ -100,7 +95,7 @@ impl Connection {
             );
             return Ok(());
         }
-        self.cancel_active(ws).await
+        self.cancel_active().await
     }
 
     /// Pushes frames to every other dashboard connection (none listening is no error).
@@ -142,7 +137,7 @@ pub(super) fn play_on_without(
             if let Some(at) = due {
                 tokio::select! {
                     _ = shutdown.cancelled() => {
-                        super::store_answer(&app, Dialect::Dashboard, &turn, true);
+                        super::turn_end::store_answer(&app, Dialect::Dashboard, &turn, true);
                         return;
                     }
                     _ = tokio::time::sleep_until(at) => {}
@@ -165,7 +160,7 @@ pub(super) fn play_on_without(
                         }
                         Delivery::Nothing => {}
                         Delivery::Close { .. } | Delivery::Abort | Delivery::Halt => {
-                            super::store_answer(&app, Dialect::Dashboard, &turn, true);
+                            super::turn_end::store_answer(&app, Dialect::Dashboard, &turn, true);
                             return;
                         }
                     },
@@ -178,12 +173,12 @@ pub(super) fn play_on_without(
             }
             if turn.is_over() || over {
                 // Stored before the final stream_end goes out, as on a live connection.
-                super::store_answer(&app, Dialect::Dashboard, &turn, false);
+                super::turn_end::store_answer(&app, Dialect::Dashboard, &turn, false);
                 over = true;
             }
             if due.is_none() && frames.is_empty() && !over {
                 // Nothing due, nothing sent and not over: never spin on such a turn.
-                super::store_answer(&app, Dialect::Dashboard, &turn, true);
+                super::turn_end::store_answer(&app, Dialect::Dashboard, &turn, true);
                 return;
             }
             if !frames.is_empty() {

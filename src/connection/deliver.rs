@@ -2,9 +2,16 @@
 //! fragmented frames chaos asks for.
 
 use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tracing::info;
+
+use super::{Connection, End, Result, dashboard};
+use crate::chaos::{Delivery, Op};
+use crate::metrics::FrameKind;
+use crate::protocol::dialect;
 
 /// A text frame that is not valid JSON: the rendered frame cut in half (on a character
 /// boundary, so it is still valid UTF-8 and only the JSON parser complains).
@@ -40,6 +47,64 @@ pub fn fragments(frame: &str, pieces: u32) -> Vec<Message> {
             ))
         })
         .collect()
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
+    /// Carries out one delivery of the playing turn, logging the fault behind it.
+    pub(super) async fn deliver(&mut self, op: Op, sid: &str) -> Result {
+        if let Some(f) = &op.fault {
+            self.chaos.acted(f.kind);
+            self.app.metrics.fault_applied(f.kind.name());
+            info!(conn = %self.id, fault = f.kind.name(), event = f.event_index, turn = self.turns, "fault injected");
+            self.ctl.record(crate::control::What::FaultApplied {
+                fault: f.kind.to_string(),
+                stage: "turn".into(),
+                trigger: format!("event {} of turn {}", f.event_index, self.turns),
+            });
+        }
+        match op.delivery {
+            Delivery::Send(event) => {
+                let frame = self.wire.render(&event, sid);
+                let scripted = self.active.as_ref().is_none_or(|t| t.scripted);
+                let around = dashboard::Around::of(&event, self.wire.dialect(), sid, scripted);
+                self.feed_turn_frame(FrameKind::of(&event), frame, around)
+                    .await
+            }
+            Delivery::Corrupt(event) => match dialect::render(&event, self.wire.dialect(), sid) {
+                Some(frame) => {
+                    let kind = FrameKind::of(&event);
+                    let messages = vec![corrupt(&frame.to_string())];
+                    self.wire.send_raw(&mut self.ctl, kind, messages).await
+                }
+                None => Ok(()),
+            },
+            Delivery::Fragmented(event, pieces) => {
+                match dialect::render(&event, self.wire.dialect(), sid) {
+                    Some(frame) => {
+                        let kind = FrameKind::of(&event);
+                        let messages = fragments(&frame.to_string(), pieces);
+                        self.wire.send_raw(&mut self.ctl, kind, messages).await
+                    }
+                    None => Ok(()),
+                }
+            }
+            Delivery::Close { code, reason } => self.chaos_close(code, reason).await,
+            Delivery::Abort => {
+                // What was due before the abort reaches the client first.
+                let _ = self.wire.flush(&mut self.ctl).await;
+                Err(End::ChaosAbort)
+            }
+            Delivery::Halt => {
+                // The turn stops for good; the socket stays open and keeps answering.
+                if let Some(turn) = self.active.take() {
+                    self.ctl.why = "fault";
+                    self.finish(turn, true);
+                }
+                Ok(())
+            }
+            Delivery::Nothing => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_tungstenite::WebSocketStream;
 
 use super::turn::{ActiveTurn, BodyRef};
 use super::{Connection, Result};
@@ -13,12 +12,9 @@ use crate::playback::schedule::{Scheduled, expand_steps};
 use crate::playback::{Segment, rng};
 use crate::protocol::Event;
 
-impl Connection {
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
     /// Starts the pinned scenario's `on_connect` steps, if it has any.
-    pub(super) async fn start_on_connect<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-    ) -> Result {
+    pub(super) async fn start_on_connect(&mut self) -> Result {
         let library = self.app.library();
         let Some(scenario) = self.params.scenario.as_deref().and_then(|n| library.get(n)) else {
             return Ok(());
@@ -62,6 +58,6 @@ impl Connection {
             &mut self.chaos.rng,
         ));
         self.control_new_turn();
-        self.on_due(ws).await
+        self.on_due().await
     }
 }
