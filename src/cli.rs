@@ -275,7 +275,7 @@ fn parse_speed(s: &str) -> Result<f64, String> {
 
 /// A debounce or poll interval: a duration such as `100ms` or `1s`, at least 10 ms.
 fn parse_interval(s: &str) -> Result<Duration, String> {
-    let d = crate::library::duration::parse(s)?;
+    let d = crate::located::duration::parse(s)?;
     let min = crate::library::watch::MIN_INTERVAL;
     if d < min {
         return Err(format!(

@@ -17,6 +17,7 @@ pub mod import_sessions;
 pub mod inspector;
 pub mod library;
 pub mod limits;
+pub mod located;
 pub mod metrics;
 pub mod persist;
 pub mod playback;

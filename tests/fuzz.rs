@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use pawmock::library::duration::{Dur, MAX};
+use pawmock::located::duration::{Dur, MAX};
 use proptest::prelude::*;
 
 const SCENARIOS: &[&str] = &[
@@ -230,7 +230,7 @@ proptest! {
         (any::<u64>(), prop::sample::select(&["ms", "s", "m", "h", ""][..]))
             .prop_map(|(n, u)| format!("{n}{u}")),
     ]) {
-        match pawmock::library::duration::parse(&text) {
+        match pawmock::located::duration::parse(&text) {
             Ok(d) => prop_assert!(d <= MAX),
             Err(e) => prop_assert!(e.contains("duration"), "{e}"),
         }

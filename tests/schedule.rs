@@ -86,7 +86,7 @@ fn offsets_follow_the_timing_model() {
 #[test]
 fn without_jitter_chunk_k_is_exactly_k_delays_after_the_first() {
     let t = Timing::default().with(&TimingSpec {
-        chunk_delay: Some(pawmock::library::duration::Dur(Duration::from_millis(50))),
+        chunk_delay: Some(pawmock::located::duration::Dur(Duration::from_millis(50))),
         jitter: Some(0.0),
         ..Default::default()
     });

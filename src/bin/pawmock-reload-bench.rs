@@ -36,7 +36,7 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Debounce of the watcher under test.
-    #[arg(long, default_value = "100ms", value_parser = pawmock::library::duration::parse)]
+    #[arg(long, default_value = "100ms", value_parser = pawmock::located::duration::parse)]
     debounce: Duration,
     /// How many saves to time.
     #[arg(long, default_value_t = 50)]

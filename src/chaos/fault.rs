@@ -6,8 +6,8 @@ use rand::RngExt;
 use rand_distr::{Distribution as _, LogNormal, Normal};
 
 use super::format::{Distribution, FaultKind, FaultSpec, From, TriggerSpec};
-use crate::library::problem::{JsonPath, Problem};
-use crate::library::source::Source;
+use crate::located::problem::{JsonPath, Problem};
+use crate::located::source::Source;
 use crate::playback::rng::Rng;
 
 /// Event kinds a fault can be limited to: the `Event::kind` names of the events a turn
@@ -141,7 +141,7 @@ impl Delay {
             }
         };
         Duration::try_from_secs_f64(secs.max(0.0))
-            .map_or(Duration::ZERO, |d| d.min(crate::library::duration::MAX))
+            .map_or(Duration::ZERO, |d| d.min(crate::located::duration::MAX))
     }
 }
 
@@ -389,7 +389,7 @@ fn compile_delay(
     spec: &FaultSpec,
     problems: &mut Vec<Problem>,
 ) -> Option<Delay> {
-    let d = |v: Option<crate::library::duration::Dur>| v.map(|d| d.0);
+    let d = |v: Option<crate::located::duration::Dur>| v.map(|d| d.0);
     let mut need = |key: &str, what: &str| {
         problems.push(src.problem(
             path.clone(),

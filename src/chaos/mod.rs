@@ -17,9 +17,10 @@ use std::path::{Path, PathBuf};
 pub use apply::{Context, Delivery, Injected, Op, TurnState, apply};
 pub use fault::Fault;
 
-use crate::library::problem::{JsonPath, Problem};
-use crate::library::source::Source;
-use crate::library::{Library, read_text};
+use crate::library::Library;
+use crate::located::problem::{JsonPath, Problem};
+use crate::located::read_text;
+use crate::located::source::Source;
 
 /// A named chaos profile.
 #[derive(Debug)]

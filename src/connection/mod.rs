@@ -1155,7 +1155,7 @@ fn connect_timer(
         .filter(|f| f.trigger.probability.is_none_or(|p| rng.random_bool(p)))
         .map(|f| {
             (
-                crate::library::duration::later(connected_at, f.trigger.after.unwrap_or_default()),
+                crate::located::duration::later(connected_at, f.trigger.after.unwrap_or_default()),
                 f.clone(),
             )
         })

@@ -3,8 +3,8 @@
 
 use std::str::FromStr;
 
-use crate::library::duration;
 use crate::library::format::{ChunkUnit, TimingSpec};
+use crate::located::duration;
 use crate::protocol::DialectChoice;
 
 /// The query parameters of `/ws`.

@@ -8,8 +8,8 @@ use tokio::time::{Duration, Instant};
 
 use crate::chaos::{Context, Delivery, Fault, Op, TurnState, apply};
 use crate::library::Scenario;
-use crate::library::duration::later;
 use crate::library::scenario::{Body, Plan};
+use crate::located::duration::later;
 use crate::playback::playhead::Playhead;
 use crate::playback::rng::Rng;
 use crate::playback::{Segment, Timing, expand_branch};

@@ -10,9 +10,9 @@ use super::ApiError;
 use crate::chaos::Fault;
 use crate::chaos::fault::compile;
 use crate::chaos::format::FaultSpec;
-use crate::library::problem::JsonPath;
 use crate::library::scenario::{Step, StepKind, compile_loose_steps};
-use crate::library::source::Source;
+use crate::located::problem::JsonPath;
+use crate::located::source::Source;
 
 /// What the API asks a connection to do.
 #[derive(Debug)]

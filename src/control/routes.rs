@@ -370,7 +370,7 @@ async fn wait(app: &App, body: &[u8]) -> Answer {
     };
     let timeout = match obj.get("timeout") {
         None | Some(Value::Null) => Duration::from_secs(5),
-        Some(Value::String(s)) => crate::library::duration::parse(s)
+        Some(Value::String(s)) => crate::located::duration::parse(s)
             .map_err(|e| ApiError::bad_request(format!("`timeout`: {e}"), hint))?,
         Some(Value::Number(n)) => n
             .as_f64()

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use warp::Filter;
 
 use crate::app::App;
-use crate::library::problem::Problem;
+use crate::located::problem::Problem;
 
 /// What the inspector needs beyond the library: the problems of the files that do not
 /// load now (the library only holds what loaded), and a signal that either changed.

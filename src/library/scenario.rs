@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::format::{
     ChunkUnit, DashboardError, DashboardPlan, ScenarioFile, StepSpec, TimingSpec, TurnSpec,
 };
-use super::problem::{JsonPath, Problem};
-use super::source::Source;
+use crate::located::problem::{JsonPath, Problem};
+use crate::located::source::Source;
 use crate::protocol::{Event, HistoryMessage};
 
 /// How long a plan waits for the client's answer when the file does not say.
@@ -571,7 +571,7 @@ fn compile_step(
             None,
         ));
     }
-    let dur = |d: Option<super::duration::Dur>| d.map(|d| d.0);
+    let dur = |d: Option<crate::located::duration::Dur>| d.map(|d| d.0);
     let step_kind = match kind {
         "say" => StepKind::Say(SayText::new(s.say?)),
         "think" => StepKind::Think {

@@ -32,7 +32,7 @@ impl Playhead {
             return None;
         }
         let ahead = offset.saturating_sub(self.anchor_pos);
-        Some(crate::library::duration::later(
+        Some(crate::located::duration::later(
             self.anchor_wall,
             self.scale(ahead),
         ))
@@ -121,7 +121,7 @@ impl Playhead {
     /// Stops for `length` from `now`, then goes on (a `stall` injected through the API).
     pub fn stall(&mut self, now: Instant, length: Duration) {
         self.anchor_pos = self.position(now);
-        self.anchor_wall = crate::library::duration::later(now, length);
+        self.anchor_wall = crate::located::duration::later(now, length);
     }
 }
 

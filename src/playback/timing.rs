@@ -5,7 +5,7 @@ use std::time::Duration;
 use rand::RngExt;
 
 use super::rng::Rng;
-use crate::library::duration;
+use crate::located::duration;
 
 /// The longest a scaled duration gets (ten years): a tiny speed cannot overflow offsets.
 const FAR: Duration = Duration::from_secs(10 * 365 * 86400);

@@ -216,7 +216,7 @@ fn pace(query: &str) -> Option<Duration> {
     let mut instant = false;
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         match k.as_ref() {
-            "chunk_delay" => delay = pawmock::library::duration::parse(&v).ok(),
+            "chunk_delay" => delay = pawmock::located::duration::parse(&v).ok(),
             "speed" => instant = v.parse::<f64>().is_ok_and(|s| s == 0.0),
             _ => {}
         }
