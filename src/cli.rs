@@ -276,7 +276,7 @@ fn parse_speed(s: &str) -> Result<f64, String> {
 /// A debounce or poll interval: a duration such as `100ms` or `1s`, at least 10 ms.
 fn parse_interval(s: &str) -> Result<Duration, String> {
     let d = crate::located::duration::parse(s)?;
-    let min = crate::library::watch::MIN_INTERVAL;
+    let min = crate::server::watch::MIN_INTERVAL;
     if d < min {
         return Err(format!(
             "`{s}` is too short: give at least {}ms, e.g. 100ms",

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::{Client, PATIENCE, Server, answer_text};
 use pawmock::app::ServeConfig;
 use pawmock::library::reload::{Reloader, Report};
-use pawmock::library::watch::{self, WatchConfig, WatchHandle};
+use pawmock::server::watch::{self, WatchConfig, WatchHandle};
 use serde_json::Value;
 use tokio::sync::broadcast;
 

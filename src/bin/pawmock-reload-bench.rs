@@ -25,7 +25,7 @@ use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use pawmock::app::{App, ServeConfig};
 use pawmock::library::reload::Reloader;
-use pawmock::library::watch::{self, WatchConfig};
+use pawmock::server::watch::{self, WatchConfig};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 

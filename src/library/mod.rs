@@ -8,7 +8,6 @@ pub mod recording;
 pub mod reload;
 pub mod scenario;
 pub mod schema;
-pub mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

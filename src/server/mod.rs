@@ -6,6 +6,7 @@ pub(crate) mod peer;
 pub mod rest;
 pub mod static_files;
 mod upgrade;
+pub mod watch;
 
 pub use static_files::static_root;
 
