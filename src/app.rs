@@ -193,6 +193,27 @@ impl App {
         self.inspector.changed();
     }
 
+    /// Pushes a `run_intention`'s `intention_started` to every dashboard now and its
+    /// `intention_completed` when the run ends (a tracked task; shutdown cancels it).
+    /// Here rather than in `backend/` because it needs the pushes channel and the tracker.
+    pub(crate) fn announce_intention_run(
+        self: &Arc<Self>,
+        run: crate::backend::intention_run::IntentionRun,
+    ) {
+        let _ = self
+            .pushes
+            .send(std::iter::once(run.frame("intention_started")).collect::<Push>());
+        let app = self.clone();
+        self.tracker.spawn(async move {
+            tokio::select! {
+                _ = app.shutdown.cancelled() => {}
+                _ = tokio::time::sleep(run.wait) => {
+                    let _ = app.pushes.send(std::iter::once(run.frame("intention_completed")).collect::<Push>());
+                }
+            }
+        });
+    }
+
     /// A short id for logs: `c1`, `c2`, …
     pub fn next_connection_id(&self) -> String {
         format!("c{}", self.next_connection.fetch_add(1, Ordering::Relaxed))

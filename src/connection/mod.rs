@@ -578,7 +578,14 @@ impl Connection {
                 };
                 let replies = crate::backend::answer(&ctx, &name, &frame);
                 if name == "run_intention" {
-                    crate::backend::intention_run::announce(&self.app, &ctx, &frame);
+                    let run = crate::backend::intention_run::IntentionRun::start(
+                        &ctx,
+                        &frame,
+                        self.app.config.speed,
+                    );
+                    if let Some(run) = run {
+                        self.app.announce_intention_run(run);
+                    }
                 }
                 debug!(conn = %self.id, action = %name, replies = replies.len(), "dashboard action answered");
                 for reply in replies {

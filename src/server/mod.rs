@@ -3,6 +3,7 @@
 mod accept;
 mod index;
 pub(crate) mod peer;
+mod reminder_ringer;
 pub mod rest;
 pub mod static_files;
 mod upgrade;
@@ -141,7 +142,7 @@ pub async fn run_all(app: Arc<App>, listeners: Vec<TcpListener>) {
             info!("serving ws://{addr}/ws");
         }
     }
-    tokio::spawn(crate::backend::reminders::ring(app.clone()));
+    tokio::spawn(reminder_ringer::ring(app.clone()));
     let state_writer = app
         .state
         .get()
