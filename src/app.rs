@@ -18,7 +18,7 @@ use crate::sessions::Sessions;
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub dialect: DialectChoice,
-    pub speed: f64,
+    pub speed: crate::speed::Speed,
     pub seed: u64,
     /// Largest client frame or message accepted; larger ones close the socket with 1009.
     pub max_frame_size: usize,
@@ -43,7 +43,7 @@ impl Default for ServeConfig {
     fn default() -> Self {
         ServeConfig {
             dialect: DialectChoice::Auto,
-            speed: 1.0,
+            speed: crate::speed::Speed::NORMAL,
             seed: crate::playback::rng::DEFAULT_SEED,
             max_frame_size: 1 << 20,
             chaos: Vec::new(),

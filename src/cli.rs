@@ -8,6 +8,7 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::protocol::DialectChoice;
+use crate::speed::Speed;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -119,8 +120,8 @@ pub struct ServeArgs {
     #[arg(long, env = "PAWMOCK_DIALECT")]
     pub dialect: Option<DialectChoice>,
     /// Pace multiplier for every connection: 2 is twice as fast, 0 plays without delays.
-    #[arg(long, env = "PAWMOCK_SPEED", default_value_t = 1.0, value_parser = parse_speed)]
-    pub speed: f64,
+    #[arg(long, env = "PAWMOCK_SPEED", default_value_t = Speed::NORMAL, value_parser = str::parse::<Speed>)]
+    pub speed: Speed,
     /// Seed of the random jitter, so runs repeat exactly (`?seed=` overrides it).
     #[arg(long, env = "PAWMOCK_SEED", default_value_t = crate::playback::rng::DEFAULT_SEED)]
     pub seed: u64,
@@ -262,15 +263,6 @@ pub struct ImportSessionsArgs {
     /// Replace scenario files that already exist in the output folder.
     #[arg(long)]
     pub force: bool,
-}
-
-fn parse_speed(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if crate::playback::timing::valid_speed(v) => Ok(v),
-        _ => Err(format!(
-            "`{s}` is not a speed: give 0 (no delays) or a number from 0.001 up (1 = recorded pace)"
-        )),
-    }
 }
 
 /// A debounce or poll interval: a duration such as `100ms` or `1s`, at least 10 ms.

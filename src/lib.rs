@@ -27,4 +27,5 @@ pub mod record;
 pub mod server;
 pub mod sessions;
 pub mod sessions_disk;
+pub mod speed;
 pub mod timestamp;

@@ -16,7 +16,7 @@ async fn bundled(config: ServeConfig) -> Server {
     Server::start(
         &common::bundled(),
         ServeConfig {
-            speed: 0.0,
+            speed: pawmock::speed::Speed::INSTANT,
             ..config
         },
     )

@@ -111,7 +111,7 @@ fn speed_divides_every_offset_and_zero_removes_them() {
     let t = weather_timing();
     let normal = schedule("weather", 0, &t, 5);
     let mut fast = t.clone();
-    fast.speed = 2.0;
+    fast.speed = pawmock::speed::Speed::new(2.0).unwrap();
     for ((a, e1), (b, e2)) in normal.iter().zip(schedule("weather", 0, &fast, 5)) {
         assert_eq!(*e1, e2);
         assert!(
@@ -120,7 +120,7 @@ fn speed_divides_every_offset_and_zero_removes_them() {
         );
     }
     let mut instant = t.clone();
-    instant.speed = 0.0;
+    instant.speed = pawmock::speed::Speed::INSTANT;
     assert!(
         schedule("weather", 0, &instant, 5)
             .iter()
@@ -164,7 +164,7 @@ fn max_gap_caps_the_silence_the_client_sees_whatever_the_speed() {
     let lib = library();
     let s = lib.get("weather-recorded").unwrap();
     let mut t = Timing::default().with(&s.timing); // max_gap 50ms
-    t.speed = 0.5;
+    t.speed = pawmock::speed::Speed::new(0.5).unwrap();
     let mut r = rng::derive(1, "weather-recorded", 1);
     let events = expand_turn(&s.turns[0].body, &t, &mut r).events;
     // The 5 s tool wait, slowed down, still shows as at most 50 ms of silence.

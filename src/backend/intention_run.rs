@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::{Ctx, text};
+use crate::speed::Speed;
 use crate::timestamp::iso8601;
 
 /// How long a run takes at speed 1 (the URL's or server's speed does not reach here;
@@ -29,18 +30,14 @@ pub(crate) struct IntentionRun {
 impl IntentionRun {
     /// The run of the intention the frame names, at the server's `speed`; `None` for an
     /// unknown id (whose reply is the error frame the action already answered with).
-    pub(crate) fn start(ctx: &Ctx, frame: &Map<String, Value>, speed: f64) -> Option<Self> {
+    pub(crate) fn start(ctx: &Ctx, frame: &Map<String, Value>, speed: Speed) -> Option<Self> {
         let id = text(frame, "id").unwrap_or("");
         let intention = ctx
             .state
             .intentions(ctx.data)
             .into_iter()
             .find(|i| i.id == id)?;
-        let wait = if speed > 0.0 {
-            RUN_TIME.div_f64(speed)
-        } else {
-            Duration::ZERO
-        };
+        let wait = speed.scale(RUN_TIME);
         Some(IntentionRun {
             id: intention.id,
             name: intention.name,

@@ -138,7 +138,7 @@ async fn save_latencies(args: &Args) -> Result<Saves> {
     let app = App::new(
         loaded.library,
         ServeConfig {
-            speed: 0.0,
+            speed: pawmock::speed::Speed::INSTANT,
             ..ServeConfig::default()
         },
     );

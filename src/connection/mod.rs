@@ -39,6 +39,7 @@ use crate::playback::{Timing, expand_turn};
 use crate::protocol::action::decode;
 use crate::protocol::{Action, Dialect, DialectChoice, Event, PlanAnswer, dialect};
 use crate::sessions::new_session_id;
+use crate::speed::Speed;
 
 pub use params::Params;
 pub use setup::Setup;
@@ -92,7 +93,7 @@ pub struct Connection {
     /// The session chats go to unless a frame names another.
     session_id: String,
     seed: u64,
-    speed: f64,
+    speed: Speed,
     /// Messages sent to each scenario so far (for `turn` rules and recordings).
     turn_counts: HashMap<String, u32>,
     turns: u64,
@@ -703,7 +704,7 @@ impl Connection {
             timing = timing.with(&s.timing);
         }
         timing = timing.with(&self.params.timing);
-        timing.speed *= self.speed;
+        timing.speed = timing.speed.times(self.speed);
         timing
     }
 

@@ -131,7 +131,7 @@ async fn play<S>(
     let mut timing = Timing::default()
         .with(&scenario.timing)
         .with(&params.timing);
-    timing.speed *= params.speed.unwrap_or(app.config.speed);
+    timing.speed = timing.speed.times(params.speed.unwrap_or(app.config.speed));
     let jitter = params.timing.jitter.or(scenario.timing.jitter);
     // As for PocketPaw connections (same RNG draws, in the same order).
     let mut chaos_rng = setup.rng;

@@ -117,7 +117,7 @@ impl ActiveTurn {
             timing,
             rng,
             chaos,
-            playhead: Playhead::new(Instant::now(), 1.0, false),
+            playhead: Playhead::new(Instant::now(), crate::speed::Speed::NORMAL, false),
             segment_start: Instant::now(),
             last_at: Duration::ZERO,
             t0: Instant::now(),
@@ -418,7 +418,7 @@ mod tests {
     #[test]
     fn a_plan_waits_then_plays_the_answered_branch_from_the_answer_time() {
         let timing = Timing {
-            speed: 0.0,
+            speed: crate::speed::Speed::INSTANT,
             ..Timing::default()
         };
         let (mut turn, origin, _) = start("plan", timing);
@@ -446,7 +446,7 @@ mod tests {
     #[test]
     fn for_the_dashboard_a_plan_plays_its_branch_at_once_without_waiting() {
         let timing = Timing {
-            speed: 0.0,
+            speed: crate::speed::Speed::INSTANT,
             ..Timing::default()
         };
         let (mut turn, origin, _) = start("plan", timing);
@@ -468,7 +468,7 @@ mod tests {
     fn an_unanswered_plan_plays_the_timeout_branch_after_its_wait_whatever_the_speed() {
         // The wait is for a human: speed 0 does not shorten it.
         let timing = Timing {
-            speed: 0.0,
+            speed: crate::speed::Speed::INSTANT,
             ..Timing::default()
         };
         let (mut turn, origin, _) = start("plan", timing);
@@ -564,7 +564,7 @@ mod tests {
     #[test]
     fn a_plans_wait_does_not_run_out_while_held() {
         let timing = Timing {
-            speed: 0.0,
+            speed: crate::speed::Speed::INSTANT,
             ..Timing::default()
         };
         let (mut turn, origin, _) = start("plan", timing);

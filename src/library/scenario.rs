@@ -14,6 +14,7 @@ use super::format::{
 use crate::located::problem::{JsonPath, Problem};
 use crate::located::source::Source;
 use crate::protocol::{Event, HistoryMessage};
+use crate::speed::Speed;
 
 /// How long a plan waits for the client's answer when the file does not say.
 pub const DEFAULT_PLAN_WAIT: Duration = Duration::from_secs(300);
@@ -656,13 +657,8 @@ pub fn check_timing(src: &Source, path: &JsonPath, t: &TimingSpec, problems: &mu
             "give `chunk_delay` or `chunks_per_second`, not both",
         );
     }
-    if t.speed
-        .is_some_and(|s| !crate::playback::timing::valid_speed(s))
-    {
-        bad(
-            "speed",
-            "`speed` must be 0 (no delays) or a number from 0.001 up",
-        );
+    if t.speed.is_some_and(|s| Speed::new(s).is_none()) {
+        bad("speed", &format!("`speed` must be {}", Speed::RULE));
     }
 }
 

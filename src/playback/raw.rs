@@ -20,8 +20,8 @@ pub fn expand_raw(
     rng: &mut Rng,
 ) -> Segment {
     // The cap is on the silence the client sees, as for PocketPaw recordings.
-    let cap = if timing.speed > 0.0 {
-        timing.max_gap.mul_f64(timing.speed)
+    let cap = if !timing.speed.is_instant() {
+        timing.speed.script_time(timing.max_gap)
     } else {
         timing.max_gap
     };
@@ -79,7 +79,7 @@ mod tests {
             [100, 2_100, 2_400]
         );
         let fast = Timing {
-            speed: 2.0,
+            speed: crate::speed::Speed::new(2.0).unwrap(),
             ..Timing::default()
         };
         assert_eq!(
@@ -87,7 +87,7 @@ mod tests {
             [50, 2_050, 2_200]
         );
         let instant = Timing {
-            speed: 0.0,
+            speed: crate::speed::Speed::INSTANT,
             ..Timing::default()
         };
         assert_eq!(

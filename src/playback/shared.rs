@@ -145,7 +145,7 @@ mod tests {
         let (a, _) = shared.expand(&s, 0, &timing, 7, 1);
         for (seed, index, speed) in [(8, 1, 1.0), (7, 2, 1.0), (7, 1, 2.0)] {
             let t = Timing {
-                speed,
+                speed: crate::speed::Speed::new(speed).unwrap(),
                 ..timing.clone()
             };
             let (b, _) = shared.expand(&s, 0, &t, seed, index);

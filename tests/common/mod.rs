@@ -53,7 +53,7 @@ impl Server {
         Server::start(
             dir,
             ServeConfig {
-                speed: 0.0,
+                speed: pawmock::speed::Speed::INSTANT,
                 ..ServeConfig::default()
             },
         )

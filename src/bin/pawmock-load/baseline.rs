@@ -67,7 +67,7 @@ fn turn_events(recordings: &Path, scenario: &str) -> anyhow::Result<Vec<Event>> 
         .first()
         .with_context(|| format!("scenario `{scenario}` has no turns"))?;
     let mut timing = Timing::default().with(&s.timing);
-    timing.speed = 0.0;
+    timing.speed = pawmock::speed::Speed::INSTANT;
     let mut rng = rng::derive(rng::DEFAULT_SEED, scenario, 1);
     let segment = expand_turn(&turn.body, &timing, &mut rng);
     Ok(segment.events.into_iter().map(|e| e.event).collect())
