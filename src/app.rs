@@ -44,7 +44,7 @@ impl Default for ServeConfig {
         ServeConfig {
             dialect: DialectChoice::Auto,
             speed: crate::speed::Speed::NORMAL,
-            seed: crate::playback::rng::DEFAULT_SEED,
+            seed: crate::rng::DEFAULT_SEED,
             max_frame_size: 1 << 20,
             chaos: Vec::new(),
             static_dir: None,

@@ -123,7 +123,7 @@ pub struct ServeArgs {
     #[arg(long, env = "PAWMOCK_SPEED", default_value_t = Speed::NORMAL, value_parser = str::parse::<Speed>)]
     pub speed: Speed,
     /// Seed of the random jitter, so runs repeat exactly (`?seed=` overrides it).
-    #[arg(long, env = "PAWMOCK_SEED", default_value_t = crate::playback::rng::DEFAULT_SEED)]
+    #[arg(long, env = "PAWMOCK_SEED", default_value_t = crate::rng::DEFAULT_SEED)]
     pub seed: u64,
     /// Log filter: error, warn, info, debug, trace, or target=level pairs such as
     /// `info,pawmock::connection=debug`.

@@ -24,6 +24,7 @@ pub mod playback;
 pub mod protocol;
 mod recency;
 pub mod record;
+pub mod rng;
 pub mod server;
 pub mod sessions;
 pub mod sessions_disk;

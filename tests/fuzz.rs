@@ -124,7 +124,7 @@ fn located(rel: &str, text: &str) -> Result<(), TestCaseError> {
     if let Ok(pawmock::library::Entry::Scenario(s)) = &result {
         let timing = pawmock::playback::Timing::default().with(&s.timing);
         for (i, turn) in s.turns.iter().enumerate() {
-            let mut rng = pawmock::playback::rng::derive(1, &s.name, i as u64);
+            let mut rng = pawmock::rng::derive(1, &s.name, i as u64);
             pawmock::playback::expand_turn(&turn.body, &timing, &mut rng);
         }
     }

@@ -7,8 +7,9 @@ use std::time::Duration;
 use pawmock::library::Library;
 use pawmock::library::format::TimingSpec;
 use pawmock::library::scenario::Body;
-use pawmock::playback::{Timing, expand_turn, rng};
+use pawmock::playback::{Timing, expand_turn};
 use pawmock::protocol::Event;
+use pawmock::rng;
 
 fn library() -> Library {
     Library::load(&common::fixtures()).unwrap().library

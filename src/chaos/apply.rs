@@ -10,10 +10,10 @@ use std::time::Duration;
 use rand::RngExt;
 
 use super::fault::{Effect, Fault, Position};
-use crate::playback::Scheduled;
-use crate::playback::rng::Rng;
 use crate::protocol::Event;
+use crate::protocol::Scheduled;
 use crate::protocol::raw::RawFrame;
+use crate::rng::Rng;
 
 /// What the connection does at one moment of a turn.
 #[derive(Debug, Clone, PartialEq)]
@@ -376,7 +376,7 @@ fn fires(
 mod tests {
     use super::*;
     use crate::chaos::inline::parse;
-    use crate::playback::rng::derive;
+    use crate::rng::derive;
 
     fn events() -> Vec<Scheduled> {
         let at = |ms: u64| Duration::from_millis(ms);

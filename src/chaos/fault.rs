@@ -8,7 +8,7 @@ use rand_distr::{Distribution as _, LogNormal, Normal};
 use super::format::{Distribution, FaultKind, FaultSpec, From, TriggerSpec};
 use crate::located::problem::{JsonPath, Problem};
 use crate::located::source::Source;
-use crate::playback::rng::Rng;
+use crate::rng::Rng;
 
 /// Event kinds a fault can be limited to: the `Event::kind` names of the events a turn
 /// plays (greetings and session replies never pass through chaos).

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use rand::RngExt;
 
 use super::fault::{Effect, Fault};
-use crate::playback::rng::Rng;
+use crate::rng::Rng;
 
 /// Distinct URLs whose attempts are counted before the counts start over.
 pub const MAX_URLS: usize = 100_000;

@@ -18,8 +18,8 @@ use crate::control::journal::{self, MAX_BODY, MAX_TEXT};
 use crate::control::registry::{Facts, Live};
 use crate::control::{ApiError, ConnState, What};
 use crate::playback::Timing;
-use crate::playback::rng;
 use crate::protocol::{Event, dialect};
+use crate::rng;
 
 /// Why a connection holds its playhead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

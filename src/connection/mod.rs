@@ -34,10 +34,10 @@ use crate::app::{App, Push};
 use crate::chaos::{self, Context, Delivery, Fault, Op, TurnState};
 use crate::choose::{Choice, choose};
 use crate::metrics::{FrameKind, OpenConnection, Rejected};
-use crate::playback::rng::{self, Rng};
 use crate::playback::{Timing, expand_turn};
 use crate::protocol::action::decode;
 use crate::protocol::{Action, Dialect, DialectChoice, Event, PlanAnswer, dialect};
+use crate::rng::{self, Rng};
 use crate::sessions::new_session_id;
 use crate::speed::Speed;
 

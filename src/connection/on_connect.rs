@@ -10,9 +10,11 @@ use super::turn::{ActiveTurn, BodyRef, TurnChaos};
 use super::{Connection, Result};
 use crate::chaos::{Context, TurnState};
 use crate::control::What;
-use crate::playback::schedule::{Scheduled, expand_steps};
-use crate::playback::{Segment, rng};
+use crate::playback::Segment;
+use crate::playback::schedule::expand_steps;
 use crate::protocol::Event;
+use crate::protocol::Scheduled;
+use crate::rng;
 
 impl Connection {
     /// Starts the pinned scenario's `on_connect` steps, if it has any.

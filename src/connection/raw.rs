@@ -25,10 +25,10 @@ use crate::chaos::{self, Context, Delivery, Op, TurnState};
 use crate::library::Scenario;
 use crate::library::raw::RawScript;
 use crate::playback::raw::expand_raw;
-use crate::playback::rng::{self, Rng};
 use crate::playback::{Segment, Timing};
 use crate::protocol::Event;
 use crate::protocol::raw::RawFrame;
+use crate::rng::{self, Rng};
 
 /// Frames sent in one go before the loop looks at its client again.
 const DUE_BATCH: usize = 64;

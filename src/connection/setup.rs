@@ -7,7 +7,7 @@ use super::params::{self, Params};
 use crate::app::App;
 use crate::chaos::handshake::{Refusal, decide};
 use crate::chaos::{self, Fault};
-use crate::playback::rng::{self, Rng};
+use crate::rng::{self, Rng};
 
 /// Everything a connection starts with.
 pub struct Setup {

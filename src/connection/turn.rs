@@ -11,9 +11,9 @@ use crate::library::Scenario;
 use crate::library::scenario::{Body, Plan};
 use crate::located::duration::later;
 use crate::playback::playhead::Playhead;
-use crate::playback::rng::Rng;
 use crate::playback::{Segment, Timing, expand_branch};
 use crate::protocol::{Event, PlanAnswer};
+use crate::rng::Rng;
 
 /// What a turn plays: a scenario's turn (kept alive even if a reload replaces the
 /// library meanwhile), or a built-in reply.
@@ -328,7 +328,8 @@ fn dashboard_answer(plan: &Plan) -> Option<PlanAnswer> {
 mod tests {
     use super::*;
     use crate::library::Library;
-    use crate::playback::{expand_turn, rng};
+    use crate::playback::expand_turn;
+    use crate::rng;
     use std::path::Path;
 
     fn fixture(name: &str) -> Arc<Scenario> {

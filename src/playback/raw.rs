@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use rand::RngExt;
 
-use super::rng::Rng;
-use super::schedule::{Scheduled, Segment};
+use super::schedule::Segment;
 use super::timing::Timing;
 use crate::library::raw::RawOut;
 use crate::protocol::Event;
+use crate::protocol::Scheduled;
+use crate::rng::Rng;
 
 /// The frames of one exchange (or the greeting) at absolute offsets from its start.
 pub fn expand_raw(
@@ -50,8 +51,8 @@ pub fn expand_raw(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::playback::rng;
     use crate::protocol::raw::RawFrame;
+    use crate::rng;
 
     fn replies() -> Vec<(Duration, RawOut)> {
         [100u64, 5_000, 300]

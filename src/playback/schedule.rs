@@ -7,17 +7,10 @@
 use std::time::Duration;
 
 use super::chunk;
-use super::rng::Rng;
 use super::timing::Timing;
 use crate::library::scenario::{Body, Plan, Step, StepKind};
-use crate::protocol::Event;
-
-/// One event and when to send it, as an offset from the start of its segment.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scheduled {
-    pub at: Duration,
-    pub event: Event,
-}
+use crate::protocol::{Event, Scheduled};
+use crate::rng::Rng;
 
 /// A plan that waits for the client, reached at `at`.
 #[derive(Debug, Clone)]

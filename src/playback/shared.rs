@@ -10,10 +10,10 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Weak};
 
-use super::rng::{self, Rng};
 use super::schedule::{Segment, expand_turn};
 use super::timing::Timing;
 use crate::library::Scenario;
+use crate::rng::{self, Rng};
 
 /// How many different expansions are kept (most recent first); a reload's old scenarios
 /// fall out as new ones come in.

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use rand::RngExt;
 
-use super::rng::Rng;
 use crate::located::duration;
+use crate::rng::Rng;
 
 use crate::library::format::{ChunkUnit, TimingSpec};
 use crate::speed::Speed;
