@@ -26,6 +26,7 @@ mod recency;
 pub mod record;
 pub mod rng;
 pub mod server;
+pub mod session_changes;
 pub mod sessions;
 pub mod sessions_disk;
 pub mod speed;
