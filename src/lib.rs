@@ -19,6 +19,7 @@ pub mod library;
 pub mod limits;
 pub mod located;
 pub mod metrics;
+pub(crate) mod peer;
 pub mod persist;
 pub mod playback;
 pub mod protocol;

@@ -46,7 +46,7 @@ pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rej
         })
         .and(warp::method())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-        .and(crate::server::peer::remote())
+        .and(crate::peer::remote())
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::body::stream().and_then(read_bounded))
         .then(

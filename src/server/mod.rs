@@ -2,7 +2,6 @@
 
 mod accept;
 mod index;
-pub(crate) mod peer;
 mod reminder_ringer;
 pub mod rest;
 pub mod static_files;
