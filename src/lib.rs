@@ -2,8 +2,14 @@
 //! WebSocket protocol.
 //!
 //! Data flows one way (see ARCHITECTURE.md): files → [`library`] → [`choose`] →
-//! [`playback`] (pure: turn → schedule) → [`connection`] (time and I/O) → socket,
-//! with [`protocol`] rendering events in the connection's dialect.
+//! [`playback`] (pure: turn → schedule) → [`chaos`] (faults) → [`connection`] (time and
+//! I/O) → socket, with [`protocol`] rendering events in the connection's dialect.
+//!
+//! Imports go one way too, with two circles left that ARCHITECTURE.md's "Layers" names
+//! (`library ⇄ chaos`; [`app`] and the parts whose routes take the `App` back):
+//! [`server`] → [`connection`] → [`app`] → [`playback`] → [`library`] → [`backend`] →
+//! [`protocol`] → the leaves ([`located`], [`speed`], [`rng`], [`timestamp`]).
+//! `tests/layers.rs` checks the imports against that page.
 
 pub mod app;
 pub mod backend;
