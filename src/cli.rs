@@ -48,6 +48,10 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(mut_arg("out", |a| a
+    .default_value("recordings/recorded")
+    .required(false)
+    .help("Directory the recordings are written to (created if missing), one `<date>-<connection>.jsonl` per connection")))]
 pub struct RecordArgs {
     /// The real backend: ws://HOST:PORT/ws. WebSockets go to its origin with the
     /// client's path and query; other requests go to http://HOST:PORT.
@@ -59,41 +63,38 @@ pub struct RecordArgs {
     /// Port to listen on.
     #[arg(long, env = "PAWMOCK_PORT", default_value_t = 8000)]
     pub port: u16,
-    /// Directory the recordings are written to (created if missing), one
-    /// `<date>-<connection>.jsonl` per connection.
-    #[arg(
-        long,
-        env = "PAWMOCK_OUT",
-        default_value = "recordings/recorded",
-        value_name = "DIR"
-    )]
-    pub out: PathBuf,
-    /// An extra redaction rule (repeatable): a JSONPath such as `$.user.email` or
-    /// `$..phone` replaces what it selects, anything else is a regex whose matches are
-    /// replaced, with `[redacted]`. API keys, bearer tokens and secret-named keys are
-    /// always redacted.
-    #[arg(long = "redact", value_name = "RULE")]
-    pub redact: Vec<String>,
+    #[command(flatten)]
+    pub output: RecordingsOut,
     /// Log filter, as for `serve`.
     #[arg(long, env = "PAWMOCK_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(mut_arg("out", |a| a
+    .default_value("recordings/imported")
+    .required(false)
+    .help("Directory the recordings are written to (created if missing), one per WebSocket of the HAR")))]
 pub struct ImportArgs {
     /// A HAR file saved by a browser's developer tools (Chromium, Firefox).
     #[arg(value_name = "FILE.har")]
     pub har: PathBuf,
-    /// Directory the recordings are written to (created if missing), one per
-    /// WebSocket of the HAR.
-    #[arg(
-        long,
-        env = "PAWMOCK_OUT",
-        default_value = "recordings/imported",
-        value_name = "DIR"
-    )]
+    #[command(flatten)]
+    pub output: RecordingsOut,
+}
+
+/// `--out` and `--redact`, shared by `record` and `import`: both write recordings and
+/// redact them the same way. Each command sets its own default folder and says what
+/// goes in it (`mut_arg` on the command).
+#[derive(Debug, Clone, Args)]
+pub struct RecordingsOut {
+    /// Directory the recordings are written to (created if missing).
+    #[arg(long, env = "PAWMOCK_OUT", value_name = "DIR")]
     pub out: PathBuf,
-    /// An extra redaction rule (repeatable), as for `record`.
+    /// An extra redaction rule (repeatable): a JSONPath such as `$.user.email` or
+    /// `$..phone` replaces what it selects, anything else is a regex whose matches are
+    /// replaced, with `[redacted]`. API keys, bearer tokens and secret-named keys are
+    /// always redacted.
     #[arg(long = "redact", value_name = "RULE")]
     pub redact: Vec<String>,
 }
