@@ -231,13 +231,8 @@ pub struct DirArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ListArgs {
-    /// Recordings directory.
-    #[arg(
-        default_value = "recordings",
-        env = "PAWMOCK_RECORDINGS",
-        value_name = "DIR"
-    )]
-    pub dir: PathBuf,
+    #[command(flatten)]
+    pub recordings: DirArgs,
     /// Host shown in the URLs.
     #[arg(long, env = "PAWMOCK_HOST", default_value = "127.0.0.1")]
     pub host: String,
