@@ -4,6 +4,7 @@ mod accept;
 mod index;
 mod reminder_ringer;
 pub mod rest;
+mod state_writer;
 pub mod static_files;
 mod upgrade;
 pub mod watch;
@@ -145,7 +146,7 @@ pub async fn run_all(app: Arc<App>, listeners: Vec<TcpListener>) {
     let state_writer = app
         .state
         .get()
-        .map(|state| tokio::spawn(crate::persist::write_changes(app.clone(), state.clone())));
+        .map(|state| tokio::spawn(state_writer::write_changes(app.clone(), state.clone())));
     let limits = accept::Limits {
         handshake_timeout: app.config.handshake_timeout,
         max_pending: app.config.max_pending,
