@@ -472,6 +472,22 @@ impl TurnCounters {
     }
 }
 
+/// Raw connections (`connection::raw`: a recording of a protocol pawmock does not know).
+impl Metrics {
+    /// A raw connection was accepted: counted as [`Metrics::connection_opened`] counts
+    /// the others, under the dialect `raw`.
+    pub(crate) fn raw_connection_opened(&self) -> OpenConnection {
+        let label = DialectLabel { dialect: "raw" };
+        self.total.get_or_create(&label).inc();
+        let gauge = self.open.get_or_create_owned(&label);
+        gauge.inc();
+        OpenConnection {
+            gauge,
+            family: self.open.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

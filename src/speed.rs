@@ -17,8 +17,10 @@ use std::time::Duration;
 /// The longest a scaled duration gets (ten years): a tiny speed cannot overflow offsets.
 const FAR: Duration = Duration::from_secs(10 * 365 * 86400);
 
-/// A valid speed: 0 (no delays) or a finite number from [`Speed::MIN`] up.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+/// A valid speed: 0 (no delays) or a finite number from [`Speed::MIN`] up. In JSON (the
+/// control API's replies) it is the plain number.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, serde::Serialize)]
+#[serde(transparent)]
 pub struct Speed(f64);
 
 impl Speed {
@@ -137,6 +139,15 @@ mod tests {
         );
         assert!("-2".parse::<Speed>().is_err());
         assert!("inf".parse::<Speed>().is_err());
+    }
+
+    #[test]
+    fn in_json_a_speed_is_its_number() {
+        let half = Speed::new(0.5).unwrap();
+        assert_eq!(
+            serde_json::json!({"speed": half}).to_string(),
+            r#"{"speed":0.5}"#
+        );
     }
 
     #[test]

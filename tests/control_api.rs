@@ -6,6 +6,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use common::control::{api, conn_id, journal};
 use common::http;
 use common::{Client, Ending, Server, types};
 use pawmock::app::ServeConfig;
@@ -18,10 +19,6 @@ fn dir() -> PathBuf {
 
 async fn server(config: ServeConfig) -> Server {
     Server::start(&dir(), config).await
-}
-
-async fn api(s: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    api_with(s, method, path, body, &[]).await
 }
 
 async fn api_with(
@@ -39,24 +36,6 @@ async fn api_with(
 async fn raw_api(s: &Server, method: &str, path: &str, body: &str) -> (u16, Value) {
     let r = http::request(s.addr, method, path, &[], body.as_bytes()).await;
     (r.status, r.json())
-}
-
-/// The id of the only live connection of `run`, waiting for it to register.
-async fn conn_id(s: &Server, run: &str) -> String {
-    for _ in 0..200 {
-        let (_, list) = api(s, "GET", &format!("/__pawmock/connections?run={run}"), None).await;
-        if let Some(c) = list.as_array().and_then(|l| l.first()) {
-            return c["id"].as_str().unwrap().to_owned();
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no connection of run {run} registered");
-}
-
-async fn journal(s: &Server, query: &str) -> Vec<Value> {
-    let (status, page) = api(s, "GET", &format!("/__pawmock/journal{query}"), None).await;
-    assert_eq!(status, 200, "{page}");
-    page["entries"].as_array().unwrap().clone()
 }
 
 fn kinds(entries: &[Value]) -> Vec<String> {

@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 use common::{ChildGuard, Client, Server};
 use pawmock::app::ServeConfig;
@@ -25,23 +23,12 @@ struct RecordProcess {
 
 impl RecordProcess {
     fn start(upstream: &str, out: &std::path::Path) -> RecordProcess {
-        let mut child = ChildGuard(
+        let (child, lines) = common::logged(
             Command::new(env!("CARGO_BIN_EXE_pawmock"))
                 .args(["record", "--port", "0", "--upstream", upstream])
                 .arg("--out")
-                .arg(out)
-                .env("NO_COLOR", "1")
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap(),
+                .arg(out),
         );
-        let stdout = child.0.stdout.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel::<String>();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
         let mut p = RecordProcess {
             child,
             lines,
@@ -59,15 +46,7 @@ impl RecordProcess {
 
     /// The next log line that contains `want`.
     fn line_with(&self, want: &str) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(Duration::from_secs(30))
-                .unwrap_or_else(|_| panic!("no log line with `{want}` within 30 s"));
-            if line.contains(want) {
-                return line;
-            }
-        }
+        common::line_with(&self.lines, want)
     }
 }
 

@@ -345,7 +345,7 @@ impl Connection {
                 if let Some(turn) = self.active.as_mut() {
                     turn.playhead.set_rate(rate, now);
                 }
-                Ok(json!({"applied": "now", "speed": rate.get()}))
+                Ok(json!({"applied": "now", "speed": rate}))
             }
             Command::Fault(fault) => self.inject(ws, fault).await,
             Command::Send(out) => {
@@ -519,4 +519,35 @@ fn refused(e: ApiError) -> CommandEnd {
 
 fn ended(end: End) -> CommandEnd {
     CommandEnd::Ended(json!({"applied": "now", "connection": "lost"}), end)
+}
+
+/// Raw connections (`connection::raw`) share this control state; what differs is only
+/// how a frame of a protocol pawmock does not know is journaled.
+impl Ctl {
+    /// Journals a raw frame written to the socket. It has no PocketPaw `type`, so its
+    /// type is `text` or `binary`; its body (with `--journal-frames`) is the text, or
+    /// the byte count of a binary frame.
+    pub fn raw_frame_sent(&mut self, frame_type: &'static str, body: &str) {
+        let journal = &self.app.control.journal;
+        let (scheduled_ms, actual_ms) = match self.scheduled.take() {
+            Some((at, t0)) => (
+                Some(ms(at)),
+                Some(ms(tokio::time::Instant::now().saturating_duration_since(t0))),
+            ),
+            None => (None, None),
+        };
+        self.last_type = std::borrow::Cow::Borrowed(frame_type);
+        let body = journal
+            .keeps_frames()
+            .then(|| journal::truncate(body, MAX_BODY).0);
+        self.pending.borrow_mut().push((
+            journal.since_start(),
+            What::FrameSent {
+                frame_type: self.last_type.clone(),
+                scheduled_ms,
+                actual_ms,
+                body,
+            },
+        ));
+    }
 }

@@ -5,6 +5,12 @@
 //! speed, chaos and its seeded RNG work the same way). What differs: client frames are
 //! not decoded but matched against the recorded client frames, a match starts the
 //! server frames recorded after it, and frames are sent exactly as recorded.
+//!
+//! It is a first-class connection of the control plane: in the registry with its live
+//! state, journaled like the others (`control.rs` beside this file handles the API's
+//! commands and `?freeze=`), and counted in `/metrics` under the dialect `raw`.
+
+mod control;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -18,12 +24,16 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, O
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::{debug, info, warn};
 
+use super::control::Ctl;
 use super::setup::Setup;
 use super::turn::{ActiveTurn, Due, TurnChaos};
 use crate::app::App;
 use crate::chaos::{self, Context, Delivery, Op, TurnState};
+use crate::control::What;
+use crate::control::registry::Facts;
 use crate::library::Scenario;
 use crate::library::raw::RawScript;
+use crate::metrics::{FrameKind, OpenConnection, TurnCounters};
 use crate::playback::raw::expand_raw;
 use crate::playback::{Segment, Timing};
 use crate::protocol::Event;
@@ -50,6 +60,8 @@ enum End {
     Closed(u16),
     /// The recording lost its connection here (1006), or an `abort` fault fired.
     Aborted,
+    /// The control API closed the connection with this code.
+    ByControl(u16),
 }
 
 impl std::fmt::Display for End {
@@ -60,6 +72,7 @@ impl std::fmt::Display for End {
             End::Shutdown => write!(f, "server shutdown (1001)"),
             End::Closed(code) => write!(f, "closed by the recording or chaos ({code})"),
             End::Aborted => write!(f, "aborted by the recording or chaos (no close frame)"),
+            End::ByControl(code) => write!(f, "closed through the control API ({code})"),
         }
     }
 }
@@ -91,6 +104,18 @@ struct RawConnection {
     frames_sent: u64,
     unmatched: u64,
     fault_counts: BTreeMap<&'static str, u64>,
+    /// `?freeze=`: the marker a turn holds at.
+    freeze: Option<String>,
+    /// Frames fed to the socket and not yet flushed.
+    unflushed: bool,
+    /// The code of the client's close frame, once it sent one.
+    close_code: Option<u16>,
+    /// Keeps this connection in `pawmock_connections_open{dialect="raw"}`.
+    _open_metric: OpenConnection,
+    /// The playing turn's `pawmock_turns_completed/cancelled` counters.
+    turn_metric: Option<TurnCounters>,
+    /// The control plane's side: registry entry, command mailbox, hold and pace, journal.
+    ctl: Ctl,
 }
 
 /// Serves a connection that pinned a raw recording.
@@ -138,6 +163,13 @@ async fn play<S>(
     let connected_at = tokio::time::Instant::now();
     let connect_fault =
         super::connect_timer(&setup.faults, setup.attempt, &mut chaos_rng, connected_at);
+    let facts = Facts {
+        dialect: "raw".into(),
+        scenario: Some(scenario.name.clone()),
+        session: String::new(),
+    };
+    let ctl = Ctl::new(&app, &id, params.run.clone(), &params.query, facts);
+    let open_metric = app.metrics.raw_connection_opened();
     let mut conn = RawConnection {
         seed: params.seed.unwrap_or(app.config.seed),
         id,
@@ -156,13 +188,46 @@ async fn play<S>(
         frames_sent: 0,
         unmatched: 0,
         fault_counts: BTreeMap::new(),
+        freeze: params.freeze.clone(),
+        unflushed: false,
+        close_code: None,
+        _open_metric: open_metric,
+        turn_metric: None,
+        ctl,
         app,
         scenario,
         script,
     };
+    conn.ctl.record(What::Opened {
+        dialect: "raw".into(),
+        scenario: Some(conn.scenario.name.clone()),
+        session: String::new(),
+    });
     info!(conn = %conn.id, scenario = %conn.scenario.name, dialect = "raw", query = %setup.params.query, "connection opened");
+    if let Some(problem) = conn.freeze_problem() {
+        // As for any URL problem: the raw protocol has no error frame to carry it.
+        warn!(conn = %conn.id, "{problem}");
+    }
     let opened = std::time::Instant::now();
     let end = conn.run(ws).await;
+    if let Some(turn) = conn.active.take() {
+        conn.ctl.why = "connection closed";
+        conn.finish(turn, true);
+    }
+    let (code, by) = match &end {
+        End::ClientClosed => (conn.close_code, "client"),
+        End::Gone(_) => (None, "client"),
+        End::Shutdown => (Some(1001), "server"),
+        End::Closed(1005 | 1006) | End::Aborted => (None, "server"),
+        End::Closed(code) | End::ByControl(code) => (Some(*code), "server"),
+    };
+    let reason = conn.ctl.close_reason.take().unwrap_or_default();
+    conn.ctl.record(What::Closed {
+        code,
+        reason,
+        end: end.to_string(),
+        by: by.into(),
+    });
     if let End::Shutdown = end {
         let _ = ws
             .close(Some(CloseFrame {
@@ -171,7 +236,7 @@ async fn play<S>(
             }))
             .await;
     }
-    if matches!(end, End::Shutdown | End::Closed(_)) {
+    if matches!(end, End::Shutdown | End::Closed(_) | End::ByControl(_)) {
         super::linger(ws).await;
     }
     info!(
@@ -185,6 +250,7 @@ async fn play<S>(
         secs = opened.elapsed().as_secs_f32(),
         "connection closed"
     );
+    // Dropping `conn` takes it out of the registry (its `Ctl`).
 }
 
 impl RawConnection {
@@ -209,7 +275,11 @@ impl RawConnection {
         let shutdown = self.app.shutdown.clone();
         let cancelled = shutdown.cancelled();
         tokio::pin!(cancelled);
+        // The control API's mailbox (its bell is one branch below).
+        let live = self.ctl.live.clone();
         loop {
+            // What the control API shows, before the loop waits.
+            self.sync_state();
             let due = self.active.as_ref().and_then(ActiveTurn::next_due);
             let timer = self.connect_fault.as_ref().map(|(at, _)| *at);
             let step = tokio::select! {
@@ -221,6 +291,7 @@ impl RawConnection {
                 }
                 frame = ws.next() => self.on_frame(ws, frame).await,
                 _ = super::sleep_until(due), if due.is_some() => self.on_due(ws).await,
+                _ = live.rung() => Box::pin(self.on_commands(ws)).await,
             };
             if let Err(end) = step {
                 return end;
@@ -240,14 +311,27 @@ impl RawConnection {
             Some(Err(e)) => return Err(End::Gone(e.to_string())),
             Some(Ok(Message::Text(t))) => RawFrame::Text(t.as_str().into()),
             Some(Ok(Message::Binary(b))) => RawFrame::Binary(b),
-            // Pings are answered by tungstenite; a close ends the stream next.
+            Some(Ok(Message::Close(frame))) => {
+                // tungstenite answers the close itself; the stream ends next.
+                self.ctl.close_reason = frame.as_ref().map(|f| f.reason.to_string());
+                self.close_code = frame.map(|f| u16::from(f.code));
+                return Ok(());
+            }
+            // Pings are answered by tungstenite.
             Some(Ok(_)) => return Ok(()),
         };
-        let Some(i) = self.script.find(&frame, self.next_exchange) else {
+        let found = self.script.find(&frame, self.next_exchange);
+        let action = if found.is_some() { "raw" } else { "unmatched" };
+        self.ctl
+            .client_frame(action.into(), None, &preview(&frame, usize::MAX));
+        let Some(i) = found else {
             self.unmatched += 1;
+            self.app
+                .metrics
+                .client_frame_rejected(crate::metrics::Rejected::Undecodable);
             warn!(
                 conn = %self.id,
-                frame = %preview(&frame),
+                frame = %preview(&frame, 120),
                 "the client frame matches no recorded client frame of {}; nothing is sent (loosen the match with the header's \"match\" rules)",
                 self.scenario.name
             );
@@ -280,14 +364,24 @@ impl RawConnection {
         fault: chaos::Fault,
     ) -> Result {
         *self.fault_counts.entry(fault.name()).or_default() += 1;
+        self.app.metrics.fault_applied(fault.name());
         info!(conn = %self.id, fault = fault.name(), event = 0, "fault injected");
+        self.ctl.record(What::FaultApplied {
+            fault: fault.name().into(),
+            stage: "connect".into(),
+            trigger: format!(
+                "{:?} after connect",
+                fault.trigger.after.unwrap_or_default()
+            ),
+        });
         match fault.effect {
             chaos::fault::Effect::Close { code, reason } => self.close(ws, code, reason).await,
             _ => Err(End::Aborted),
         }
     }
 
-    /// Starts playing a segment, with the faults in force now when `faulty`.
+    /// Starts playing a segment, with the faults in force now when `faulty` (an
+    /// exchange; the greeting is the connection's `on_connect` turn and has none).
     fn start(&mut self, segment: Arc<Segment>, rng: Rng, faulty: bool) {
         let mut faults = Vec::new();
         if faulty {
@@ -295,7 +389,15 @@ impl RawConnection {
             faults = chaos::profile_faults(&library, &self.profiles, |_| {});
             faults.extend(self.inline.iter().cloned());
             faults.retain(|f| !f.is_handshake() && !f.is_connect_timer());
+            faults.append(&mut self.ctl.next_faults);
         }
+        self.ctl.record(What::TurnStarted {
+            scenario: self.scenario.name.clone(),
+            turn: u64::from(self.exchanges),
+            session: String::new(),
+            trigger: if faulty { "message" } else { "on_connect" }.into(),
+        });
+        self.turn_metric = Some(self.app.metrics.turn_started(&self.scenario.name));
         let chaos = TurnChaos {
             faults,
             state: TurnState::default(),
@@ -306,7 +408,7 @@ impl RawConnection {
             },
             connected_at: self.connected_at,
         };
-        self.active = Some(ActiveTurn::new(
+        let mut turn = ActiveTurn::new(
             self.scenario.name.clone(),
             String::new(),
             self.timing.clone(),
@@ -314,7 +416,40 @@ impl RawConnection {
             segment,
             chaos,
             &mut self.chaos_rng,
-        ));
+        );
+        turn.scripted = false;
+        self.active = Some(turn);
+        self.control_new_turn();
+    }
+
+    /// A turn is over: journaled, counted, and the next queued exchange starts.
+    fn finish(&mut self, turn: ActiveTurn, cancelled: bool) {
+        let what = if cancelled {
+            What::TurnCancelled {
+                scenario: turn.scenario.clone(),
+                frames: turn.sent,
+                why: std::mem::take(&mut self.ctl.why).into(),
+            }
+        } else {
+            What::TurnEnded {
+                scenario: turn.scenario.clone(),
+                frames: turn.sent,
+            }
+        };
+        self.ctl.record(what);
+        if let Some(m) = self.turn_metric.take() {
+            m.ended(cancelled);
+        }
+    }
+
+    /// Starts the exchange matched while another played, if there is one.
+    fn start_queued(&mut self) -> bool {
+        let Some(next) = self.queued.pop_front() else {
+            return false;
+        };
+        let rng = rng::derive(self.seed, &self.scenario.name, u64::from(self.exchanges));
+        self.start(next, rng, true);
+        true
     }
 
     /// Sends what is due (at most a batch), then flushes once.
@@ -323,53 +458,92 @@ impl RawConnection {
         ws: &mut WebSocketStream<S>,
     ) -> Result {
         let now = tokio::time::Instant::now();
-        let mut fed = false;
         for _ in 0..DUE_BATCH {
-            let Some(turn) = self.active.as_mut() else {
+            if !self.play_one(ws, now, false).await? {
                 break;
-            };
-            let step = match turn.pop_due(now, &mut self.chaos_rng) {
-                Due::Event(event, _) => Step::Send(event.clone()),
-                Due::Op(op) => Step::Op(op),
-                Due::Nothing => break,
-                Due::Finished => Step::Finished,
-            };
-            match step {
-                Step::Send(event) => fed |= self.send(ws, &event).await?,
-                Step::Op(op) => fed |= self.deliver(ws, op).await?,
-                Step::Finished => {
-                    self.active = None;
-                    if let Some(next) = self.queued.pop_front() {
-                        let rng =
-                            rng::derive(self.seed, &self.scenario.name, u64::from(self.exchanges));
-                        self.start(next, rng, true);
-                    }
-                }
             }
         }
-        if fed {
-            ws.flush().await.map_err(|e| End::Gone(e.to_string()))?;
-        }
-        Ok(())
+        self.flush(ws).await
     }
 
-    /// Queues one event's frame; true when something was fed to the socket.
+    /// Plays the next delivery that is due (`force`: the next one whatever its time, for
+    /// a `step`); false when nothing was, or the turn is over or held.
+    async fn play_one<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        now: tokio::time::Instant,
+        force: bool,
+    ) -> Result<bool> {
+        let Some(turn) = self.active.as_mut() else {
+            return Ok(false);
+        };
+        // When the delivery is due (pauses shifted in), for the lateness histogram; a
+        // `step` sends it early on purpose and is not timed.
+        let scheduled = if force { None } else { turn.next_due() };
+        let due = if force {
+            turn.pop_next(now, &mut self.chaos_rng)
+        } else {
+            turn.pop_due(now, &mut self.chaos_rng)
+        };
+        let step = match due {
+            Due::Event(event, _) => Step::Send(event.clone()),
+            Due::Op(op) => Step::Op(op),
+            Due::Nothing => return Ok(false),
+            Due::Finished => Step::Finished,
+        };
+        self.ctl.scheduled = Some((turn.last_scheduled(), turn.t0));
+        let late = |app: &App| {
+            if let Some(at) = scheduled {
+                app.metrics.lateness(now.saturating_duration_since(at));
+            }
+        };
+        match step {
+            Step::Send(Event::Marker { name })
+            | Step::Op(Op {
+                delivery: Delivery::Send(Event::Marker { name }),
+                ..
+            }) => Ok(!self.on_marker(&name)),
+            Step::Send(event) => {
+                late(&self.app);
+                self.send(ws, &event).await?;
+                Ok(true)
+            }
+            Step::Op(op) => {
+                late(&self.app);
+                self.deliver(ws, op).await?;
+                // A delivery that wrote nothing (a dropped frame) leaves no time behind.
+                self.ctl.scheduled = None;
+                Ok(true)
+            }
+            Step::Finished => {
+                self.ctl.scheduled = None;
+                let turn = self.active.take().expect("checked above");
+                self.finish(turn, false);
+                Ok(self.start_queued())
+            }
+        }
+    }
+
+    /// Queues one event's frame (markers and any other event are not sent).
     async fn send<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         ws: &mut WebSocketStream<S>,
         event: &Event,
-    ) -> Result<bool> {
+    ) -> Result {
         let Event::Frame(frame) = event else {
-            // Markers (and nothing else reaches a raw connection) are not sent.
-            return Ok(false);
+            return Ok(());
         };
         match frame {
-            RawFrame::Close { code, reason } => {
-                self.close(ws, *code, reason.clone()).await.map(|_| false)
+            RawFrame::Close { code, reason } => self.close(ws, *code, reason.clone()).await,
+            other if std::mem::take(&mut self.ctl.corrupt_next) => {
+                // A `corrupt` fault injected through the control API.
+                let cut = other.corrupted();
+                let message = cut.message().expect("a data frame");
+                self.feed(ws, &cut, vec![message]).await
             }
             other => {
                 let message = other.message().expect("a data frame");
-                self.feed(ws, vec![message]).await.map(|_| true)
+                self.feed(ws, other, vec![message]).await
             }
         }
     }
@@ -378,10 +552,16 @@ impl RawConnection {
         &mut self,
         ws: &mut WebSocketStream<S>,
         op: Op,
-    ) -> Result<bool> {
+    ) -> Result {
         if let Some(f) = &op.fault {
             *self.fault_counts.entry(f.kind).or_default() += 1;
+            self.app.metrics.fault_applied(f.kind);
             info!(conn = %self.id, fault = f.kind, event = f.event_index, exchange = self.exchanges, "fault injected");
+            self.ctl.record(What::FaultApplied {
+                fault: f.kind.into(),
+                stage: "turn".into(),
+                trigger: format!("event {} of exchange {}", f.event_index, self.exchanges),
+            });
         }
         match op.delivery {
             Delivery::Send(event) => self.send(ws, &event).await,
@@ -394,31 +574,56 @@ impl RawConnection {
                     RawFrame::Binary(_) => fragments(frame.payload(), Data::Binary, pieces),
                     RawFrame::Close { .. } => return self.send(ws, &Event::Frame(frame)).await,
                 };
-                self.feed(ws, messages).await.map(|_| true)
+                self.feed(ws, &frame, messages).await
             }
-            Delivery::Corrupt(_) | Delivery::Fragmented(..) | Delivery::Nothing => Ok(false),
-            Delivery::Close { code, reason } => self.close(ws, code, reason).await.map(|_| false),
+            Delivery::Corrupt(_) | Delivery::Fragmented(..) | Delivery::Nothing => Ok(()),
+            Delivery::Close { code, reason } => self.close(ws, code, reason).await,
             Delivery::Abort => {
-                let _ = ws.flush().await;
+                let _ = self.flush(ws).await;
                 Err(End::Aborted)
             }
             Delivery::Halt => {
                 // The exchange stops for good; the socket stays open.
-                self.active = None;
-                Ok(false)
+                if let Some(turn) = self.active.take() {
+                    self.ctl.why = "fault";
+                    self.finish(turn, true);
+                    self.start_queued();
+                }
+                Ok(())
             }
         }
     }
 
+    /// Queues the messages that carry one frame (several when it is fragmented), and
+    /// counts and journals it once.
     async fn feed<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         ws: &mut WebSocketStream<S>,
+        frame: &RawFrame,
         messages: Vec<Message>,
     ) -> Result {
+        self.app
+            .metrics
+            .frame_sent(FrameKind::RAW, frame.payload().len());
+        self.ctl
+            .raw_frame_sent(frame_kind(frame), &preview(frame, usize::MAX));
         for m in messages {
             ws.feed(m).await.map_err(|e| End::Gone(e.to_string()))?;
         }
+        self.unflushed = true;
         self.frames_sent += 1;
+        Ok(())
+    }
+
+    /// Flushes what [`Self::feed`] queued, if anything (the journal first).
+    async fn flush<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+    ) -> Result {
+        self.ctl.flush_journal();
+        if std::mem::take(&mut self.unflushed) {
+            ws.flush().await.map_err(|e| End::Gone(e.to_string()))?;
+        }
         Ok(())
     }
 
@@ -430,7 +635,7 @@ impl RawConnection {
         code: u16,
         reason: String,
     ) -> Result {
-        let _ = ws.flush().await;
+        let _ = self.flush(ws).await;
         match code {
             1006 => Err(End::Aborted),
             1005 => {
@@ -438,6 +643,7 @@ impl RawConnection {
                 Err(End::Closed(code))
             }
             _ => {
+                self.ctl.close_reason = Some(reason.clone());
                 let _ = ws
                     .close(Some(CloseFrame {
                         code: CloseCode::from(code),
@@ -485,12 +691,21 @@ fn fragments(payload: &[u8], kind: Data, pieces: u32) -> Vec<Message> {
         .collect()
 }
 
-/// The first 120 characters of a frame, for the log.
-fn preview(frame: &RawFrame) -> String {
+/// The first `max` characters of a frame, for the log and the journal.
+fn preview(frame: &RawFrame, max: usize) -> String {
     match frame {
-        RawFrame::Text(t) => t.chars().take(120).collect(),
+        RawFrame::Text(t) => t.chars().take(max).collect(),
         RawFrame::Binary(b) => format!("<{} binary bytes>", b.len()),
         RawFrame::Close { code, .. } => format!("<close {code}>"),
+    }
+}
+
+/// A raw frame's type in the journal (it has no PocketPaw `type`).
+fn frame_kind(frame: &RawFrame) -> &'static str {
+    match frame {
+        RawFrame::Text(_) => "text",
+        RawFrame::Binary(_) => "binary",
+        RawFrame::Close { .. } => "close",
     }
 }
 

@@ -42,6 +42,21 @@ pub struct RawScript {
 }
 
 impl RawScript {
+    /// The names of its marker lines, each once, in order: what `?freeze=` may name.
+    pub fn markers(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let replies =
+            std::iter::once(&self.greeting).chain(self.exchanges.iter().map(|x| &x.replies));
+        for (_, out_step) in replies.flatten() {
+            if let RawOut::Marker(name) = out_step
+                && !out.contains(name)
+            {
+                out.push(name.clone());
+            }
+        }
+        out
+    }
+
     /// The exchange a client frame starts, searching from `from` (the exchange after
     /// the last one played) round to the start; `None` when no recorded frame matches.
     pub fn find(&self, frame: &RawFrame, from: usize) -> Option<usize> {

@@ -416,7 +416,16 @@ fn read_line(src: &Source, value: Value) -> Result<(Duration, Entry), Problem> {
             }
         }
         Some("marker") => match payload {
-            Value::String(name) => Entry::Marker(name.clone()),
+            Value::String(name) => match marker_problem(name) {
+                None => Entry::Marker(name.clone()),
+                Some(message) => {
+                    return Err(src.problem(
+                        JsonPath::root().index(2),
+                        message,
+                        Some("name it like `answer-starts`: letters, digits, `-`, `_` and `.`, so `?freeze=NAME` can name it as written".to_owned()),
+                    ));
+                }
+            },
             other => {
                 return Err(src.problem(
                     JsonPath::root().index(2),
@@ -437,6 +446,26 @@ fn read_line(src: &Source, value: Value) -> Result<(Duration, Entry), Problem> {
         }
     };
     Ok((delay, entry))
+}
+
+/// Longest marker name, in bytes.
+const MAX_MARKER: usize = 64;
+
+/// What is wrong with a marker's name, if anything: `?freeze=NAME` and `after_marker`
+/// name it in a URL, so it is a short word that needs no escaping there.
+fn marker_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("a marker needs a name, got \"\"".to_owned());
+    }
+    if name.len() > MAX_MARKER {
+        return Some(format!(
+            "a marker's name is at most {MAX_MARKER} bytes, this one has {}",
+            name.len()
+        ));
+    }
+    name.chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .map(|c| format!("the marker name {name:?} holds {c:?}, which a URL (`?freeze={name}`) would need to escape"))
 }
 
 #[cfg(test)]
@@ -518,5 +547,35 @@ mod tests {
             "{}",
             problems[0].message
         );
+    }
+
+    #[test]
+    fn a_raw_recordings_marker_lines_are_what_freeze_may_name() {
+        let text = "{\"version\": 1, \"dialect\": \"raw\"}\n[0, \"marker\", \"hello\"]\n[0, \"out\", \"HI\"]\n[1, \"in\", \"Q\"]\n[0, \"marker\", \"mid-answer\"]\n[0, \"out\", \"A\"]\n[1, \"in\", \"Q2\"]\n[0, \"marker\", \"mid-answer\"]\n";
+        let s = load(text).unwrap();
+        assert_eq!(s.markers(), ["hello", "mid-answer"]);
+    }
+
+    #[test]
+    fn a_marker_name_freeze_cannot_name_as_written_is_located() {
+        for (name, says) in [
+            ("", "needs a name"),
+            ("mid answer", "' '"),
+            ("a&b", "'&'"),
+            ("über", "'ü'"),
+        ] {
+            let text = format!("{HEADER}\n[0, \"marker\", {name:?}]\n");
+            let problems = load(&text).unwrap_err();
+            assert_eq!(problems[0].path.to_string(), "[2]", "{name:?}");
+            assert_eq!(problems[0].line, 2, "{name:?}");
+            assert!(
+                problems[0].message.contains(says),
+                "{}",
+                problems[0].message
+            );
+        }
+        let long = "m".repeat(MAX_MARKER + 1);
+        assert!(marker_problem(&long).unwrap().contains("at most 64 bytes"));
+        assert!(marker_problem("after-tool.v2_x").is_none());
     }
 }

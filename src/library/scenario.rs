@@ -47,8 +47,9 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// The names of its marker steps (turns, plan branches, `on_connect`), each once, in
-    /// order of appearance: what `?freeze=` may name, and what `pawmock list` shows.
+    /// The names of its marker steps (turns, plan branches, `on_connect`, a raw
+    /// recording's marker lines), each once, in order of appearance: what `?freeze=`
+    /// may name, and what `pawmock list` shows.
     pub fn markers(&self) -> Vec<String> {
         fn walk(steps: &[Step], out: &mut Vec<String>) {
             for step in steps {
@@ -78,6 +79,9 @@ impl Scenario {
                     }
                 }
             }
+        }
+        if let Some(raw) = &self.raw {
+            out.extend(raw.markers());
         }
         out
     }

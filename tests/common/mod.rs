@@ -2,6 +2,7 @@
 //! WebSocket client (tokio-tungstenite) that reads JSON frames.
 #![allow(dead_code)]
 
+pub mod control;
 pub mod http;
 
 use std::path::{Path, PathBuf};
@@ -264,25 +265,13 @@ pub struct LoggedServer {
 impl LoggedServer {
     /// Starts `pawmock --port 0 ARGS… --recordings FIXTURES` and waits for its URL.
     pub fn start(args: &[&str]) -> LoggedServer {
-        use std::io::{BufRead, BufReader};
-        let mut child = ChildGuard(
+        let (child, lines) = logged(
             std::process::Command::new(env!("CARGO_BIN_EXE_pawmock"))
                 .args(["--port", "0"])
                 .args(args)
                 .arg("--recordings")
-                .arg(fixtures())
-                .env("NO_COLOR", "1")
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .expect("start pawmock"),
+                .arg(fixtures()),
         );
-        let stdout = child.0.stdout.take().expect("piped stdout");
-        let (tx, lines) = std::sync::mpsc::channel::<String>();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
         let mut server = LoggedServer {
             child,
             lines,
@@ -300,14 +289,40 @@ impl LoggedServer {
 
     /// The next log line that contains `want` (lines before it are skipped).
     pub fn line_with(&self, want: &str) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(Duration::from_secs(30))
-                .unwrap_or_else(|_| panic!("no log line with `{want}` within 30 s"));
-            if line.contains(want) {
-                return line;
-            }
+        line_with(&self.lines, want)
+    }
+}
+
+/// Starts `command` (with `NO_COLOR`) and reads its stdout line by line on a thread.
+pub fn logged(
+    command: &mut std::process::Command,
+) -> (ChildGuard, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader};
+    let mut child = ChildGuard(
+        command
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start pawmock"),
+    );
+    let stdout = child.0.stdout.take().expect("piped stdout");
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, lines)
+}
+
+/// The next line of `lines` that contains `want` (lines before it are skipped).
+pub fn line_with(lines: &std::sync::mpsc::Receiver<String>, want: &str) -> String {
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no log line with `{want}` within 30 s"));
+        if line.contains(want) {
+            return line;
         }
     }
 }
