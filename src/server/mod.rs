@@ -2,6 +2,7 @@
 
 mod accept;
 mod index;
+mod inspector;
 mod reminder_ringer;
 pub mod rest;
 mod state_writer;
@@ -110,7 +111,7 @@ pub fn routes(
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
     upgrade::route(app.clone())
         // Before the control API, which answers 404 for every other `/__pawmock/` path.
-        .or(crate::inspector::route(app.clone()))
+        .or(inspector::route(app.clone()))
         .or(crate::control::routes::route(app.clone()))
         .or(rest::route(app.clone()).recover(rest::too_large).unify())
         .or(crate::metrics::route(app.clone()))
