@@ -94,16 +94,12 @@ impl FromStr for Speed {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Speed, String> {
-        s.trim()
-            .parse::<f64>()
-            .ok()
-            .and_then(Speed::new)
-            .ok_or_else(|| {
-                format!(
-                    "`{s}` is not a speed: give {} (1 = recorded pace)",
-                    Speed::RULE
-                )
-            })
+        s.parse::<f64>().ok().and_then(Speed::new).ok_or_else(|| {
+            format!(
+                "`{s}` is not a speed: give {} (1 = recorded pace)",
+                Speed::RULE
+            )
+        })
     }
 }
 
@@ -139,6 +135,7 @@ mod tests {
         );
         assert!("-2".parse::<Speed>().is_err());
         assert!("inf".parse::<Speed>().is_err());
+        assert!(" 2".parse::<Speed>().is_err(), "as --speed always did");
     }
 
     #[test]
