@@ -18,7 +18,7 @@ use crate::sessions::Sessions;
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub dialect: DialectChoice,
-    pub speed: f64,
+    pub speed: crate::speed::Speed,
     pub seed: u64,
     /// Largest client frame or message accepted; larger ones close the socket with 1009.
     pub max_frame_size: usize,
@@ -43,8 +43,8 @@ impl Default for ServeConfig {
     fn default() -> Self {
         ServeConfig {
             dialect: DialectChoice::Auto,
-            speed: 1.0,
-            seed: crate::playback::rng::DEFAULT_SEED,
+            speed: crate::speed::Speed::NORMAL,
+            seed: crate::rng::DEFAULT_SEED,
             max_frame_size: 1 << 20,
             chaos: Vec::new(),
             static_dir: None,
@@ -191,6 +191,27 @@ impl App {
         self.sessions.seed(&library);
         *self.library.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(library);
         self.inspector.changed();
+    }
+
+    /// Pushes a `run_intention`'s `intention_started` to every dashboard now and its
+    /// `intention_completed` when the run ends (a tracked task; shutdown cancels it).
+    /// Here rather than in `backend/` because it needs the pushes channel and the tracker.
+    pub(crate) fn announce_intention_run(
+        self: &Arc<Self>,
+        run: crate::backend::intention_run::IntentionRun,
+    ) {
+        let _ = self
+            .pushes
+            .send(std::iter::once(run.frame("intention_started")).collect::<Push>());
+        let app = self.clone();
+        self.tracker.spawn(async move {
+            tokio::select! {
+                _ = app.shutdown.cancelled() => {}
+                _ = tokio::time::sleep(run.wait) => {
+                    let _ = app.pushes.send(std::iter::once(run.frame("intention_completed")).collect::<Push>());
+                }
+            }
+        });
     }
 
     /// A short id for logs: `c1`, `c2`, …

@@ -8,6 +8,7 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::protocol::DialectChoice;
+use crate::speed::Speed;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,6 +48,10 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(mut_arg("out", |a| a
+    .default_value("recordings/recorded")
+    .required(false)
+    .help("Directory the recordings are written to (created if missing), one `<date>-<connection>.jsonl` per connection")))]
 pub struct RecordArgs {
     /// The real backend: ws://HOST:PORT/ws. WebSockets go to its origin with the
     /// client's path and query; other requests go to http://HOST:PORT.
@@ -58,41 +63,38 @@ pub struct RecordArgs {
     /// Port to listen on.
     #[arg(long, env = "PAWMOCK_PORT", default_value_t = 8000)]
     pub port: u16,
-    /// Directory the recordings are written to (created if missing), one
-    /// `<date>-<connection>.jsonl` per connection.
-    #[arg(
-        long,
-        env = "PAWMOCK_OUT",
-        default_value = "recordings/recorded",
-        value_name = "DIR"
-    )]
-    pub out: PathBuf,
-    /// An extra redaction rule (repeatable): a JSONPath such as `$.user.email` or
-    /// `$..phone` replaces what it selects, anything else is a regex whose matches are
-    /// replaced, with `[redacted]`. API keys, bearer tokens and secret-named keys are
-    /// always redacted.
-    #[arg(long = "redact", value_name = "RULE")]
-    pub redact: Vec<String>,
+    #[command(flatten)]
+    pub output: RecordingsOut,
     /// Log filter, as for `serve`.
     #[arg(long, env = "PAWMOCK_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(mut_arg("out", |a| a
+    .default_value("recordings/imported")
+    .required(false)
+    .help("Directory the recordings are written to (created if missing), one per WebSocket of the HAR")))]
 pub struct ImportArgs {
     /// A HAR file saved by a browser's developer tools (Chromium, Firefox).
     #[arg(value_name = "FILE.har")]
     pub har: PathBuf,
-    /// Directory the recordings are written to (created if missing), one per
-    /// WebSocket of the HAR.
-    #[arg(
-        long,
-        env = "PAWMOCK_OUT",
-        default_value = "recordings/imported",
-        value_name = "DIR"
-    )]
+    #[command(flatten)]
+    pub output: RecordingsOut,
+}
+
+/// `--out` and `--redact`, shared by `record` and `import`: both write recordings and
+/// redact them the same way. Each command sets its own default folder and says what
+/// goes in it (`mut_arg` on the command).
+#[derive(Debug, Clone, Args)]
+pub struct RecordingsOut {
+    /// Directory the recordings are written to (created if missing).
+    #[arg(long, env = "PAWMOCK_OUT", value_name = "DIR")]
     pub out: PathBuf,
-    /// An extra redaction rule (repeatable), as for `record`.
+    /// An extra redaction rule (repeatable): a JSONPath such as `$.user.email` or
+    /// `$..phone` replaces what it selects, anything else is a regex whose matches are
+    /// replaced, with `[redacted]`. API keys, bearer tokens and secret-named keys are
+    /// always redacted.
     #[arg(long = "redact", value_name = "RULE")]
     pub redact: Vec<String>,
 }
@@ -119,10 +121,10 @@ pub struct ServeArgs {
     #[arg(long, env = "PAWMOCK_DIALECT")]
     pub dialect: Option<DialectChoice>,
     /// Pace multiplier for every connection: 2 is twice as fast, 0 plays without delays.
-    #[arg(long, env = "PAWMOCK_SPEED", default_value_t = 1.0, value_parser = parse_speed)]
-    pub speed: f64,
+    #[arg(long, env = "PAWMOCK_SPEED", default_value_t = Speed::NORMAL, value_parser = str::parse::<Speed>)]
+    pub speed: Speed,
     /// Seed of the random jitter, so runs repeat exactly (`?seed=` overrides it).
-    #[arg(long, env = "PAWMOCK_SEED", default_value_t = crate::playback::rng::DEFAULT_SEED)]
+    #[arg(long, env = "PAWMOCK_SEED", default_value_t = crate::rng::DEFAULT_SEED)]
     pub seed: u64,
     /// Log filter: error, warn, info, debug, trace, or target=level pairs such as
     /// `info,pawmock::connection=debug`.
@@ -229,13 +231,8 @@ pub struct DirArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ListArgs {
-    /// Recordings directory.
-    #[arg(
-        default_value = "recordings",
-        env = "PAWMOCK_RECORDINGS",
-        value_name = "DIR"
-    )]
-    pub dir: PathBuf,
+    #[command(flatten)]
+    pub recordings: DirArgs,
     /// Host shown in the URLs.
     #[arg(long, env = "PAWMOCK_HOST", default_value = "127.0.0.1")]
     pub host: String,
@@ -264,19 +261,10 @@ pub struct ImportSessionsArgs {
     pub force: bool,
 }
 
-fn parse_speed(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if crate::playback::timing::valid_speed(v) => Ok(v),
-        _ => Err(format!(
-            "`{s}` is not a speed: give 0 (no delays) or a number from 0.001 up (1 = recorded pace)"
-        )),
-    }
-}
-
 /// A debounce or poll interval: a duration such as `100ms` or `1s`, at least 10 ms.
 fn parse_interval(s: &str) -> Result<Duration, String> {
-    let d = crate::library::duration::parse(s)?;
-    let min = crate::library::watch::MIN_INTERVAL;
+    let d = crate::located::duration::parse(s)?;
+    let min = crate::server::watch::MIN_INTERVAL;
     if d < min {
         return Err(format!(
             "`{s}` is too short: give at least {}ms, e.g. 100ms",

@@ -72,7 +72,7 @@ pub fn parse_frame_size(s: &str) -> Result<usize, String> {
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let d = crate::library::duration::parse(s)?;
+    let d = crate::located::duration::parse(s)?;
     if d.is_zero() {
         return Err(format!(
             "`{s}` would close every socket at once: give a duration such as 10s"

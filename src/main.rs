@@ -7,8 +7,8 @@ use clap::Parser;
 use pawmock::app::{App, ServeConfig};
 use pawmock::cli::{Cli, Command, DirArgs, ListArgs, SchemaArgs, ServeArgs, display_host};
 use pawmock::library::reload::Reloader;
-use pawmock::library::watch::{self, WatchConfig};
 use pawmock::library::{self, Library};
+use pawmock::server::watch::{self, WatchConfig};
 use tracing::{Level, info, warn};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
@@ -289,10 +289,13 @@ fn check(args: &DirArgs) -> ExitCode {
 }
 
 fn list(args: &ListArgs) -> ExitCode {
-    let loaded = match Library::load(&args.dir) {
+    let loaded = match Library::load(&args.recordings.dir) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("pawmock list: cannot read {}: {e}", args.dir.display());
+            eprintln!(
+                "pawmock list: cannot read {}: {e}",
+                args.recordings.dir.display()
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -323,7 +326,7 @@ fn list(args: &ListArgs) -> ExitCode {
         eprintln!(
             "{} file(s) left out because of problems; run `pawmock check {}`",
             loaded.problems.len(),
-            args.dir.display()
+            args.recordings.dir.display()
         );
     }
     ExitCode::SUCCESS

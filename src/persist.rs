@@ -1,49 +1,22 @@
 //! `--state DIR`: the sessions the user chats, renames and deletes survive a restart,
 //! kept in the real backend's on-disk layout ([`crate::sessions_disk`]).
 //!
-//! The store only notes which sessions changed ([`ChangeLog`]); one writer task writes
+//! The store only notes which sessions changed ([`ChangeLog`], in `session_changes.rs`); one writer task
+//! (`server/state_writer.rs`) writes
 //! them (and `_index.json`) shortly after, each file atomically, so a kill at any
 //! moment leaves every file whole. Sessions seeded from scenarios are not written:
 //! they come from the library at every start.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use tokio::sync::Notify;
 use tracing::{info, warn};
 
-use crate::app::App;
+use crate::session_changes::ChangeLog;
 use crate::sessions::Sessions;
 use crate::sessions_disk::{self, INDEX, IndexEntry};
-
-/// How long the writer waits after a change for more before writing: a streamed turn
-/// changes its session twice (question, answer) and many turns may end together.
-const SETTLE: Duration = Duration::from_millis(50);
-
-/// The ids of sessions changed since the writer last looked.
-#[derive(Debug, Default)]
-pub struct ChangeLog {
-    dirty: Mutex<HashSet<String>>,
-    wake: Notify,
-}
-
-impl ChangeLog {
-    /// Notes a change of session `id` (cheap: called under the store's lock).
-    pub fn mark(&self, id: &str) {
-        let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
-        if !dirty.contains(id) {
-            dirty.insert(id.to_owned());
-        }
-        drop(dirty);
-        self.wake.notify_one();
-    }
-
-    fn take(&self) -> HashSet<String> {
-        std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
 
 /// The state directory and what the writer knows of it.
 #[derive(Debug)]
@@ -63,6 +36,12 @@ pub struct StateError {
 }
 
 impl StateDir {
+    /// Waits until the store marks a session changed (the writer task's bell; the writer
+    /// lives in `server/state_writer.rs` because it reaches the `App`'s store).
+    pub(crate) async fn changed(&self) {
+        self.log.changed().await;
+    }
+
     /// Creates the folder if needed, reads every session in it into `sessions`, and
     /// has `sessions` report changes from now on.
     pub fn open(dir: &Path, sessions: &Sessions) -> Result<StateDir, StateError> {
@@ -131,17 +110,5 @@ impl StateDir {
                 self.dir.join(INDEX).display()
             );
         }
-    }
-}
-
-/// Writes changes as they come. Runs until aborted; the server then calls
-/// [`StateDir::flush`] once more, after every connection has stored its last answer.
-pub async fn write_changes(app: Arc<App>, state: Arc<StateDir>) {
-    loop {
-        state.log.wake.notified().await;
-        tokio::time::sleep(SETTLE).await;
-        let (app, state) = (app.clone(), state.clone());
-        // File writes block: off the runtime's workers.
-        let _ = tokio::task::spawn_blocking(move || state.flush(&app.sessions)).await;
     }
 }

@@ -115,7 +115,7 @@ struct Store {
     /// `None`: [`DEFAULT_BUDGET`].
     budget: Option<usize>,
     /// With `--state`: told the id of every session the user changes.
-    changes: Option<Arc<crate::persist::ChangeLog>>,
+    changes: Option<Arc<crate::session_changes::ChangeLog>>,
 }
 
 impl Store {
@@ -333,7 +333,7 @@ impl Sessions {
 
     /// From now on, `log` is told the id of every session appended to, renamed or
     /// deleted (`--state` writes them).
-    pub fn track_changes(&self, log: Arc<crate::persist::ChangeLog>) {
+    pub fn track_changes(&self, log: Arc<crate::session_changes::ChangeLog>) {
         self.lock().changes = Some(log);
     }
 }

@@ -9,14 +9,15 @@ use common::{Ending, Server, types};
 use pawmock::app::ServeConfig;
 use pawmock::chaos::{Context, Delivery, TurnState, apply};
 use pawmock::library::Library;
-use pawmock::playback::{Timing, expand_turn, rng};
+use pawmock::playback::{Timing, expand_turn};
+use pawmock::rng;
 use serde_json::json;
 
 async fn bundled(config: ServeConfig) -> Server {
     Server::start(
         &common::bundled(),
         ServeConfig {
-            speed: 0.0,
+            speed: pawmock::speed::Speed::INSTANT,
             ..config
         },
     )

@@ -10,8 +10,9 @@ use std::time::Duration;
 use common::{Ending, Server, handshake_status};
 use pawmock::chaos::{Context, Delivery, TurnState, apply};
 use pawmock::library::Library;
-use pawmock::playback::{Timing, expand_turn, rng};
+use pawmock::playback::{Timing, expand_turn};
 use pawmock::protocol::Event;
+use pawmock::rng;
 
 /// One line per delivery of a turn: its time, what is sent, and the fault behind it.
 fn describe(spec: &str, seed: u64) -> String {

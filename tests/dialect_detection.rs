@@ -42,7 +42,7 @@ async fn the_url_dialect_wins_over_the_clients_actions() {
 #[tokio::test]
 async fn the_server_default_dialect_applies_without_a_url_choice() {
     let config = pawmock::app::ServeConfig {
-        speed: 0.0,
+        speed: pawmock::speed::Speed::INSTANT,
         dialect: pawmock::protocol::DialectChoice::Dashboard,
         ..Default::default()
     };

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use pawmock::library::duration::{Dur, MAX};
+use pawmock::located::duration::{Dur, MAX};
 use proptest::prelude::*;
 
 const SCENARIOS: &[&str] = &[
@@ -124,7 +124,7 @@ fn located(rel: &str, text: &str) -> Result<(), TestCaseError> {
     if let Ok(pawmock::library::Entry::Scenario(s)) = &result {
         let timing = pawmock::playback::Timing::default().with(&s.timing);
         for (i, turn) in s.turns.iter().enumerate() {
-            let mut rng = pawmock::playback::rng::derive(1, &s.name, i as u64);
+            let mut rng = pawmock::rng::derive(1, &s.name, i as u64);
             pawmock::playback::expand_turn(&turn.body, &timing, &mut rng);
         }
     }
@@ -230,7 +230,7 @@ proptest! {
         (any::<u64>(), prop::sample::select(&["ms", "s", "m", "h", ""][..]))
             .prop_map(|(n, u)| format!("{n}{u}")),
     ]) {
-        match pawmock::library::duration::parse(&text) {
+        match pawmock::located::duration::parse(&text) {
             Ok(d) => prop_assert!(d <= MAX),
             Err(e) => prop_assert!(e.contains("duration"), "{e}"),
         }

@@ -88,7 +88,7 @@ async fn server_with(config: pawmock::app::ServeConfig) -> (Server, tokio::task:
 
 fn limited(handshake_timeout: Duration, max_pending: usize) -> pawmock::app::ServeConfig {
     pawmock::app::ServeConfig {
-        speed: 0.0,
+        speed: pawmock::speed::Speed::INSTANT,
         handshake_timeout,
         max_pending,
         ..Default::default()
@@ -471,7 +471,7 @@ async fn reminders_and_intentions_are_capped_in_bytes_and_count_with_an_error_na
 async fn the_session_store_stays_within_its_byte_budget_under_chat() {
     let budget = 256 << 10;
     let (server, _h) = server_with(pawmock::app::ServeConfig {
-        speed: 0.0,
+        speed: pawmock::speed::Speed::INSTANT,
         history_budget: budget,
         ..Default::default()
     })

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{PATIENCE, Server, http};
 use pawmock::app::ServeConfig;
 use pawmock::library::reload::Reloader;
-use pawmock::library::watch::{self, WatchConfig};
+use pawmock::server::watch::{self, WatchConfig};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;

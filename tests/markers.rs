@@ -7,9 +7,9 @@ mod common;
 use pawmock::library::Library;
 use pawmock::library::format::ChunkUnit;
 use pawmock::library::scenario::{Body, SayText, Step, StepKind};
-use pawmock::playback::rng;
 use pawmock::playback::{Timing, expand_turn};
 use pawmock::protocol::Event;
+use pawmock::rng;
 
 /// The steps as they were before the markers: markers gone, a `say` cut by one joined again.
 fn without_markers(steps: &[Step]) -> Vec<Step> {

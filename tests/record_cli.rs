@@ -245,3 +245,55 @@ fn a_malformed_har_is_refused_with_its_place_and_nothing_is_written() {
         "nothing was written"
     );
 }
+
+/// `--out` and `--redact` are one flattened struct for `record` and `import`, but each
+/// command keeps its own default folder and its own help, and `--redact` works in both.
+#[test]
+fn record_and_import_share_out_and_redact_with_their_own_default_folders() {
+    let help = |cmd: &str| {
+        let out = pawmock().args([cmd, "--help"]).assert().success();
+        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+    };
+    let record = help("record");
+    assert!(
+        record.contains("one `<date>-<connection>.jsonl` per connection")
+            && record.contains("[default: recordings/recorded]"),
+        "{record}"
+    );
+    let import = help("import");
+    assert!(
+        import.contains("one per WebSocket of the HAR")
+            && import.contains("[default: recordings/imported]"),
+        "{import}"
+    );
+    for text in [&record, &import] {
+        assert!(text.contains("--redact <RULE>") && text.contains("[env: PAWMOCK_OUT="));
+    }
+
+    // Without --out, import writes to its own default folder (relative to where it runs),
+    // redacting with a rule given the same way as record's.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.har"),
+        json!({"log": {"version": "1.2", "entries": [
+            {"request": {"url": "ws://localhost:8888/ws", "method": "GET"},
+             "_webSocketMessages": [
+                {"type": "receive", "time": 1.0, "opcode": 1, "data": "{\"type\":\"response_chunk\",\"content\":\"call 555-0100\",\"session_id\":\"s\"}"}
+             ]}
+        ]}})
+        .to_string(),
+    )
+    .unwrap();
+    pawmock()
+        .current_dir(dir.path())
+        .env_remove("PAWMOCK_OUT")
+        .args(["import", "s.har", "--redact", "555-[0-9]+"])
+        .assert()
+        .success();
+    let written = std::fs::read_to_string(dir.path().join("recordings/imported/s-1.jsonl"))
+        .expect("import's default folder");
+    assert!(
+        written.contains("[redacted]") && !written.contains("555-0100"),
+        "{written}"
+    );
+}

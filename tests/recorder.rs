@@ -307,7 +307,7 @@ async fn an_upstream_that_drops_the_connection_drops_the_client_too_and_the_drop
     let upstream = Server::start(
         &common::bundled(),
         ServeConfig {
-            speed: 0.0,
+            speed: pawmock::speed::Speed::INSTANT,
             chaos: vec!["disconnect-mid-stream".into()],
             ..ServeConfig::default()
         },

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::{Client, PATIENCE, Server, answer_text};
 use pawmock::app::ServeConfig;
 use pawmock::library::reload::{Reloader, Report};
-use pawmock::library::watch::{self, WatchConfig, WatchHandle};
+use pawmock::server::watch::{self, WatchConfig, WatchHandle};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
@@ -36,10 +36,14 @@ struct Live {
 
 impl Live {
     async fn start(files: &[(&str, &str)], config: WatchConfig) -> Live {
-        Live::start_with(files, config, 0.0).await
+        Live::start_with(files, config, pawmock::speed::Speed::INSTANT).await
     }
 
-    async fn start_with(files: &[(&str, &str)], config: WatchConfig, speed: f64) -> Live {
+    async fn start_with(
+        files: &[(&str, &str)],
+        config: WatchConfig,
+        speed: pawmock::speed::Speed,
+    ) -> Live {
         let dir = tempfile::tempdir().unwrap();
         for (rel, text) in files {
             write(&dir.path().join(rel), text);
@@ -367,7 +371,7 @@ async fn a_turn_in_flight_finishes_on_the_snapshot_it_started_with() {
     let mut live = Live::start_with(
         &[("slow.json", &slow(&words("old"), "150ms"))],
         WatchConfig::default(),
-        1.0,
+        pawmock::speed::Speed::NORMAL,
     )
     .await;
     let mut c = live.connect("scenario=slow").await;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use pawmock::app::{App, ServeConfig};
 use pawmock::library::reload::Reloader;
-use pawmock::library::watch::{self, WatchConfig};
+use pawmock::server::watch::{self, WatchConfig};
 
 /// How many inotify instances this process has open.
 fn inotify_instances() -> usize {

@@ -7,8 +7,9 @@ use std::time::Duration;
 use pawmock::library::Library;
 use pawmock::library::format::TimingSpec;
 use pawmock::library::scenario::Body;
-use pawmock::playback::{Timing, expand_turn, rng};
+use pawmock::playback::{Timing, expand_turn};
 use pawmock::protocol::Event;
+use pawmock::rng;
 
 fn library() -> Library {
     Library::load(&common::fixtures()).unwrap().library
@@ -86,7 +87,7 @@ fn offsets_follow_the_timing_model() {
 #[test]
 fn without_jitter_chunk_k_is_exactly_k_delays_after_the_first() {
     let t = Timing::default().with(&TimingSpec {
-        chunk_delay: Some(pawmock::library::duration::Dur(Duration::from_millis(50))),
+        chunk_delay: Some(pawmock::located::duration::Dur(Duration::from_millis(50))),
         jitter: Some(0.0),
         ..Default::default()
     });
@@ -111,7 +112,7 @@ fn speed_divides_every_offset_and_zero_removes_them() {
     let t = weather_timing();
     let normal = schedule("weather", 0, &t, 5);
     let mut fast = t.clone();
-    fast.speed = 2.0;
+    fast.speed = pawmock::speed::Speed::new(2.0).unwrap();
     for ((a, e1), (b, e2)) in normal.iter().zip(schedule("weather", 0, &fast, 5)) {
         assert_eq!(*e1, e2);
         assert!(
@@ -120,7 +121,7 @@ fn speed_divides_every_offset_and_zero_removes_them() {
         );
     }
     let mut instant = t.clone();
-    instant.speed = 0.0;
+    instant.speed = pawmock::speed::Speed::INSTANT;
     assert!(
         schedule("weather", 0, &instant, 5)
             .iter()
@@ -164,7 +165,7 @@ fn max_gap_caps_the_silence_the_client_sees_whatever_the_speed() {
     let lib = library();
     let s = lib.get("weather-recorded").unwrap();
     let mut t = Timing::default().with(&s.timing); // max_gap 50ms
-    t.speed = 0.5;
+    t.speed = pawmock::speed::Speed::new(0.5).unwrap();
     let mut r = rng::derive(1, "weather-recorded", 1);
     let events = expand_turn(&s.turns[0].body, &t, &mut r).events;
     // The 5 s tool wait, slowed down, still shows as at most 50 ms of silence.

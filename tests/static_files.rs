@@ -38,7 +38,7 @@ async fn serve(site: &Path) -> Server {
     Server::start(
         &common::fixtures(),
         ServeConfig {
-            speed: 0.0,
+            speed: pawmock::speed::Speed::INSTANT,
             static_dir: Some(pawmock::server::static_root(site).unwrap()),
             ..Default::default()
         },

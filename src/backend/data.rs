@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tracing::error;
 
-use crate::library::duration::Dur;
-use crate::library::problem::{JsonPath, Problem};
-use crate::library::source::Source;
+use crate::located::duration::Dur;
+use crate::located::problem::{JsonPath, Problem};
+use crate::located::source::Source;
 
 pub use super::panel_data::{
     AuditCheckSpec, LibrarySkillSpec, MissionControl, MissionControlSpec, SelfAuditReportSpec,
@@ -489,7 +489,7 @@ impl BackendData {
 /// Reads, checks and compiles `dir/rel` over the built-in data.
 pub fn load(dir: &Path, rel: &Path) -> Result<BackendData, Vec<Problem>> {
     let path = dir.join(rel);
-    let text = crate::library::read_text(&path)?;
+    let text = crate::located::read_text(&path)?;
     from_text(&path, &text)
 }
 

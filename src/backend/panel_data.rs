@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::library::problem::JsonPath;
+use crate::located::problem::JsonPath;
 
 /// An inbound webhook (`GET /api/webhooks`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]

@@ -4,50 +4,19 @@
 //! like the real backend, pawmock finds the time in it (`in N minutes|hours|…`, or
 //! `at 3pm` / `at 15:30`, taken as UTC) and refuses a sentence without one.
 //!
-//! [`ring`] rings one-time reminders when they come due: every dashboard connection gets
-//! the real backend's two `reminder` frames, and the reminder leaves the list.
+//! The ringer (`server/reminder_ringer.rs`, in the server layer because it pushes through
+//! the `App`) rings one-time reminders when they come due: every dashboard connection gets
+//! the real backend's two [`frames`], and the reminder leaves the list.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use regex::Regex;
 use serde_json::{Map, Value, json};
 
-use tracing::info;
-
 use super::data::Reminder;
 use super::{Ctx, error, short_id, text};
-use crate::app::{App, Push};
 use crate::timestamp::{iso8601, seconds_of_day};
-
-/// The longest the ringer sleeps before looking again, so a reminder added (or a
-/// `backend.json` reloaded) meanwhile is seen in time to ring on the second.
-const LOOK_AGAIN: Duration = Duration::from_secs(1);
-
-/// Rings due reminders until the server shuts down.
-pub async fn ring(app: Arc<App>) {
-    loop {
-        let data = app.library().backend();
-        let now = SystemTime::now();
-        for r in app.backend.take_due(&data, now) {
-            let frames: Push = frames(&to_json(&r, now))
-                .iter()
-                .map(Value::to_string)
-                .collect();
-            let listeners = app.pushes.send(frames).unwrap_or(0);
-            info!(id = %r.id, listeners, "reminder rang: {}", r.text);
-        }
-        let wait = app
-            .backend
-            .next_due(&data)
-            .map_or(LOOK_AGAIN, |at| at.duration_since(now).unwrap_or_default())
-            .min(LOOK_AGAIN);
-        tokio::select! {
-            _ = app.shutdown.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
-        }
-    }
-}
 
 /// What the real backend sends when a reminder rings: the same reminder twice, once as
 /// `content` (its broadcast) and once as `reminder` (the legacy frame the dashboard reads).

@@ -25,7 +25,7 @@ use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use pawmock::app::{App, ServeConfig};
 use pawmock::library::reload::Reloader;
-use pawmock::library::watch::{self, WatchConfig};
+use pawmock::server::watch::{self, WatchConfig};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -36,7 +36,7 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Debounce of the watcher under test.
-    #[arg(long, default_value = "100ms", value_parser = pawmock::library::duration::parse)]
+    #[arg(long, default_value = "100ms", value_parser = pawmock::located::duration::parse)]
     debounce: Duration,
     /// How many saves to time.
     #[arg(long, default_value_t = 50)]
@@ -138,7 +138,7 @@ async fn save_latencies(args: &Args) -> Result<Saves> {
     let app = App::new(
         loaded.library,
         ServeConfig {
-            speed: 0.0,
+            speed: pawmock::speed::Speed::INSTANT,
             ..ServeConfig::default()
         },
     );

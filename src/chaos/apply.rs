@@ -10,9 +10,9 @@ use std::time::Duration;
 use super::fault::{EventKind, Fault, Stage};
 use super::faults::FaultKind;
 use super::trigger::{Position, fires};
-use crate::playback::Scheduled;
-use crate::playback::rng::Rng;
 use crate::protocol::Event;
+use crate::protocol::Scheduled;
+use crate::rng::Rng;
 
 /// What the connection does at one moment of a turn.
 #[derive(Debug, Clone, PartialEq)]
@@ -264,7 +264,7 @@ fn plain(at: Duration, event: Event) -> Op {
 mod tests {
     use super::*;
     use crate::chaos::faults::testing::{events, parse, run, sent};
-    use crate::playback::rng::derive;
+    use crate::rng::derive;
 
     #[test]
     fn every_fault_kind_that_acts_is_noted_for_the_log() {

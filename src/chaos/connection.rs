@@ -13,7 +13,7 @@ use super::fault::{Fault, Stage};
 use super::faults::FaultKind;
 use super::handshake::{Refusal, decide};
 use crate::library::{Library, Scenario};
-use crate::playback::rng::Rng;
+use crate::rng::Rng;
 
 /// What a connection's chaos is made of, as the URL and the server name it.
 pub(crate) struct Sources<'a> {
@@ -95,7 +95,7 @@ impl ConnectionChaos {
             .filter(|f| f.trigger.attempt.is_none_or(|n| n == attempt))
             .filter(|f| f.trigger.probability.is_none_or(|p| rng.random_bool(p)))
             .map(|f| {
-                let at = crate::library::duration::later(now, f.trigger.after.unwrap_or_default());
+                let at = crate::located::duration::later(now, f.trigger.after.unwrap_or_default());
                 (at, f)
             })
             .min_by_key(|(at, _)| *at);
@@ -188,7 +188,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::playback::rng::derive;
+    use crate::rng::derive;
 
     fn library_with(profile: &str) -> Library {
         let dir = std::env::temp_dir().join(format!(

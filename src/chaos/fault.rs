@@ -3,8 +3,8 @@
 
 use super::faults::{Check, FaultKind};
 use super::format::{FaultSpec, From};
-use crate::library::problem::{JsonPath, Problem};
-use crate::library::source::Source;
+use crate::located::problem::{JsonPath, Problem};
+use crate::located::source::Source;
 use crate::protocol::Event;
 
 pub use super::faults::Effect;

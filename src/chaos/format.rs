@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::library::duration::Dur;
+use crate::located::duration::Dur;
 
 /// A chaos profile: faults applied, in order, to every connection that uses it.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

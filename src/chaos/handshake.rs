@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::fault::Fault;
-use crate::playback::rng::Rng;
+use crate::rng::Rng;
 
 /// Distinct URLs whose attempts are counted before the counts start over.
 pub const MAX_URLS: usize = 100_000;

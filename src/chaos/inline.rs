@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 use super::fault::{Fault, compile};
 use super::faults::FaultKind;
 use super::format::FaultSpec;
-use crate::library::problem::JsonPath;
-use crate::library::source::Source;
+use crate::located::problem::JsonPath;
+use crate::located::source::Source;
 
 const TRIGGER_KEYS: &[&str] = &[
     "probability",

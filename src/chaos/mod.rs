@@ -26,9 +26,10 @@ pub use connection::{ConnectionChaos, TurnChaos};
 pub use fault::{EventKind, Fault, Stage};
 pub use faults::FaultKind;
 
-use crate::library::problem::{JsonPath, Problem};
-use crate::library::source::Source;
-use crate::library::{Library, read_text};
+use crate::library::Library;
+use crate::located::problem::{JsonPath, Problem};
+use crate::located::read_text;
+use crate::located::source::Source;
 
 /// A named chaos profile.
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use rand::RngExt;
 use super::apply::Context;
 use super::faults::Check;
 use super::format::{From, TriggerSpec};
-use crate::playback::rng::Rng;
+use crate::rng::Rng;
 
 /// Where a fault's own action goes relative to the event that triggered it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

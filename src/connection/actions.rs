@@ -72,7 +72,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
                 };
                 let replies = crate::backend::answer(&ctx, &name, &frame);
                 if name == "run_intention" {
-                    crate::backend::intention_run::announce(&self.app, &ctx, &frame);
+                    let run = crate::backend::intention_run::IntentionRun::start(
+                        &ctx,
+                        &frame,
+                        self.app.config.speed,
+                    );
+                    if let Some(run) = run {
+                        self.app.announce_intention_run(run);
+                    }
                 }
                 debug!(conn = %self.id, action = %name, replies = replies.len(), "dashboard action answered");
                 // Sent as they are: the replies to dashboard actions have one shape only.

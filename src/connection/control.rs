@@ -18,8 +18,8 @@ use crate::control::journal::{self, MAX_BODY, MAX_TEXT};
 use crate::control::registry::{Facts, Live};
 use crate::control::{ApiError, ConnState, What};
 use crate::playback::Timing;
-use crate::playback::rng;
 use crate::protocol::Event;
+use crate::rng;
 
 /// Why a connection holds its playhead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub(super) struct Ctl {
     pub live: Arc<Live>,
     pub hold: Hold,
     /// Pace set through the API (multiplies the turn's timing from then on).
-    pub rate: f64,
+    pub rate: crate::speed::Speed,
     /// Faults injected through the API for the next turn.
     pub next_faults: Vec<Fault>,
     /// Why the turn being finished ends, for the journal.
@@ -72,7 +72,7 @@ impl Ctl {
             app: app.clone(),
             live,
             hold: Hold::None,
-            rate: 1.0,
+            rate: crate::speed::Speed::NORMAL,
             next_faults: Vec::new(),
             why: "",
             scheduled: None,
@@ -215,7 +215,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
         let now = tokio::time::Instant::now();
         let (hold, rate) = (self.ctl.hold, self.ctl.rate);
         if let Some(turn) = self.active.as_mut() {
-            if rate != 1.0 {
+            if rate != crate::speed::Speed::NORMAL {
                 turn.playhead.set_rate(rate, now);
             }
             if hold == Hold::Paused {
@@ -469,7 +469,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
             }
             Outgoing::Steps(steps) => {
                 let timing = Timing {
-                    speed: 0.0,
+                    speed: crate::speed::Speed::INSTANT,
                     ..Timing::default()
                 };
                 let mut rng = rng::derive(self.seed, "control:send", 0);

@@ -13,8 +13,8 @@ use super::turn::{ActiveTurn, Due};
 use super::{Connection, Result};
 use crate::app::{App, Push};
 use crate::chaos::Delivery;
-use crate::playback::rng::Rng;
 use crate::protocol::{Dialect, Event, dialect};
+use crate::rng::Rng;
 
 /// The frames around one turn event, worked out while the event is borrowed from the
 /// (shared) schedule, sent after.

@@ -49,6 +49,7 @@ use crate::chaos::ConnectionChaos;
 use crate::metrics::OpenConnection;
 use crate::protocol::{Dialect, DialectChoice};
 use crate::sessions::new_session_id;
+use crate::speed::Speed;
 
 use closing::End;
 pub use params::Params;
@@ -70,7 +71,7 @@ pub struct Connection<'a, S> {
     /// The session chats go to unless a frame names another.
     session_id: String,
     seed: u64,
-    speed: f64,
+    speed: Speed,
     /// Messages sent to each scenario so far (for `turn` rules and recordings).
     turn_counts: HashMap<String, u32>,
     turns: u64,

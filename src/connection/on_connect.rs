@@ -8,9 +8,11 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::turn::{ActiveTurn, BodyRef};
 use super::{Connection, Result};
 use crate::control::What;
-use crate::playback::schedule::{Scheduled, expand_steps};
-use crate::playback::{Segment, rng};
+use crate::playback::Segment;
+use crate::playback::schedule::expand_steps;
 use crate::protocol::Event;
+use crate::protocol::Scheduled;
+use crate::rng;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
     /// Starts the pinned scenario's `on_connect` steps, if it has any.

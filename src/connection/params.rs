@@ -3,16 +3,17 @@
 
 use std::str::FromStr;
 
-use crate::library::duration;
 use crate::library::format::{ChunkUnit, TimingSpec};
+use crate::located::duration;
 use crate::protocol::DialectChoice;
+use crate::speed::Speed;
 
 /// The query parameters of `/ws`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Params {
     pub scenario: Option<String>,
     pub dialect: Option<DialectChoice>,
-    pub speed: Option<f64>,
+    pub speed: Option<Speed>,
     pub seed: Option<u64>,
     pub resume_session: Option<String>,
     /// Timing overrides: `first_token`, `chunk`, `chunk_size`, `chunk_delay`, `jitter`.
@@ -83,9 +84,9 @@ pub fn parse(query: &str) -> (Params, Vec<String>) {
                 Ok(d) => p.dialect = Some(d),
                 Err(_) => bad("a dialect (auto, docs or dashboard)"),
             },
-            "speed" => match value.parse::<f64>() {
-                Ok(s) if crate::playback::timing::valid_speed(s) => p.speed = Some(s),
-                _ => bad("a speed (0 for no delays, or a number from 0.001 up)"),
+            "speed" => match value.parse::<f64>().ok().and_then(Speed::new) {
+                Some(s) => p.speed = Some(s),
+                None => bad("a speed (0 for no delays, or a number from 0.001 up)"),
             },
             "seed" => match value.parse::<u64>() {
                 Ok(s) => p.seed = Some(s),
@@ -173,7 +174,7 @@ mod tests {
             "scenario=hello&speed=0&seed=7&dialect=dashboard&chunk_delay=50ms&jitter=0&token=x",
         );
         assert_eq!(p.scenario.as_deref(), Some("hello"));
-        assert_eq!(p.speed, Some(0.0));
+        assert_eq!(p.speed, Some(Speed::INSTANT));
         assert_eq!(p.seed, Some(7));
         assert_eq!(p.dialect, Some(DialectChoice::Dashboard));
         assert_eq!(p.timing.jitter, Some(0.0));

@@ -35,10 +35,10 @@ use crate::library::Scenario;
 use crate::library::raw::RawScript;
 use crate::metrics::{FrameKind, OpenConnection, TurnCounters};
 use crate::playback::raw::expand_raw;
-use crate::playback::rng::{self, Rng};
 use crate::playback::{Segment, Timing};
 use crate::protocol::Event;
 use crate::protocol::raw::RawFrame;
+use crate::rng::{self, Rng};
 
 /// Frames sent in one go before the loop looks at its client again.
 const DUE_BATCH: usize = 64;
@@ -150,7 +150,7 @@ async fn play<S>(
     let mut timing = Timing::default()
         .with(&scenario.timing)
         .with(&params.timing);
-    timing.speed *= params.speed.unwrap_or(app.config.speed);
+    timing.speed = timing.speed.times(params.speed.unwrap_or(app.config.speed));
     let jitter = params.timing.jitter.or(scenario.timing.jitter);
     // As for PocketPaw connections (same RNG draws, in the same order).
     let mut chaos = setup.chaos;

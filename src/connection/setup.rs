@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::chaos::ConnectionChaos;
 use crate::chaos::connection::Sources;
 use crate::chaos::handshake::Refusal;
-use crate::playback::rng;
+use crate::rng;
 
 /// Everything a connection starts with.
 pub struct Setup {

@@ -9,12 +9,12 @@ use tokio::time::{Duration, Instant};
 pub use crate::chaos::TurnChaos;
 use crate::chaos::{Delivery, FaultKind, Op, apply};
 use crate::library::Scenario;
-use crate::library::duration::later;
 use crate::library::scenario::{Body, Plan};
+use crate::located::duration::later;
 use crate::playback::playhead::Playhead;
-use crate::playback::rng::Rng;
 use crate::playback::{Segment, Timing, expand_branch};
 use crate::protocol::{Event, PlanAnswer};
+use crate::rng::Rng;
 
 /// What a turn plays: a scenario's turn (kept alive even if a reload replaces the
 /// library meanwhile), or a built-in reply.
@@ -109,7 +109,7 @@ impl ActiveTurn {
             timing,
             rng,
             chaos,
-            playhead: Playhead::new(Instant::now(), 1.0, false),
+            playhead: Playhead::new(Instant::now(), crate::speed::Speed::NORMAL, false),
             segment_start: Instant::now(),
             last_at: Duration::ZERO,
             t0: Instant::now(),
@@ -324,7 +324,8 @@ mod tests {
     use super::*;
     use crate::chaos::{Context, TurnState};
     use crate::library::Library;
-    use crate::playback::{expand_turn, rng};
+    use crate::playback::expand_turn;
+    use crate::rng;
     use std::path::Path;
 
     fn fixture(name: &str) -> Arc<Scenario> {
@@ -414,7 +415,7 @@ mod tests {
     #[test]
     fn a_plan_waits_then_plays_the_answered_branch_from_the_answer_time() {
         let timing = Timing {
-            speed: 0.0,
+            speed: crate::speed::Speed::INSTANT,
             ..Timing::default()
         };
         let (mut turn, origin, _) = start("plan", timing);
@@ -442,7 +443,7 @@ mod tests {
     #[test]
     fn for_the_dashboard_a_plan_plays_its_branch_at_once_without_waiting() {
         let timing = Timing {
-            speed: 0.0,
+            speed: crate::speed::Speed::INSTANT,
             ..Timing::default()
         };
         let (mut turn, origin, _) = start("plan", timing);
@@ -464,7 +465,7 @@ mod tests {
     fn an_unanswered_plan_plays_the_timeout_branch_after_its_wait_whatever_the_speed() {
         // The wait is for a human: speed 0 does not shorten it.
         let timing = Timing {
-            speed: 0.0,
+            speed: crate::speed::Speed::INSTANT,
             ..Timing::default()
         };
         let (mut turn, origin, _) = start("plan", timing);
@@ -560,7 +561,7 @@ mod tests {
     #[test]
     fn a_plans_wait_does_not_run_out_while_held() {
         let timing = Timing {
-            speed: 0.0,
+            speed: crate::speed::Speed::INSTANT,
             ..Timing::default()
         };
         let (mut turn, origin, _) = start("plan", timing);

@@ -9,9 +9,9 @@ use tracing::{debug, info, warn};
 use super::turn::{self, ActiveTurn};
 use super::{Connection, Result};
 use crate::choose::{Choice, choose};
-use crate::playback::rng;
 use crate::playback::{Timing, expand_turn};
 use crate::protocol::{Dialect, Event};
+use crate::rng;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
     /// A chat message: the turn in flight ends, the message is stored, a turn is
@@ -110,7 +110,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
             timing = timing.with(&s.timing);
         }
         timing = timing.with(&self.params.timing);
-        timing.speed *= self.speed;
+        timing.speed = timing.speed.times(self.speed);
         timing
     }
 }

@@ -10,9 +10,9 @@ use super::ApiError;
 use crate::chaos::fault::compile;
 use crate::chaos::format::FaultSpec;
 use crate::chaos::{Fault, Stage};
-use crate::library::problem::JsonPath;
 use crate::library::scenario::{Step, StepKind, compile_loose_steps};
-use crate::library::source::Source;
+use crate::located::problem::JsonPath;
+use crate::located::source::Source;
 
 /// What the API asks a connection to do.
 #[derive(Debug)]
@@ -24,7 +24,7 @@ pub enum Command {
     /// While held: send the next due frame only.
     Step,
     /// Play at this pace from now on (2 is twice as fast).
-    Speed(f64),
+    Speed(crate::speed::Speed),
     /// A fault, applied now when its kind allows or to the next turn.
     Fault(Fault),
     /// Frames sent now, outside any turn.
@@ -116,9 +116,9 @@ fn speed(body: &Value) -> Result<Command, ApiError> {
     let Some(s) = body.get("speed") else {
         return Err(ApiError::bad_request("the body has no `speed`", hint()));
     };
-    match s.as_f64() {
-        Some(v) if crate::playback::timing::valid_speed(v) => Ok(Command::Speed(v)),
-        _ => Err(ApiError::bad_request(
+    match s.as_f64().and_then(crate::speed::Speed::new) {
+        Some(speed) => Ok(Command::Speed(speed)),
+        None => Err(ApiError::bad_request(
             format!("`speed` must be 0 or a number from 0.001 up, got {s}"),
             hint(),
         )),
@@ -261,7 +261,9 @@ mod tests {
     #[test]
     fn bodies_become_commands() {
         assert!(matches!(parse("pause", b""), Ok(Command::Pause)));
-        assert!(matches!(parse("speed", br#"{"speed": 0.5}"#), Ok(Command::Speed(s)) if s == 0.5));
+        assert!(
+            matches!(parse("speed", br#"{"speed": 0.5}"#), Ok(Command::Speed(s)) if s.get() == 0.5)
+        );
         assert!(matches!(
             parse("close", br#"{"code": 1012, "reason": "restart"}"#),
             Ok(Command::Close { code: 1012, .. })

@@ -46,7 +46,7 @@ pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rej
         })
         .and(warp::method())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-        .and(crate::server::peer::remote())
+        .and(crate::peer::remote())
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::body::stream().and_then(read_bounded))
         .then(
@@ -370,7 +370,7 @@ async fn wait(app: &App, body: &[u8]) -> Answer {
     };
     let timeout = match obj.get("timeout") {
         None | Some(Value::Null) => Duration::from_secs(5),
-        Some(Value::String(s)) => crate::library::duration::parse(s)
+        Some(Value::String(s)) => crate::located::duration::parse(s)
             .map_err(|e| ApiError::bad_request(format!("`timeout`: {e}"), hint))?,
         Some(Value::Number(n)) => n
             .as_f64()

@@ -7,14 +7,14 @@ use std::process::ExitCode;
 
 /// Runs `pawmock import`.
 pub fn command(args: &crate::cli::ImportArgs) -> ExitCode {
-    let redactor = match crate::record::Redactor::with_rules(&args.redact) {
+    let redactor = match crate::record::Redactor::with_rules(&args.output.redact) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("pawmock import: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match har::import(&args.har, &args.out, &redactor) {
+    match har::import(&args.har, &args.output.out, &redactor) {
         Ok(written) => {
             for w in &written {
                 println!(

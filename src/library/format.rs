@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::duration::Dur;
+use crate::located::duration::Dur;
 use crate::protocol::HistoryMessage;
 
 /// A scripted conversation (`recordings/*.json`).

@@ -24,10 +24,10 @@ use base64::Engine;
 use serde_json::Value;
 
 use super::format::{RecordedDialect, RecordingHeader};
-use super::problem::{JsonPath, Problem};
 use super::raw::{Exchange, Matcher, RawOut, RawScript, Replies};
 use super::scenario::{Body, Scenario, ScenarioKind, Turn, When, check_timing, compile_when};
-use super::source::Source;
+use crate::located::problem::{JsonPath, Problem};
+use crate::located::source::Source;
 use crate::protocol::Event;
 use crate::protocol::dialect::parse_frame;
 use crate::protocol::raw::RawFrame;
@@ -350,7 +350,7 @@ fn read_line(src: &Source, value: Value) -> Result<(Duration, Entry), Problem> {
                 items[0]
             )
         })
-        .and_then(crate::library::duration::from_secs)
+        .and_then(crate::located::duration::from_secs)
         .map_err(|message| src.problem(JsonPath::root().index(0), message, shape()))?;
     let text_payload = |v: &Value| match v {
         Value::Object(_) => Some(Payload::Json(v.clone())),

@@ -11,9 +11,10 @@ use serde_json::Value;
 use super::format::{
     ChunkUnit, DashboardError, DashboardPlan, ScenarioFile, StepSpec, TimingSpec, TurnSpec,
 };
-use super::problem::{JsonPath, Problem};
-use super::source::Source;
+use crate::located::problem::{JsonPath, Problem};
+use crate::located::source::Source;
 use crate::protocol::{Event, HistoryMessage};
+use crate::speed::Speed;
 
 /// How long a plan waits for the client's answer when the file does not say.
 pub const DEFAULT_PLAN_WAIT: Duration = Duration::from_secs(300);
@@ -575,7 +576,7 @@ fn compile_step(
             None,
         ));
     }
-    let dur = |d: Option<super::duration::Dur>| d.map(|d| d.0);
+    let dur = |d: Option<crate::located::duration::Dur>| d.map(|d| d.0);
     let step_kind = match kind {
         "say" => StepKind::Say(SayText::new(s.say?)),
         "think" => StepKind::Think {
@@ -660,13 +661,8 @@ pub fn check_timing(src: &Source, path: &JsonPath, t: &TimingSpec, problems: &mu
             "give `chunk_delay` or `chunks_per_second`, not both",
         );
     }
-    if t.speed
-        .is_some_and(|s| !crate::playback::timing::valid_speed(s))
-    {
-        bad(
-            "speed",
-            "`speed` must be 0 (no delays) or a number from 0.001 up",
-        );
+    if t.speed.is_some_and(|s| Speed::new(s).is_none()) {
+        bad("speed", &format!("`speed` must be {}", Speed::RULE));
     }
 }
 

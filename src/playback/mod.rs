@@ -1,14 +1,14 @@
-//! From a turn to timed events: the timing model, text chunking, the seeded RNG and
-//! `expand`, all pure functions of their inputs (no clock, no I/O).
+//! From a turn to timed events: the timing model, text chunking and `expand`, all pure
+//! functions of their inputs and the seeded RNG ([`crate::rng`]) (no clock, no I/O).
 
 pub mod chunk;
 pub mod playhead;
 pub mod raw;
-pub mod rng;
 pub mod schedule;
 pub mod shared;
 pub mod timing;
 
-pub use schedule::{Gate, Scheduled, Segment, expand_branch, expand_turn};
+pub use crate::protocol::Scheduled;
+pub use schedule::{Gate, Segment, expand_branch, expand_turn};
 pub use shared::SharedSchedules;
 pub use timing::Timing;

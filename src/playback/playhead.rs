@@ -6,18 +6,20 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::speed::Speed;
+
 /// Maps schedule offsets to instants: `anchor_wall + (offset - anchor_pos) / rate`.
 #[derive(Debug, Clone, Copy)]
 pub struct Playhead {
     anchor_wall: Instant,
     anchor_pos: Duration,
-    rate: f64,
+    rate: Speed,
     paused: bool,
 }
 
 impl Playhead {
     /// Offset 0 is due at `origin`; offsets play at `rate` (1 is the schedule's pace).
-    pub fn new(origin: Instant, rate: f64, paused: bool) -> Playhead {
+    pub fn new(origin: Instant, rate: Speed, paused: bool) -> Playhead {
         Playhead {
             anchor_wall: origin,
             anchor_pos: Duration::ZERO,
@@ -32,7 +34,7 @@ impl Playhead {
             return None;
         }
         let ahead = offset.saturating_sub(self.anchor_pos);
-        Some(crate::library::duration::later(
+        Some(crate::located::duration::later(
             self.anchor_wall,
             self.scale(ahead),
         ))
@@ -49,25 +51,15 @@ impl Playhead {
             return self.anchor_pos;
         }
         let elapsed = now.saturating_duration_since(self.anchor_wall);
-        self.anchor_pos
-            + if self.rate == 1.0 {
-                elapsed
-            } else {
-                elapsed.mul_f64(self.rate)
-            }
+        self.anchor_pos + self.rate.script_time(elapsed)
     }
 
     fn scale(&self, d: Duration) -> Duration {
-        if self.rate == 1.0 {
-            d
-        } else if self.rate > 0.0 {
-            d.div_f64(self.rate)
-        } else {
-            Duration::ZERO
-        }
+        self.rate.scale(d)
     }
 
-    pub fn rate(&self) -> f64 {
+    /// The control API's live speed (1 unless it was changed).
+    pub fn rate(&self) -> Speed {
         self.rate
     }
 
@@ -110,7 +102,7 @@ impl Playhead {
     }
 
     /// Plays at `rate` from `now` on (0: everything left is due at once).
-    pub fn set_rate(&mut self, rate: f64, now: Instant) {
+    pub fn set_rate(&mut self, rate: Speed, now: Instant) {
         self.anchor_pos = self.position(now);
         if !self.paused {
             self.anchor_wall = now;
@@ -121,7 +113,7 @@ impl Playhead {
     /// Stops for `length` from `now`, then goes on (a `stall` injected through the API).
     pub fn stall(&mut self, now: Instant, length: Duration) {
         self.anchor_pos = self.position(now);
-        self.anchor_wall = crate::library::duration::later(now, length);
+        self.anchor_wall = crate::located::duration::later(now, length);
     }
 }
 
@@ -136,7 +128,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_untouched_playhead_is_the_schedule_itself() {
         let t0 = Instant::now();
-        let p = Playhead::new(t0, 1.0, false);
+        let p = Playhead::new(t0, Speed::NORMAL, false);
         for off in [0, 1, 599, 12_345] {
             assert_eq!(p.due(ms(off)), Some(t0 + ms(off)));
         }
@@ -145,7 +137,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_pause_shifts_what_is_left_by_the_time_paused() {
         let t0 = Instant::now();
-        let mut p = Playhead::new(t0, 1.0, false);
+        let mut p = Playhead::new(t0, Speed::NORMAL, false);
         p.pause(t0 + ms(300));
         assert_eq!(p.due(ms(500)), None);
         assert!(!p.reached(ms(100), t0 + ms(10_000)));
@@ -157,20 +149,20 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_step_advances_a_held_playhead_and_speed_scales_what_is_left() {
         let t0 = Instant::now();
-        let mut p = Playhead::new(t0, 1.0, true);
+        let mut p = Playhead::new(t0, Speed::NORMAL, true);
         p.advance_to(ms(200));
         assert_eq!(p.position(t0 + ms(999)), ms(200));
         p.resume(t0 + ms(1_000));
         assert_eq!(p.due(ms(300)), Some(t0 + ms(1_100)));
-        p.set_rate(0.5, t0 + ms(1_000));
+        p.set_rate(Speed::new(0.5).unwrap(), t0 + ms(1_000));
         assert_eq!(p.due(ms(300)), Some(t0 + ms(1_200)));
-        p.set_rate(2.0, t0 + ms(1_100));
+        p.set_rate(Speed::new(2.0).unwrap(), t0 + ms(1_100));
         // Position at 1_100 is 250 ms; 50 more at double speed is 25 ms.
         assert_eq!(p.due(ms(300)), Some(t0 + ms(1_125)));
-        let mut h = Playhead::new(t0, 1.0, false);
+        let mut h = Playhead::new(t0, Speed::NORMAL, false);
         h.hold_at(ms(700), t0 + ms(900));
         assert_eq!(h.position(t0 + ms(5)), ms(700));
-        let mut s = Playhead::new(t0, 1.0, false);
+        let mut s = Playhead::new(t0, Speed::NORMAL, false);
         s.stall(t0 + ms(100), ms(1_000));
         assert_eq!(s.due(ms(150)), Some(t0 + ms(1_150)));
     }

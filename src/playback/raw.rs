@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use rand::RngExt;
 
-use super::rng::Rng;
-use super::schedule::{Scheduled, Segment};
+use super::schedule::Segment;
 use super::timing::Timing;
 use crate::library::raw::RawOut;
 use crate::protocol::Event;
+use crate::protocol::Scheduled;
+use crate::rng::Rng;
 
 /// The frames of one exchange (or the greeting) at absolute offsets from its start.
 pub fn expand_raw(
@@ -20,8 +21,8 @@ pub fn expand_raw(
     rng: &mut Rng,
 ) -> Segment {
     // The cap is on the silence the client sees, as for PocketPaw recordings.
-    let cap = if timing.speed > 0.0 {
-        timing.max_gap.mul_f64(timing.speed)
+    let cap = if !timing.speed.is_instant() {
+        timing.speed.script_time(timing.max_gap)
     } else {
         timing.max_gap
     };
@@ -50,8 +51,8 @@ pub fn expand_raw(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::playback::rng;
     use crate::protocol::raw::RawFrame;
+    use crate::rng;
 
     fn replies() -> Vec<(Duration, RawOut)> {
         [100u64, 5_000, 300]
@@ -79,7 +80,7 @@ mod tests {
             [100, 2_100, 2_400]
         );
         let fast = Timing {
-            speed: 2.0,
+            speed: crate::speed::Speed::new(2.0).unwrap(),
             ..Timing::default()
         };
         assert_eq!(
@@ -87,7 +88,7 @@ mod tests {
             [50, 2_050, 2_200]
         );
         let instant = Timing {
-            speed: 0.0,
+            speed: crate::speed::Speed::INSTANT,
             ..Timing::default()
         };
         assert_eq!(

@@ -7,17 +7,10 @@
 use std::time::Duration;
 
 use super::chunk;
-use super::rng::Rng;
 use super::timing::Timing;
 use crate::library::scenario::{Body, Plan, Step, StepKind};
-use crate::protocol::Event;
-
-/// One event and when to send it, as an offset from the start of its segment.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scheduled {
-    pub at: Duration,
-    pub event: Event,
-}
+use crate::protocol::{Event, Scheduled};
+use crate::rng::Rng;
 
 /// A plan that waits for the client, reached at `at`.
 #[derive(Debug, Clone)]
@@ -57,8 +50,8 @@ pub fn expand_turn(body: &Body, timing: &Timing, rng: &mut Rng) -> Segment {
             for (delay, event) in frames {
                 // The cap is on the silence the client sees: divide by the speed first,
                 // then cap (at speed 0.5 a 3 s gap would otherwise last 4 s past a 2 s cap).
-                let cap = if timing.speed > 0.0 {
-                    timing.max_gap.mul_f64(timing.speed)
+                let cap = if !timing.speed.is_instant() {
+                    timing.speed.script_time(timing.max_gap)
                 } else {
                     timing.max_gap
                 };

@@ -10,10 +10,10 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Weak};
 
-use super::rng::{self, Rng};
 use super::schedule::{Segment, expand_turn};
 use super::timing::Timing;
 use crate::library::Scenario;
+use crate::rng::{self, Rng};
 
 /// How many different expansions are kept (most recent first); a reload's old scenarios
 /// fall out as new ones come in.
@@ -145,7 +145,7 @@ mod tests {
         let (a, _) = shared.expand(&s, 0, &timing, 7, 1);
         for (seed, index, speed) in [(8, 1, 1.0), (7, 2, 1.0), (7, 1, 2.0)] {
             let t = Timing {
-                speed,
+                speed: crate::speed::Speed::new(speed).unwrap(),
                 ..timing.clone()
             };
             let (b, _) = shared.expand(&s, 0, &t, seed, index);

@@ -4,23 +4,14 @@ use std::time::Duration;
 
 use rand::RngExt;
 
-use super::rng::Rng;
-use crate::library::duration;
+use crate::located::duration;
+use crate::rng::Rng;
 
-/// The longest a scaled duration gets (ten years): a tiny speed cannot overflow offsets.
-const FAR: Duration = Duration::from_secs(10 * 365 * 86400);
 use crate::library::format::{ChunkUnit, TimingSpec};
-
-/// The slowest pace accepted besides 0 (which means no delays): slower ones would
-/// stretch a one-day pause past anything a test could wait for.
-pub const MIN_SPEED: f64 = 0.001;
-
-/// Whether `s` is a speed pawmock accepts: 0, or a finite number from [`MIN_SPEED`] up.
-pub fn valid_speed(s: f64) -> bool {
-    s == 0.0 || (s.is_finite() && s >= MIN_SPEED)
-}
+use crate::speed::Speed;
 
 /// Resolved pace of one turn. Durations are script time; `speed` divides them.
+/// The speeds layered into it (the scenario's, then the URL's or server's) multiply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Timing {
     pub first_token: Duration,
@@ -31,7 +22,7 @@ pub struct Timing {
     pub think: Duration,
     pub tool_duration: Duration,
     pub max_gap: Duration,
-    pub speed: f64,
+    pub speed: Speed,
 }
 
 impl Default for Timing {
@@ -45,7 +36,7 @@ impl Default for Timing {
             think: Duration::from_millis(400),
             tool_duration: Duration::from_secs(1),
             max_gap: Duration::from_secs(2),
-            speed: 1.0,
+            speed: Speed::NORMAL,
         }
     }
 }
@@ -82,8 +73,9 @@ impl Timing {
         if let Some(d) = spec.max_gap {
             self.max_gap = d.0;
         }
-        if let Some(s) = spec.speed {
-            self.speed *= s.max(0.0);
+        // Loading refuses a speed `Speed::new` refuses, so none is dropped here.
+        if let Some(s) = spec.speed.and_then(Speed::new) {
+            self.speed = self.speed.times(s);
         }
         self
     }
@@ -99,14 +91,6 @@ impl Timing {
 
     /// Script time as wall time at this speed (speed 0: no time at all).
     pub fn scale(&self, d: Duration) -> Duration {
-        if self.speed <= 0.0 {
-            Duration::ZERO
-        } else if self.speed == 1.0 {
-            d
-        } else {
-            // As `div_f64`, without its panic when a tiny speed overflows.
-            // Capped far below overflow, so offsets summed from it stay representable.
-            Duration::try_from_secs_f64(d.as_secs_f64() / self.speed).map_or(FAR, |d| d.min(FAR))
-        }
+        self.speed.scale(d)
     }
 }

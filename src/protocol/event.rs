@@ -101,3 +101,12 @@ impl Event {
         }
     }
 }
+
+/// One event and when to send it, as an offset from the start of its segment: what
+/// `playback` produces and `chaos` transforms. Here beside [`Event`], below both, so
+/// `chaos` does not import `playback` for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scheduled {
+    pub at: std::time::Duration,
+    pub event: Event,
+}

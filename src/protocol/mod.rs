@@ -10,4 +10,4 @@ pub mod raw;
 
 pub use action::{Action, ActionError, PlanAnswer};
 pub use dialect::{Dialect, DialectChoice};
-pub use event::{Event, HistoryMessage};
+pub use event::{Event, HistoryMessage, Scheduled};

@@ -167,17 +167,17 @@ pub fn command(args: &crate::cli::RecordArgs) -> std::process::ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let redactor = match Redactor::with_rules(&args.redact) {
+    let redactor = match Redactor::with_rules(&args.output.redact) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("pawmock record: {e}");
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = std::fs::create_dir_all(&args.out) {
+    if let Err(e) = std::fs::create_dir_all(&args.output.out) {
         eprintln!(
             "pawmock record: cannot create the output directory {}: {e}; choose another with --out DIR",
-            args.out.display()
+            args.output.out.display()
         );
         return ExitCode::FAILURE;
     }
@@ -196,7 +196,7 @@ pub fn command(args: &crate::cli::RecordArgs) -> std::process::ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let recorder = Recorder::new(upstream, args.out.clone(), redactor);
+        let recorder = Recorder::new(upstream, args.output.out.clone(), redactor);
         let shutdown = recorder.shutdown.clone();
         tokio::spawn(async move {
             let _ = tokio::signal::ctrl_c().await;

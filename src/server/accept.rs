@@ -117,7 +117,7 @@ async fn connection<F, R>(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(handshake_timeout);
-    let service = super::peer::WithPeer {
+    let service = crate::peer::WithPeer {
         inner: service,
         peer: stream.peer_addr().ok(),
     };

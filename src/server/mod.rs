@@ -2,10 +2,13 @@
 
 mod accept;
 mod index;
-pub(crate) mod peer;
+mod inspector;
+mod reminder_ringer;
 pub mod rest;
+mod state_writer;
 pub mod static_files;
 mod upgrade;
+pub mod watch;
 
 pub use static_files::static_root;
 
@@ -108,7 +111,7 @@ pub fn routes(
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
     upgrade::route(app.clone())
         // Before the control API, which answers 404 for every other `/__pawmock/` path.
-        .or(crate::inspector::route(app.clone()))
+        .or(inspector::route(app.clone()))
         .or(crate::control::routes::route(app.clone()))
         .or(rest::route(app.clone()).recover(rest::too_large).unify())
         .or(crate::metrics::route(app.clone()))
@@ -140,11 +143,11 @@ pub async fn run_all(app: Arc<App>, listeners: Vec<TcpListener>) {
             info!("serving ws://{addr}/ws");
         }
     }
-    tokio::spawn(crate::backend::reminders::ring(app.clone()));
+    tokio::spawn(reminder_ringer::ring(app.clone()));
     let state_writer = app
         .state
         .get()
-        .map(|state| tokio::spawn(crate::persist::write_changes(app.clone(), state.clone())));
+        .map(|state| tokio::spawn(state_writer::write_changes(app.clone(), state.clone())));
     let limits = accept::Limits {
         handshake_timeout: app.config.handshake_timeout,
         max_pending: app.config.max_pending,

@@ -54,7 +54,7 @@ impl Server {
         Server::start(
             dir,
             ServeConfig {
-                speed: 0.0,
+                speed: pawmock::speed::Speed::INSTANT,
                 ..ServeConfig::default()
             },
         )

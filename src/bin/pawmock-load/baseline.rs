@@ -16,8 +16,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
 use pawmock::library::Library;
-use pawmock::playback::{Timing, expand_turn, rng};
+use pawmock::playback::{Timing, expand_turn};
 use pawmock::protocol::{Dialect, Event, dialect};
+use pawmock::rng;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
@@ -67,7 +68,7 @@ fn turn_events(recordings: &Path, scenario: &str) -> anyhow::Result<Vec<Event>> 
         .first()
         .with_context(|| format!("scenario `{scenario}` has no turns"))?;
     let mut timing = Timing::default().with(&s.timing);
-    timing.speed = 0.0;
+    timing.speed = pawmock::speed::Speed::INSTANT;
     let mut rng = rng::derive(rng::DEFAULT_SEED, scenario, 1);
     let segment = expand_turn(&turn.body, &timing, &mut rng);
     Ok(segment.events.into_iter().map(|e| e.event).collect())
@@ -216,7 +217,7 @@ fn pace(query: &str) -> Option<Duration> {
     let mut instant = false;
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         match k.as_ref() {
-            "chunk_delay" => delay = pawmock::library::duration::parse(&v).ok(),
+            "chunk_delay" => delay = pawmock::located::duration::parse(&v).ok(),
             "speed" => instant = v.parse::<f64>().is_ok_and(|s| s == 0.0),
             _ => {}
         }

@@ -6,7 +6,6 @@
 //! order in which a burst of turns was started) out of the figure: what remains is how
 //! far the cadence the browser sees strays from the configured one.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -28,35 +27,21 @@ pub const PACED_QUERY: &str = "scenario=long-markdown&chunk_delay=50ms&jitter=0&
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The server, e.g. ws://127.0.0.1:8000/ws (loopback only).
-    pub url: String,
+    #[command(flatten)]
+    pub client: crate::args::Client,
     /// Connections, each playing one turn.
     #[arg(long, default_value_t = 1000)]
     pub connections: usize,
-    /// Chunks read per connection before it closes (the run lasts chunks × interval).
-    #[arg(long, default_value_t = 100)]
-    pub chunks: usize,
-    /// The cadence the server was asked for (must match the query's chunk_delay).
-    #[arg(long, default_value = "50ms", value_parser = humantime::parse_duration)]
-    pub interval: Duration,
+    #[command(flatten)]
+    pub cadence: crate::args::Cadence,
     /// Start the turns spread evenly over this time instead of all at once.
     #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
     pub spread: Duration,
     /// Added to the URL's query string (pawmock's per-connection parameters).
     #[arg(long, default_value = PACED_QUERY)]
     pub query: String,
-    /// The chat frame that starts the turn.
-    #[arg(
-        long,
-        default_value = r#"{"action":"message","content":"long markdown"}"#
-    )]
-    pub message: String,
-    /// The server's process id, if it runs on this machine (see `throughput --help`).
-    #[arg(long)]
-    pub server_pid: Option<u32>,
-    /// Write the figures as JSON to this file.
-    #[arg(long)]
-    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: crate::args::JsonOut,
 }
 
 /// Lateness of every chunk after the first, over all connections.
@@ -257,18 +242,19 @@ pub fn budget(chunks: usize, interval: Duration, spread: Duration) -> Duration {
 
 /// `pawmock-load fidelity URL`.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let target = Target::parse(&args.url, &args.query).await?;
-    let budget = budget(args.chunks, args.interval, args.spread);
+    let target = Target::parse(&args.client.url, &args.query).await?;
+    let budget = budget(args.cadence.chunks, args.cadence.interval, args.spread);
     println!(
         "fidelity: {} connections to {}, {} chunks each at {:?} (at most {:?} in all)",
         args.connections,
         target.url(),
-        args.chunks,
-        args.interval,
+        args.cadence.chunks,
+        args.cadence.interval,
         budget
     );
     let machine = crate::machine::Machine::now();
     let meter = args
+        .client
         .server_pid
         .map(|pid| crate::machine::Meter::start(&[pid]));
     let lateness = crate::bounded(
@@ -276,17 +262,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         measure(
             &target,
             args.connections,
-            args.chunks,
-            args.interval,
+            args.cadence.chunks,
+            args.cadence.interval,
             args.spread,
-            &args.message,
+            &args.client.message,
         ),
     )
     .await?;
     let label = format!(
         "fidelity ({} conns, {} cadence, {})",
         args.connections,
-        humantime::format_duration(args.interval),
+        humantime::format_duration(args.cadence.interval),
         start_label(args.spread)
     );
     let others = meter.as_ref().and_then(|m| m.others_share());
@@ -299,5 +285,5 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         lateness.samples(),
         -(lateness.earliest_us as f64) / 1000.0
     );
-    crate::report::finish(&rows, args.json.as_deref(), machine.finished())
+    crate::report::finish(&rows, args.out.json.as_deref(), machine.finished())
 }

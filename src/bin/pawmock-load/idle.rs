@@ -5,7 +5,6 @@
 //! connections: what a test suite that leaves sockets open really costs. Kernel socket
 //! buffers are not in VmRSS and not counted.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -17,8 +16,8 @@ use crate::target::Target;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The server, e.g. ws://127.0.0.1:8000/ws (loopback only).
-    pub url: String,
+    #[command(flatten)]
+    pub client: crate::args::Client,
     /// Idle connections to open (each process may hold up to `ulimit -n` sockets).
     #[arg(long, default_value_t = 10_000)]
     pub connections: usize,
@@ -29,27 +28,13 @@ pub struct Args {
     /// 0s starts the phase's turns together, 50ms spreads their starts over 50 ms.
     #[arg(long, value_delimiter = ',', default_value = "0s", value_parser = humantime::parse_duration)]
     pub spread: Vec<Duration>,
-    /// Chunks read on each streaming connection.
-    #[arg(long, default_value_t = 100)]
-    pub chunks: usize,
-    /// The cadence the streaming turns were asked for (the query's chunk_delay).
-    #[arg(long, default_value = "50ms", value_parser = humantime::parse_duration)]
-    pub interval: Duration,
+    #[command(flatten)]
+    pub cadence: crate::args::Cadence,
     /// Added to the URL's query string of every connection.
     #[arg(long, default_value = PACED_QUERY)]
     pub query: String,
-    /// The chat frame that starts a streaming turn.
-    #[arg(
-        long,
-        default_value = r#"{"action":"message","content":"long markdown"}"#
-    )]
-    pub message: String,
-    /// The server's process id: its VmRSS is read from /proc (without it, no memory figure).
-    #[arg(long)]
-    pub server_pid: Option<u32>,
-    /// Write the figures as JSON to this file.
-    #[arg(long)]
-    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: crate::args::JsonOut,
 }
 
 /// Between streaming phases.
@@ -256,11 +241,11 @@ pub fn budget(streaming: &Streaming) -> Duration {
 
 /// `pawmock-load idle URL`.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let target = Target::parse(&args.url, &args.query).await?;
+    let target = Target::parse(&args.client.url, &args.query).await?;
     let streaming = Streaming {
         connections: args.stream,
-        chunks: args.chunks,
-        interval: args.interval,
+        chunks: args.cadence.chunks,
+        interval: args.cadence.interval,
         spreads: args.spread.clone(),
     };
     let budget = budget(&streaming);
@@ -270,14 +255,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         target.url(),
         streaming.spreads.len(),
         args.stream,
-        args.chunks,
+        args.cadence.chunks,
         budget
     );
-    if args.server_pid.is_none() {
+    if args.client.server_pid.is_none() {
         println!("no --server-pid: the server's memory is not measured");
     }
     let machine = crate::machine::Machine::now();
     let meter = args
+        .client
         .server_pid
         .map(|pid| crate::machine::Meter::start(&[pid]));
     let outcome = crate::bounded(
@@ -286,8 +272,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             &target,
             args.connections,
             &streaming,
-            &args.message,
-            args.server_pid,
+            &args.client.message,
+            args.client.server_pid,
         ),
     )
     .await?;
@@ -296,5 +282,5 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .into_iter()
         .map(|r| r.others_cpu(others))
         .collect();
-    crate::report::finish(&rows, args.json.as_deref(), machine.finished())
+    crate::report::finish(&rows, args.out.json.as_deref(), machine.finished())
 }

@@ -5,6 +5,7 @@
 //! loopback addresses, and stops by itself within the time it announces. The client
 //! subcommands take any `ws://` URL, so the same load can be run against another server.
 
+mod args;
 mod baseline;
 mod client;
 mod fidelity;

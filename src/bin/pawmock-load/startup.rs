@@ -20,9 +20,8 @@ use crate::target::Target;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The pawmock binary (default: the one built next to this program).
-    #[arg(long)]
-    pub pawmock: Option<PathBuf>,
+    #[command(flatten)]
+    pub binary: crate::args::PawmockBinary,
     /// The library measured first, and the files the generated library is made from.
     #[arg(long, default_value = "recordings")]
     pub recordings: PathBuf,
@@ -32,9 +31,8 @@ pub struct Args {
     /// Starts measured per library.
     #[arg(long, default_value_t = 10)]
     pub runs: usize,
-    /// Write the figures as JSON to this file.
-    #[arg(long)]
-    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: crate::args::JsonOut,
 }
 
 /// The start-up times of several runs.
@@ -208,7 +206,7 @@ pub fn budget(runs: usize) -> Duration {
 
 /// `pawmock-load startup`.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let pawmock = match args.pawmock {
+    let pawmock = match args.binary.pawmock {
         Some(p) => p,
         None => crate::process::sibling("pawmock")?,
     };
@@ -228,5 +226,5 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     .await?;
     let others = meter.others_share();
     let rows: Vec<Row> = rows.into_iter().map(|r| r.others_cpu(others)).collect();
-    crate::report::finish(&rows, args.json.as_deref(), machine.finished())
+    crate::report::finish(&rows, args.out.json.as_deref(), machine.finished())
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::args::MESSAGE;
 use crate::fidelity::PACED_QUERY;
 use crate::machine::{Machine, Meter};
 use crate::process::{Log, ServerProcess, sibling};
@@ -39,12 +40,10 @@ pub enum Bench {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Write the figures as JSON to this file.
-    #[arg(long)]
-    pub json: Option<PathBuf>,
-    /// The pawmock binary (default: the one built next to this program).
-    #[arg(long)]
-    pub pawmock: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: crate::args::JsonOut,
+    #[command(flatten)]
+    pub binary: crate::args::PawmockBinary,
     /// The recordings directory both servers serve.
     #[arg(long, default_value = "recordings")]
     pub recordings: PathBuf,
@@ -113,7 +112,6 @@ impl Plan {
 }
 
 const INTERVAL: Duration = Duration::from_millis(50);
-const MESSAGE: &str = r#"{"action":"message","content":"long markdown"}"#;
 
 /// The servers, by how to start them.
 struct Servers {
@@ -221,7 +219,7 @@ fn with_others(rows: Vec<Row>, others: Option<f64>) -> Vec<Row> {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let plan = Plan::new(args.quick);
     let servers = Servers {
-        pawmock: match &args.pawmock {
+        pawmock: match &args.binary.pawmock {
             Some(p) => p.clone(),
             None => sibling("pawmock")?,
         },
@@ -455,7 +453,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
 
-    crate::report::finish(&rows, args.json.as_deref(), machine.finished())
+    crate::report::finish(&rows, args.out.json.as_deref(), machine.finished())
 }
 
 #[derive(Deserialize)]

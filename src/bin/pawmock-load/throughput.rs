@@ -1,7 +1,6 @@
 //! Throughput: N connections each asking for a long answer at speed 0, again and again,
 //! for a fixed time. The figure is frames delivered per second, counted by the client.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -18,8 +17,8 @@ const READ_BUFFER: usize = 64 * 1024;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The server, e.g. ws://127.0.0.1:8000/ws (loopback only).
-    pub url: String,
+    #[command(flatten)]
+    pub client: crate::args::Client,
     /// Connections, all open for the whole run.
     #[arg(long, default_value_t = 100)]
     pub connections: usize,
@@ -29,19 +28,8 @@ pub struct Args {
     /// Added to the URL's query string (pawmock's per-connection parameters).
     #[arg(long, default_value = "scenario=long-markdown&speed=0")]
     pub query: String,
-    /// The chat frame each turn starts with.
-    #[arg(
-        long,
-        default_value = r#"{"action":"message","content":"long markdown"}"#
-    )]
-    pub message: String,
-    /// The server's process id, if it runs on this machine: its CPU time then counts as
-    /// the benchmark's own, not as others' load.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
-    /// Write the figures as JSON to this file.
-    #[arg(long)]
-    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: crate::args::JsonOut,
 }
 
 /// What one run delivered.
@@ -167,7 +155,7 @@ pub fn rows(label: &str, server: &Outcome, baseline: Option<&Outcome>) -> Vec<Ro
 
 /// `pawmock-load throughput URL`.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let target = Target::parse(&args.url, &args.query).await?;
+    let target = Target::parse(&args.client.url, &args.query).await?;
     println!(
         "throughput: {} connections to {} for {:?} (plus at most {:?} to connect)",
         args.connections,
@@ -177,11 +165,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     );
     let machine = crate::machine::Machine::now();
     let meter = args
+        .client
         .server_pid
         .map(|pid| crate::machine::Meter::start(&[pid]));
     let outcome = crate::bounded(
         args.duration + crate::CONNECT_BUDGET,
-        measure(&target, args.connections, args.duration, &args.message),
+        measure(
+            &target,
+            args.connections,
+            args.duration,
+            &args.client.message,
+        ),
     )
     .await?;
     let label = format!(
@@ -193,5 +187,5 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .into_iter()
         .map(|r| r.others_cpu(meter.as_ref().and_then(|m| m.others_share())))
         .collect();
-    crate::report::finish(&rows, args.json.as_deref(), machine.finished())
+    crate::report::finish(&rows, args.out.json.as_deref(), machine.finished())
 }

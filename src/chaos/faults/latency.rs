@@ -11,7 +11,7 @@ use super::{Check, Kind};
 use crate::chaos::apply::{Delivery, Moment};
 use crate::chaos::format::{Distribution, FaultSpec};
 use crate::chaos::trigger::Position;
-use crate::playback::rng::Rng;
+use crate::rng::Rng;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Latency(pub Delay);
@@ -40,7 +40,7 @@ impl Delay {
             }
         };
         Duration::try_from_secs_f64(secs.max(0.0))
-            .map_or(Duration::ZERO, |d| d.min(crate::library::duration::MAX))
+            .map_or(Duration::ZERO, |d| d.min(crate::located::duration::MAX))
     }
 }
 
@@ -76,7 +76,7 @@ impl Kind for Latency {
 }
 
 fn compile_delay(spec: &FaultSpec, check: &mut Check<'_>) -> Option<Delay> {
-    let d = |v: Option<crate::library::duration::Dur>| v.map(|d| d.0);
+    let d = |v: Option<crate::located::duration::Dur>| v.map(|d| d.0);
     let need = |check: &mut Check<'_>, key: &str, what: &str| {
         check.bad("", format!("a {what} latency needs `{key}`"), None);
     };
@@ -142,7 +142,7 @@ mod tests {
 
     use super::Delay;
     use crate::chaos::faults::testing::{parse, run};
-    use crate::playback::rng::derive;
+    use crate::rng::derive;
 
     #[test]
     fn latency_delays_one_event_and_later_ones_never_overtake_it() {

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use super::apply::{Delivery, Moment};
 use super::fault::{EventKind, Stage, Trigger};
 use super::format::FaultSpec;
-use crate::library::problem::{JsonPath, Problem};
-use crate::library::source::Source;
-use crate::playback::rng::Rng;
+use crate::located::problem::{JsonPath, Problem};
+use crate::located::source::Source;
+use crate::rng::Rng;
 
 /// What every fault kind says about itself.
 pub(crate) trait Kind: Sized {

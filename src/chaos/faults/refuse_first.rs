@@ -5,7 +5,7 @@ use super::reject::refusal;
 use super::{Check, Kind};
 use crate::chaos::format::FaultSpec;
 use crate::chaos::trigger::Trigger;
-use crate::playback::rng::Rng;
+use crate::rng::Rng;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RefuseFirst {
@@ -44,7 +44,7 @@ impl Kind for RefuseFirst {
 #[cfg(test)]
 mod tests {
     use crate::chaos::faults::testing::parse;
-    use crate::playback::rng::derive;
+    use crate::rng::derive;
 
     #[test]
     fn the_first_attempts_are_refused() {

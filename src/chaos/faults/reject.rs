@@ -6,7 +6,7 @@ use rand::RngExt;
 use super::{Check, Kind};
 use crate::chaos::format::FaultSpec;
 use crate::chaos::trigger::Trigger;
-use crate::playback::rng::Rng;
+use crate::rng::Rng;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reject {
@@ -56,7 +56,7 @@ pub(crate) fn refusal(spec: &FaultSpec, check: &mut Check<'_>, default: u16) -> 
 mod tests {
     use crate::chaos::fault::Stage;
     use crate::chaos::faults::testing::parse;
-    use crate::playback::rng::derive;
+    use crate::rng::derive;
 
     #[test]
     fn a_reject_refuses_at_the_handshake_on_its_attempt() {

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use crate::chaos::apply::{Context, Delivery, Op, TurnState, apply};
 use crate::chaos::fault::Fault;
-use crate::playback::Scheduled;
-use crate::playback::rng::derive;
 use crate::protocol::Event;
+use crate::protocol::Scheduled;
+use crate::rng::derive;
 
 pub(crate) fn parse(spec: &str) -> Result<Fault, String> {
     crate::chaos::inline::parse(spec)

@@ -58,7 +58,7 @@ impl RawConnection {
         let now = tokio::time::Instant::now();
         let (hold, rate) = (self.ctl.hold, self.ctl.rate);
         if let Some(turn) = self.active.as_mut() {
-            if rate != 1.0 {
+            if rate != crate::speed::Speed::NORMAL {
                 turn.playhead.set_rate(rate, now);
             }
             if hold == Hold::Paused {

@@ -5,7 +5,7 @@
 //! an unbounded tokio channel: it never blocks and never enters the runtime. A tokio task
 //! drains the channel, merges what queued up meanwhile into one batch, lets
 //! [`Reloader::apply`] re-read the changed files on a blocking thread, swaps the new
-//! [`Library`](super::Library) into the [`App`] whole, and logs what happened.
+//! [`Library`](crate::library::Library) into the [`App`] whole, and logs what happened.
 //!
 //! The directory is watched, never single files: editors save by writing a temp file and
 //! renaming it over the original, which replaces the inode a file watch would follow.
@@ -24,8 +24,8 @@ use notify_debouncer_full::{
 use tokio::sync::{broadcast, mpsc};
 use tracing::{debug, error, info, warn};
 
-use super::reload::{Applied, Reloader, Report};
 use crate::app::App;
+use crate::library::reload::{Applied, Reloader, Report};
 
 /// The debounce used when none is given: short enough to feel instant, long enough to
 /// merge the several events of one save (open, truncate, write, close, or write a temp

@@ -1,5 +1,8 @@
 //! The seeded random number generator, pinned so recorded runs stay reproducible.
 //!
+//! Its own module, below `chaos` and `playback`, which both draw from it (a turn's
+//! schedule and a connection's faults), so neither imports the other for it.
+//!
 //! `Xoshiro256PlusPlus` is a named, portable algorithm (rand's `StdRng` may change in any
 //! release), and `rand` is pinned to its minor version in `Cargo.toml`. A snapshot test
 //! below guards the sequence.
