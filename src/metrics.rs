@@ -200,6 +200,11 @@ pub struct Metrics {
     turns_started: Family<ScenarioLabel, Counter>,
     turns_completed: Family<ScenarioLabel, Counter>,
     turns_cancelled: Family<ScenarioLabel, Counter>,
+    /// Each scenario's three turn counters, resolved from the families once: a turn start
+    /// then takes one shared read lock and allocates nothing, where looking each family
+    /// up took three locks and a label `String` (measured at 1,000 starts together).
+    by_scenario:
+        std::sync::RwLock<std::collections::HashMap<Box<str>, std::sync::Arc<ScenarioCounters>>>,
     faults: Family<KindLabel, Counter>,
     frames: [Counter; FRAME_KINDS.len()],
     rejected: [Counter; Rejected::ALL.len()],
@@ -313,6 +318,7 @@ impl Metrics {
             turns_started,
             turns_completed,
             turns_cancelled,
+            by_scenario: Default::default(),
             faults,
             frames,
             rejected,
@@ -357,14 +363,32 @@ impl Metrics {
 
     /// A turn started; the returned counters are kept with the turn for its end.
     pub(crate) fn turn_started(&self, scenario: &str) -> TurnCounters {
-        let label = ScenarioLabel {
-            scenario: scenario.to_owned(),
-        };
-        self.turns_started.get_or_create(&label).inc();
-        TurnCounters {
-            completed: self.turns_completed.get_or_create_owned(&label),
-            cancelled: self.turns_cancelled.get_or_create_owned(&label),
-        }
+        let known = self
+            .by_scenario
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(scenario)
+            .cloned();
+        let counters = known.unwrap_or_else(|| self.resolve(scenario));
+        counters.started.inc();
+        TurnCounters(counters)
+    }
+
+    /// A scenario's turn counters, created in the families on its first turn.
+    fn resolve(&self, scenario: &str) -> std::sync::Arc<ScenarioCounters> {
+        let mut map = self.by_scenario.write().unwrap_or_else(|e| e.into_inner());
+        map.entry(scenario.into())
+            .or_insert_with(|| {
+                let label = ScenarioLabel {
+                    scenario: scenario.to_owned(),
+                };
+                std::sync::Arc::new(ScenarioCounters {
+                    started: self.turns_started.get_or_create_owned(&label),
+                    completed: self.turns_completed.get_or_create_owned(&label),
+                    cancelled: self.turns_cancelled.get_or_create_owned(&label),
+                })
+            })
+            .clone()
     }
 
     /// A frame of `bytes` payload bytes was queued on the socket (no lock: atomics).
@@ -455,19 +479,24 @@ impl Drop for OpenConnection {
     }
 }
 
-/// A turn's end counters, resolved when it starts.
-#[derive(Debug, Clone)]
-pub(crate) struct TurnCounters {
+/// One scenario's turn counters (handles into the `turns_*` families).
+#[derive(Debug)]
+struct ScenarioCounters {
+    started: Counter,
     completed: Counter,
     cancelled: Counter,
 }
 
+/// A turn's end counters, resolved when it starts (one shared handle per scenario).
+#[derive(Debug, Clone)]
+pub(crate) struct TurnCounters(std::sync::Arc<ScenarioCounters>);
+
 impl TurnCounters {
     pub(crate) fn ended(&self, cancelled: bool) {
         if cancelled {
-            self.cancelled.inc();
+            self.0.cancelled.inc();
         } else {
-            self.completed.inc();
+            self.0.completed.inc();
         }
     }
 }
@@ -534,6 +563,30 @@ mod tests {
             text.contains("pawmock_frame_lateness_seconds_count 3"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn turn_counters_are_resolved_once_per_scenario_and_count_by_scenario() {
+        let m = Metrics::new();
+        let a = m.turn_started("weather");
+        let b = m.turn_started("weather");
+        assert!(
+            std::sync::Arc::ptr_eq(&a.0, &b.0),
+            "one handle per scenario"
+        );
+        m.turn_started("stream").ended(false);
+        a.ended(true);
+        b.ended(false);
+        let text = m.encode();
+        for line in [
+            "pawmock_turns_started_total{scenario=\"weather\"} 2",
+            "pawmock_turns_cancelled_total{scenario=\"weather\"} 1",
+            "pawmock_turns_completed_total{scenario=\"weather\"} 1",
+            "pawmock_turns_started_total{scenario=\"stream\"} 1",
+            "pawmock_turns_completed_total{scenario=\"stream\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
     }
 
     #[test]

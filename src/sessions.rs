@@ -251,11 +251,22 @@ impl Sessions {
             content: content.into(),
             at: now,
         };
-        let fresh = Session::new(id);
         let mut store = self.lock();
+        if !store.sessions.contains_key(id) {
+            // A new session (the first message of a chat) is built outside the lock too;
+            // the usual case, a session that exists, allocates nothing more.
+            drop(store);
+            let fresh = Session::new(id);
+            store = self.lock();
+            if !store.sessions.contains_key(id) {
+                store.sessions.insert(fresh.id.clone(), fresh);
+            }
+        }
         store.deleted.remove(id);
         let store = &mut *store;
-        let s = store.sessions.entry(fresh.id.clone()).or_insert(fresh);
+        let Some(s) = store.sessions.get_mut(id) else {
+            return; // inserted above, under this same lock
+        };
         s.seeded = false;
         s.messages.push(message);
         if s.messages.len() > MAX_MESSAGES {

@@ -96,8 +96,23 @@ impl Ctl {
     pub fn record(&self, what: What) {
         let journal = &self.app.control.journal;
         let mut pending = self.pending.borrow_mut();
-        pending.push((journal.since_start(), what));
-        journal.record_batch(&self.conn, &self.run, pending.drain(..));
+        let entry = std::iter::once((journal.since_start(), what));
+        // Without frames waiting the batch buffer is not touched: an idle connection's
+        // entries (opened, state) would otherwise allocate it and keep it for good.
+        if pending.is_empty() {
+            journal.record_batch(&self.conn, &self.run, entry);
+        } else {
+            journal.record_batch(&self.conn, &self.run, pending.drain(..).chain(entry));
+        }
+    }
+
+    /// Gives back the frame batch buffer once no turn plays (it is the size of the
+    /// largest batch, ~400 bytes and more, kept by every connection that ever sent).
+    fn release_pending(&self) {
+        let mut pending = self.pending.borrow_mut();
+        if pending.is_empty() && pending.capacity() > 0 {
+            *pending = Vec::new();
+        }
     }
 
     /// Journals the frames written since the last flush, in one go.
@@ -186,24 +201,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
             .as_ref()
             .map(|t| t.scenario.as_str())
             .or(self.params.scenario.as_deref());
-        let facts = &self.ctl.seen;
-        if facts.session != self.session_id
-            || facts.scenario.as_deref() != scenario
+        let seen = &mut self.ctl.seen;
+        if seen.session != self.session_id
+            || seen.scenario.as_deref() != scenario
             || self.ctl.seen_choice != self.wire.choice()
         {
-            let fresh = Facts {
-                dialect: self.wire.choice().to_string(),
-                scenario: scenario.map(str::to_owned),
-                session: self.session_id.clone(),
-            };
-            self.ctl.live.update(|f| *f = fresh.clone());
-            self.ctl.seen = fresh;
-            self.ctl.seen_choice = self.wire.choice();
+            // Field by field, with `clone_from`: a changed session id reuses the old
+            // one's buffer, and the unchanged facts are not copied again.
+            if self.ctl.seen_choice != self.wire.choice() {
+                seen.dialect = self.wire.choice().to_string();
+                self.ctl.seen_choice = self.wire.choice();
+            }
+            seen.session.clone_from(&self.session_id);
+            if seen.scenario.as_deref() != scenario {
+                seen.scenario = scenario.map(str::to_owned);
+            }
+            let seen = &self.ctl.seen;
+            self.ctl.live.update(|f| {
+                f.dialect.clone_from(&seen.dialect);
+                f.session.clone_from(&seen.session);
+                f.scenario.clone_from(&seen.scenario);
+            });
         }
         if self.ctl.live.set_state(state) {
             self.ctl.record(What::State {
                 state: state.name().into(),
             });
+        }
+        if state == ConnState::Idle {
+            self.ctl.release_pending();
         }
     }
 

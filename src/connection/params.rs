@@ -58,13 +58,16 @@ pub fn parse(query: &str) -> (Params, Vec<String>) {
     };
     let mut errors = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
+    // Values stay borrowed from the query unless they are kept (or were percent-encoded):
+    // every connection parses its URL, so a copy per parameter adds up.
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        let value = value.into_owned();
         let mut bad =
             |what: &str| errors.push(format!("?{key}={value} is not {what}; it was ignored"));
         match key.as_ref() {
-            "scenario" => p.scenario = Some(value.clone()).filter(|v| !v.is_empty()),
-            "resume_session" => p.resume_session = Some(value.clone()).filter(|v| !v.is_empty()),
+            "scenario" => p.scenario = Some(value.into_owned()).filter(|v| !v.is_empty()),
+            "resume_session" => {
+                p.resume_session = Some(value.into_owned()).filter(|v| !v.is_empty())
+            }
             "token" => {}
             "chaos" => {
                 p.chaos = Some(
@@ -75,11 +78,11 @@ pub fn parse(query: &str) -> (Params, Vec<String>) {
                         .collect(),
                 )
             }
-            "fault" => p.faults.push(value.clone()),
+            "fault" => p.faults.push(value.into_owned()),
             // A label for one run: it counts in the URL attempts are counted by, and
             // not in the one faults are seeded from (see `without_run`).
-            "run" => p.run = Some(value.clone()).filter(|v| !v.is_empty()),
-            "freeze" => p.freeze = Some(value.clone()).filter(|v| !v.is_empty()),
+            "run" => p.run = Some(value.into_owned()).filter(|v| !v.is_empty()),
+            "freeze" => p.freeze = Some(value.into_owned()).filter(|v| !v.is_empty()),
             "dialect" => match DialectChoice::from_str(&value) {
                 Ok(d) => p.dialect = Some(d),
                 Err(_) => bad("a dialect (auto, docs or dashboard)"),
@@ -108,7 +111,7 @@ pub fn parse(query: &str) -> (Params, Vec<String>) {
                 Ok(n) if n >= 1 => p.timing.chunk_size = Some(n),
                 _ => bad("a chunk size (a whole number ≥ 1)"),
             },
-            "chunk" => match value.as_str() {
+            "chunk" => match value.as_ref() {
                 "char" => p.timing.chunk = Some(ChunkUnit::Char),
                 "word" => p.timing.chunk = Some(ChunkUnit::Word),
                 "token" => p.timing.chunk = Some(ChunkUnit::Token),

@@ -97,8 +97,8 @@ pub enum What {
         scenario: String,
         turn: u64,
         session: String,
-        /// `message` (a chat) or `on_connect`.
-        trigger: String,
+        /// `message` (a chat) or `on_connect` (a constant: no allocation per turn).
+        trigger: Cow<'static, str>,
     },
     TurnEnded {
         scenario: String,
@@ -133,7 +133,7 @@ pub enum What {
     },
     /// The connection's state changed (`idle`, `playing`, `paused`, `frozen`).
     State {
-        state: String,
+        state: Cow<'static, str>,
     },
     /// A control API command reached the connection.
     Command {
@@ -436,7 +436,9 @@ mod tests {
     use super::*;
 
     fn state(s: &str) -> What {
-        What::State { state: s.into() }
+        What::State {
+            state: s.to_owned().into(),
+        }
     }
 
     #[test]

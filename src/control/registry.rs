@@ -71,7 +71,9 @@ pub struct Live {
     pub id: String,
     pub run: Option<String>,
     pub path_and_query: String,
-    pub opened_at: String,
+    /// When the WebSocket opened; written as ISO 8601 only when the API reads it (every
+    /// connection opening formatted and kept a string nobody may ask for).
+    pub opened_at: std::time::SystemTime,
     facts: Mutex<Facts>,
     state: AtomicU8,
     frames_sent: AtomicU64,
@@ -164,7 +166,7 @@ impl Live {
             "session": facts.session,
             "state": self.state(),
             "frames_sent": self.frames_sent.load(Ordering::Relaxed),
-            "opened_at": self.opened_at,
+            "opened_at": crate::timestamp::iso8601(self.opened_at),
         })
     }
 }
@@ -201,7 +203,7 @@ impl Registry {
             id: id.to_owned(),
             run,
             path_and_query,
-            opened_at: crate::timestamp::iso8601(std::time::SystemTime::now()),
+            opened_at: std::time::SystemTime::now(),
             facts: Mutex::new(facts),
             state: AtomicU8::new(ConnState::Idle as u8),
             frames_sent: AtomicU64::new(0),

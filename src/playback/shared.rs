@@ -25,20 +25,23 @@ pub struct SharedSchedules {
     entries: Mutex<VecDeque<Entry>>,
 }
 
-struct Entry {
+/// What an expansion is a pure function of: the turn (by its scenario's identity and
+/// index), the timing, the seed and how many messages the connection sent to the
+/// scenario. One type, compared in one place.
+#[derive(Clone)]
+struct ScheduleKey {
     /// Weak: a reloaded scenario is not kept alive by the cache, and the pointer cannot be
-    /// reused by another scenario while this entry holds it.
+    /// reused by another scenario while this key holds it.
     scenario: Weak<Scenario>,
     turn: usize,
     timing: Timing,
     seed: u64,
     index: u64,
-    segment: Arc<Segment>,
-    /// The RNG after the expansion: a plan's branch goes on drawing from it.
-    rng: Rng,
 }
 
-impl Entry {
+impl ScheduleKey {
+    /// Whether this key names the expansion asked for; compares without building a key
+    /// (no `Weak` made, no `Timing` cloned) on the lookup every turn start does.
     fn is(
         &self,
         scenario: &Arc<Scenario>,
@@ -53,6 +56,13 @@ impl Entry {
             && self.index == index
             && self.timing == *timing
     }
+}
+
+struct Entry {
+    key: ScheduleKey,
+    segment: Arc<Segment>,
+    /// The RNG after the expansion: a plan's branch goes on drawing from it.
+    rng: Rng,
 }
 
 impl SharedSchedules {
@@ -70,7 +80,7 @@ impl SharedSchedules {
         if let Some(e) = self
             .lock()
             .iter()
-            .find(|e| e.is(scenario, turn, timing, seed, index))
+            .find(|e| e.key.is(scenario, turn, timing, seed, index))
         {
             return (e.segment.clone(), e.rng.clone());
         }
@@ -81,17 +91,19 @@ impl SharedSchedules {
         let mut entries = self.lock();
         if !entries
             .iter()
-            .any(|e| e.is(scenario, turn, timing, seed, index))
+            .any(|e| e.key.is(scenario, turn, timing, seed, index))
         {
             if entries.len() == CAPACITY {
                 entries.pop_back();
             }
             entries.push_front(Entry {
-                scenario: Arc::downgrade(scenario),
-                turn,
-                timing: timing.clone(),
-                seed,
-                index,
+                key: ScheduleKey {
+                    scenario: Arc::downgrade(scenario),
+                    turn,
+                    timing: timing.clone(),
+                    seed,
+                    index,
+                },
                 segment: segment.clone(),
                 rng: rng.clone(),
             });

@@ -16,8 +16,10 @@ use warp::hyper::upgrade::OnUpgrade;
 
 use crate::app::App;
 
-/// Read buffer per connection: client frames are small chat actions.
-const READ_BUFFER: usize = 4096;
+/// Read buffer per connection: client frames are small chat actions. tungstenite
+/// allocates it up front and zeroes it on the first read, so every idle connection holds
+/// all of it; a larger frame grows it as needed (up to `--max-frame-size`).
+const READ_BUFFER: usize = 1024;
 
 type Reply = Response<String>;
 

@@ -26,7 +26,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// The same read buffer pawmock's upgrade uses, so idle memory compares like for like.
-const READ_BUFFER: usize = 4096;
+const READ_BUFFER: usize = 1024;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
