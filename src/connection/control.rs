@@ -112,6 +112,12 @@ impl Ctl {
 
     /// Journals a frame written to the socket.
     pub fn frame_sent(&mut self, frame: &str) {
+        self.journal_frame(journal::frame_type(frame), frame);
+    }
+
+    /// Journals a frame of type `frame_type` written to the socket; its `body` is kept
+    /// with `--journal-frames`. Every frame any connection writes is journaled here.
+    fn journal_frame(&mut self, frame_type: std::borrow::Cow<'static, str>, body: &str) {
         let journal = &self.app.control.journal;
         let (scheduled_ms, actual_ms) = match self.scheduled.take() {
             Some((at, t0)) => (
@@ -120,10 +126,10 @@ impl Ctl {
             ),
             None => (None, None),
         };
-        self.last_type = journal::frame_type(frame);
+        self.last_type = frame_type;
         let body = journal
             .keeps_frames()
-            .then(|| journal::truncate(frame, MAX_BODY).0);
+            .then(|| journal::truncate(body, MAX_BODY).0);
         // Kept until the socket is flushed (or anything else is journaled), so a batch
         // of frames takes the journal's lock once.
         self.pending.borrow_mut().push((
@@ -351,26 +357,6 @@ impl Ctl {
     /// type is `text` or `binary`; its body (with `--journal-frames`) is the text, or
     /// the byte count of a binary frame.
     pub fn raw_frame_sent(&mut self, frame_type: &'static str, body: &str) {
-        let journal = &self.app.control.journal;
-        let (scheduled_ms, actual_ms) = match self.scheduled.take() {
-            Some((at, t0)) => (
-                Some(ms(at)),
-                Some(ms(tokio::time::Instant::now().saturating_duration_since(t0))),
-            ),
-            None => (None, None),
-        };
-        self.last_type = std::borrow::Cow::Borrowed(frame_type);
-        let body = journal
-            .keeps_frames()
-            .then(|| journal::truncate(body, MAX_BODY).0);
-        self.pending.borrow_mut().push((
-            journal.since_start(),
-            What::FrameSent {
-                frame_type: self.last_type.clone(),
-                scheduled_ms,
-                actual_ms,
-                body,
-            },
-        ));
+        self.journal_frame(std::borrow::Cow::Borrowed(frame_type), body);
     }
 }
