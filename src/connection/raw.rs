@@ -340,17 +340,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RawConnection<'_, S> {
 
     /// A `close` or `abort` fault timed from connect.
     async fn connect_fault_fires(&mut self, fault: chaos::Fault) -> Result {
-        self.chaos.acted(fault.kind());
-        self.app.metrics.fault_applied(fault.name());
-        info!(conn = %self.id, fault = fault.name(), event = 0, "fault injected");
-        self.ctl.record(What::FaultApplied {
-            fault: fault.name().into(),
-            stage: "connect".into(),
-            trigger: format!(
-                "{:?} after connect",
-                fault.trigger.after.unwrap_or_default()
-            ),
-        });
+        super::connect_fault::applied(&mut self.chaos, &self.ctl, &self.id, &fault);
         match fault.effect.on_timer() {
             Delivery::Close { code, reason } => Err(self.close(code, reason).await),
             _ => Err(End::Aborted),
