@@ -20,13 +20,13 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::frame::Frame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::{debug, info, warn};
 
 use super::commands::Commanded;
 use super::control::Ctl;
+use super::deliver::fragments_of;
 use super::setup::Setup;
 use super::turn::{ActiveTurn, Due};
 use super::wire::{Gone, Recorded, Wire};
@@ -502,8 +502,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RawConnection<'_, S> {
             }
             Delivery::Fragmented(Event::Frame(frame), pieces) => {
                 let messages = match &frame {
-                    RawFrame::Text(_) => fragments(frame.payload(), Data::Text, pieces),
-                    RawFrame::Binary(_) => fragments(frame.payload(), Data::Binary, pieces),
+                    RawFrame::Text(_) => fragments_of(frame.payload(), Data::Text, pieces),
+                    RawFrame::Binary(_) => fragments_of(frame.payload(), Data::Binary, pieces),
                     RawFrame::Close { .. } => return self.send(&Event::Frame(frame)).await,
                 };
                 Ok(self
@@ -548,59 +548,4 @@ enum Step {
     Send(Event),
     Op(Op),
     Finished,
-}
-
-/// A message split into `pieces` WebSocket frames (first with the opcode, then
-/// continuation frames, the last with FIN).
-fn fragments(payload: &[u8], kind: Data, pieces: u32) -> Vec<Message> {
-    let n = (pieces as usize).clamp(1, payload.len().max(1));
-    let size = payload.len().div_ceil(n).max(1);
-    let chunks: Vec<&[u8]> = if payload.is_empty() {
-        vec![payload]
-    } else {
-        payload.chunks(size).collect()
-    };
-    let last = chunks.len() - 1;
-    chunks
-        .into_iter()
-        .enumerate()
-        .map(|(i, chunk)| {
-            let opcode = if i == 0 {
-                OpCode::Data(kind)
-            } else {
-                OpCode::Data(Data::Continue)
-            };
-            Message::Frame(Frame::message(
-                bytes::Bytes::copy_from_slice(chunk),
-                opcode,
-                i == last,
-            ))
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn binary_fragments_carry_the_binary_opcode_first_and_join_back() {
-        let msgs = fragments(&[1, 2, 3, 4, 5], Data::Binary, 2);
-        assert_eq!(msgs.len(), 2);
-        let mut joined = Vec::new();
-        for (i, m) in msgs.iter().enumerate() {
-            let Message::Frame(f) = m else {
-                panic!("{m:?} is not a raw frame")
-            };
-            let want = if i == 0 {
-                OpCode::Data(Data::Binary)
-            } else {
-                OpCode::Data(Data::Continue)
-            };
-            assert_eq!(f.header().opcode, want);
-            assert_eq!(f.header().is_final, i == 1);
-            joined.extend_from_slice(f.payload());
-        }
-        assert_eq!(joined, [1, 2, 3, 4, 5]);
-    }
 }
