@@ -549,3 +549,6 @@ enum Step {
     Op(Op),
     Finished,
 }
+
+#[cfg(test)]
+mod tests;

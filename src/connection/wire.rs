@@ -218,8 +218,8 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin, P> Wire<'a, S, P> {
     }
 }
 
-/// A raw connection's frames: written as recorded, counted under the frame kind `raw`,
-/// journaled with the type `text` or `binary`.
+/// A raw connection's frames: written as recorded, counted under the frame kind
+/// `frame` (`FrameKind::RAW`), journaled with the type `text` or `binary`.
 impl<'a, S: AsyncRead + AsyncWrite + Unpin> Wire<'a, S, Recorded> {
     pub(crate) fn recorded(ws: &'a mut WebSocketStream<S>) -> Self {
         Wire::over(ws, Recorded)
