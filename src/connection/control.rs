@@ -1,6 +1,8 @@
 //! The connection's side of the control plane: its registry entry, its command channel
 //! (one branch of the `select!`), its hold (paused or frozen) and pace, and the journal
-//! entries it writes. DESIGN §11: nothing else reaches into a connection.
+//! entries it writes. DESIGN §11: nothing else reaches into a connection. The commands
+//! are carried out by `commands.rs` for both kinds of connection; what they need of a
+//! PocketPaw one is its `impl Commanded` below.
 
 use std::sync::Arc;
 use std::time::Duration;
