@@ -21,7 +21,8 @@ use crate::protocol::{Dialect, DialectChoice, Event, dialect};
 const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The socket failed while pawmock wrote to it (the client vanished, …): the one way
-/// a write ends a connection. Each kind of connection turns it into its own `End`.
+/// a write ends a connection. Each kind of connection turns it into its own `End` (the
+/// PocketPaw-only methods answer PocketPaw's `End` directly, as all their callers want).
 #[derive(Debug)]
 pub(crate) struct Gone(pub(crate) String);
 
@@ -57,6 +58,7 @@ pub(crate) struct Wire<'a, S, P = PocketPaw> {
 
 type Result<T = ()> = std::result::Result<T, Gone>;
 
+/// A PocketPaw connection's wire: events rendered in its dialect.
 impl<'a, S: AsyncRead + AsyncWrite + Unpin> Wire<'a, S> {
     pub(crate) fn new(
         ws: &'a mut WebSocketStream<S>,
