@@ -8,6 +8,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tracing::info;
 
+use super::wire::Gone;
 use super::{Connection, Result, dashboard};
 use crate::protocol::Dialect;
 
@@ -43,6 +44,12 @@ impl std::fmt::Display for End {
             End::ByControl(code) => write!(f, "closed through the control API ({code})"),
             End::Violation(code, why) => write!(f, "protocol violation ({code}): {why}"),
         }
+    }
+}
+
+impl From<Gone> for End {
+    fn from(Gone(why): Gone) -> End {
+        End::Gone(why)
     }
 }
 

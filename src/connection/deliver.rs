@@ -26,17 +26,27 @@ pub fn corrupt(frame: &str) -> Message {
 /// A text message split into `pieces` WebSocket frames: a first text frame without FIN,
 /// then continuation frames, the last with FIN. Clients must reassemble them.
 pub fn fragments(frame: &str, pieces: u32) -> Vec<Message> {
-    let bytes = frame.as_bytes();
-    let n = (pieces as usize).clamp(1, bytes.len().max(1));
-    let size = bytes.len().div_ceil(n).max(1);
-    let chunks: Vec<&[u8]> = bytes.chunks(size).collect();
-    let last = chunks.len().saturating_sub(1);
+    fragments_of(frame.as_bytes(), Data::Text, pieces)
+}
+
+/// A message of type `kind` (text or binary) split into `pieces` WebSocket frames (first
+/// with the opcode, then continuation frames, the last with FIN); an empty one is one
+/// frame. Raw connections fragment their recorded frames with it too.
+pub(super) fn fragments_of(payload: &[u8], kind: Data, pieces: u32) -> Vec<Message> {
+    let n = (pieces as usize).clamp(1, payload.len().max(1));
+    let size = payload.len().div_ceil(n).max(1);
+    let chunks: Vec<&[u8]> = if payload.is_empty() {
+        vec![payload]
+    } else {
+        payload.chunks(size).collect()
+    };
+    let last = chunks.len() - 1;
     chunks
         .into_iter()
         .enumerate()
         .map(|(i, chunk)| {
             let opcode = if i == 0 {
-                OpCode::Data(Data::Text)
+                OpCode::Data(kind)
             } else {
                 OpCode::Data(Data::Continue)
             };
@@ -130,5 +140,26 @@ mod tests {
             joined.extend_from_slice(f.payload());
         }
         assert_eq!(joined, b"abcdefghij");
+    }
+
+    #[test]
+    fn binary_fragments_carry_the_binary_opcode_first_and_join_back() {
+        let msgs = fragments_of(&[1, 2, 3, 4, 5], Data::Binary, 2);
+        assert_eq!(msgs.len(), 2);
+        let mut joined = Vec::new();
+        for (i, m) in msgs.iter().enumerate() {
+            let Message::Frame(f) = m else {
+                panic!("{m:?} is not a raw frame")
+            };
+            let want = if i == 0 {
+                OpCode::Data(Data::Binary)
+            } else {
+                OpCode::Data(Data::Continue)
+            };
+            assert_eq!(f.header().opcode, want);
+            assert_eq!(f.header().is_final, i == 1);
+            joined.extend_from_slice(f.payload());
+        }
+        assert_eq!(joined, [1, 2, 3, 4, 5]);
     }
 }

@@ -10,12 +10,14 @@
 //! (`actions`), a turn's start (`turn_start`), playing what is due (`playing`) and
 //! carrying out one delivery (`deliver`), a turn's end (`turn_end`), faults timed from
 //! connect (`connect_fault`), the dashboard dialect around a turn (`dashboard`), pushes
-//! to every dashboard (`pushes`), the control API's commands (`control`), and the
-//! connection's end and close frame (`closing`).
+//! to every dashboard (`pushes`), the control API's commands (`control`; what every
+//! kind of connection shares in carrying them out: `commands`), and the connection's
+//! end and close frame (`closing`).
 
 mod actions;
 mod client_frames;
 mod closing;
+mod commands;
 mod connect_fault;
 mod control;
 mod dashboard;
@@ -59,7 +61,6 @@ use wire::Wire;
 
 // Also used by `raw.rs`, the loop of a connection that replays a raw recording.
 use select_loop::sleep_until;
-use wire::linger;
 
 /// A connection's state.
 pub struct Connection<'a, S> {

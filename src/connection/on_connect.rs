@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::commands::Commanded;
 use super::turn::{ActiveTurn, BodyRef};
 use super::{Connection, Result};
 use crate::control::What;

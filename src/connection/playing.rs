@@ -3,6 +3,7 @@
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::commands::Commanded;
 use super::turn;
 use super::{Connection, Result, dashboard};
 use crate::chaos::Delivery;

@@ -32,7 +32,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
                 .feed(&mut self.ctl, FrameKind::PUSH, Some(frame.clone()))
                 .await?;
         }
-        self.wire.flush(&mut self.ctl).await
+        Ok(self.wire.flush(&mut self.ctl).await?)
     }
 }
 

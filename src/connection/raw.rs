@@ -7,33 +7,36 @@
 //! server frames recorded after it, and frames are sent exactly as recorded.
 //!
 //! It is a first-class connection of the control plane: in the registry with its live
-//! state, journaled like the others (`control.rs` beside this file handles the API's
-//! commands and `?freeze=`), and counted in `/metrics` under the dialect `raw`.
+//! state, journaled like the others (the API's commands are carried out by the same
+//! code as a PocketPaw connection's, `connection/commands.rs`; `control.rs` beside this
+//! file says what differs), and counted in `/metrics` under the dialect `raw`. Its
+//! frames are written through the same [`Wire`] as a PocketPaw connection's, so they
+//! are counted, journaled and corrupted in the same place.
 
 mod control;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::Frame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::{debug, info, warn};
 
+use super::commands::Commanded;
 use super::control::Ctl;
+use super::deliver::fragments_of;
 use super::setup::Setup;
 use super::turn::{ActiveTurn, Due};
+use super::wire::{Gone, Recorded, Wire};
 use crate::app::App;
 use crate::chaos::{self, Delivery, Op};
 use crate::control::What;
 use crate::control::registry::Facts;
 use crate::library::Scenario;
 use crate::library::raw::RawScript;
-use crate::metrics::{FrameKind, OpenConnection, TurnCounters};
+use crate::metrics::{OpenConnection, TurnCounters};
 use crate::playback::raw::expand_raw;
 use crate::playback::{Segment, Timing};
 use crate::protocol::Event;
@@ -77,9 +80,15 @@ impl std::fmt::Display for End {
     }
 }
 
+impl From<Gone> for End {
+    fn from(Gone(why): Gone) -> End {
+        End::Gone(why)
+    }
+}
+
 type Result<T = ()> = std::result::Result<T, End>;
 
-struct RawConnection {
+struct RawConnection<'a, S> {
     app: Arc<App>,
     id: String,
     scenario: Arc<Scenario>,
@@ -96,14 +105,11 @@ struct RawConnection {
     /// Where matching starts: the exchange after the last one matched.
     next_exchange: usize,
     exchanges: u32,
-    frames_sent: u64,
     unmatched: u64,
     /// `?freeze=`: the marker a turn holds at.
     freeze: Option<String>,
-    /// Frames fed to the socket and not yet flushed.
-    unflushed: bool,
-    /// The code of the client's close frame, once it sent one.
-    close_code: Option<u16>,
+    /// The socket, every frame written and the count of them.
+    wire: Wire<'a, S, Recorded>,
     /// Keeps this connection in `pawmock_connections_open{dialect="raw"}`.
     _open_metric: OpenConnection,
     /// The playing turn's `pawmock_turns_completed/cancelled` counters.
@@ -172,11 +178,9 @@ async fn play<S>(
         queued: VecDeque::new(),
         next_exchange: 0,
         exchanges: 0,
-        frames_sent: 0,
         unmatched: 0,
         freeze: params.freeze.clone(),
-        unflushed: false,
-        close_code: None,
+        wire: Wire::recorded(ws),
         _open_metric: open_metric,
         turn_metric: None,
         ctl,
@@ -195,13 +199,13 @@ async fn play<S>(
         warn!(conn = %conn.id, "{problem}");
     }
     let opened = std::time::Instant::now();
-    let end = conn.run(ws).await;
+    let end = conn.run().await;
     if let Some(turn) = conn.active.take() {
         conn.ctl.why = "connection closed";
         conn.finish(turn, true);
     }
     let (code, by) = match &end {
-        End::ClientClosed => (conn.close_code, "client"),
+        End::ClientClosed => (conn.wire.client_close(), "client"),
         End::Gone(_) => (None, "client"),
         End::Shutdown => (Some(1001), "server"),
         End::Closed(1005 | 1006) | End::Aborted => (None, "server"),
@@ -215,15 +219,12 @@ async fn play<S>(
         by: by.into(),
     });
     if let End::Shutdown = end {
-        let _ = ws
-            .close(Some(CloseFrame {
-                code: CloseCode::Away,
-                reason: "pawmock is shutting down".into(),
-            }))
+        conn.wire
+            .close(CloseCode::Away, "pawmock is shutting down")
             .await;
     }
     if matches!(end, End::Shutdown | End::Closed(_) | End::ByControl(_)) {
-        super::linger(ws).await;
+        conn.wire.linger().await;
     }
     info!(
         conn = %conn.id,
@@ -231,7 +232,7 @@ async fn play<S>(
         dialect = "raw",
         exchanges = conn.exchanges,
         unmatched = conn.unmatched,
-        frames_sent = conn.frames_sent,
+        frames_sent = conn.wire.frames_sent(),
         faults = %conn.chaos.summary(),
         secs = opened.elapsed().as_secs_f32(),
         "connection closed"
@@ -239,11 +240,11 @@ async fn play<S>(
     // Dropping `conn` takes it out of the registry (its `Ctl`).
 }
 
-impl RawConnection {
-    async fn run<S: AsyncRead + AsyncWrite + Unpin>(&mut self, ws: &mut WebSocketStream<S>) -> End {
+impl<S: AsyncRead + AsyncWrite + Unpin> RawConnection<'_, S> {
+    async fn run(&mut self) -> End {
         // A connection fault timed at 0 ("close at once") fires before any greeting.
         if let Some(fault) = self.chaos.take_immediate()
-            && let Err(end) = self.connect_fault_fires(ws, fault).await
+            && let Err(end) = self.connect_fault_fires(fault).await
         {
             return end;
         }
@@ -253,7 +254,7 @@ impl RawConnection {
             // As PocketPaw greetings, the greeting does not pass through chaos.
             self.start(Arc::new(segment), rng, false);
         }
-        if let Err(end) = self.on_due(ws).await {
+        if let Err(end) = self.on_due().await {
             return end;
         }
         let shutdown = self.app.shutdown.clone();
@@ -271,11 +272,11 @@ impl RawConnection {
                 _ = &mut cancelled => Err(End::Shutdown),
                 _ = super::sleep_until(timer), if timer.is_some() => {
                     let fault = self.chaos.take_timer().expect("timer is set");
-                    self.connect_fault_fires(ws, fault).await
+                    self.connect_fault_fires(fault).await
                 }
-                frame = ws.next() => self.on_frame(ws, frame).await,
-                _ = super::sleep_until(due), if due.is_some() => self.on_due(ws).await,
-                _ = live.rung() => Box::pin(self.on_commands(ws)).await,
+                frame = self.wire.next() => self.on_frame(frame).await,
+                _ = super::sleep_until(due), if due.is_some() => self.on_due().await,
+                _ = live.rung() => Box::pin(self.on_commands()).await,
             };
             if let Err(end) = step {
                 return end;
@@ -283,11 +284,7 @@ impl RawConnection {
         }
     }
 
-    async fn on_frame<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        frame: Option<std::result::Result<Message, WsError>>,
-    ) -> Result {
+    async fn on_frame(&mut self, frame: Option<std::result::Result<Message, WsError>>) -> Result {
         let frame = match frame {
             None | Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => {
                 return Err(End::ClientClosed);
@@ -298,7 +295,7 @@ impl RawConnection {
             Some(Ok(Message::Close(frame))) => {
                 // tungstenite answers the close itself; the stream ends next.
                 self.ctl.close_reason = frame.as_ref().map(|f| f.reason.to_string());
-                self.close_code = frame.map(|f| u16::from(f.code));
+                self.wire.client_closed(frame.map(|f| u16::from(f.code)));
                 return Ok(());
             }
             // Pings are answered by tungstenite.
@@ -307,7 +304,7 @@ impl RawConnection {
         let found = self.script.find(&frame, self.next_exchange);
         let action = if found.is_some() { "raw" } else { "unmatched" };
         self.ctl
-            .client_frame(action.into(), None, &preview(&frame, usize::MAX));
+            .client_frame(action.into(), None, &frame.preview(usize::MAX));
         let Some(i) = found else {
             self.unmatched += 1;
             self.app
@@ -315,7 +312,7 @@ impl RawConnection {
                 .client_frame_rejected(crate::metrics::Rejected::Undecodable);
             warn!(
                 conn = %self.id,
-                frame = %preview(&frame, 120),
+                frame = %frame.preview(120),
                 "the client frame matches no recorded client frame of {}; nothing is sent (loosen the match with the header's \"match\" rules)",
                 self.scenario.name
             );
@@ -337,29 +334,15 @@ impl RawConnection {
             Ok(())
         } else {
             self.start(segment, rng, true);
-            self.on_due(ws).await
+            self.on_due().await
         }
     }
 
     /// A `close` or `abort` fault timed from connect.
-    async fn connect_fault_fires<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        fault: chaos::Fault,
-    ) -> Result {
-        self.chaos.acted(fault.kind());
-        self.app.metrics.fault_applied(fault.name());
-        info!(conn = %self.id, fault = fault.name(), event = 0, "fault injected");
-        self.ctl.record(What::FaultApplied {
-            fault: fault.name().into(),
-            stage: "connect".into(),
-            trigger: format!(
-                "{:?} after connect",
-                fault.trigger.after.unwrap_or_default()
-            ),
-        });
+    async fn connect_fault_fires(&mut self, fault: chaos::Fault) -> Result {
+        super::connect_fault::applied(&mut self.chaos, &self.ctl, &self.id, &fault);
         match fault.effect.on_timer() {
-            Delivery::Close { code, reason } => self.close(ws, code, reason).await,
+            Delivery::Close { code, reason } => Err(self.close(code, reason).await),
             _ => Err(End::Aborted),
         }
     }
@@ -426,27 +409,19 @@ impl RawConnection {
     }
 
     /// Sends what is due (at most a batch), then flushes once.
-    async fn on_due<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-    ) -> Result {
+    async fn on_due(&mut self) -> Result {
         let now = tokio::time::Instant::now();
         for _ in 0..DUE_BATCH {
-            if !self.play_one(ws, now, false).await? {
+            if !self.play_one(now, false).await? {
                 break;
             }
         }
-        self.flush(ws).await
+        Ok(self.wire.flush(&mut self.ctl).await?)
     }
 
     /// Plays the next delivery that is due (`force`: the next one whatever its time, for
     /// a `step`); false when nothing was, or the turn is over or held.
-    async fn play_one<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        now: tokio::time::Instant,
-        force: bool,
-    ) -> Result<bool> {
+    async fn play_one(&mut self, now: tokio::time::Instant, force: bool) -> Result<bool> {
         let Some(turn) = self.active.as_mut() else {
             return Ok(false);
         };
@@ -478,12 +453,12 @@ impl RawConnection {
             }) => Ok(!self.on_marker(&name)),
             Step::Send(event) => {
                 late(&self.app);
-                self.send(ws, &event).await?;
+                self.send(&event).await?;
                 Ok(true)
             }
             Step::Op(op) => {
                 late(&self.app);
-                self.deliver(ws, op).await?;
+                self.deliver(op).await?;
                 // A delivery that wrote nothing (a dropped frame) leaves no time behind.
                 self.ctl.scheduled = None;
                 Ok(true)
@@ -498,34 +473,18 @@ impl RawConnection {
     }
 
     /// Queues one event's frame (markers and any other event are not sent).
-    async fn send<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        event: &Event,
-    ) -> Result {
+    async fn send(&mut self, event: &Event) -> Result {
         let Event::Frame(frame) = event else {
             return Ok(());
         };
         match frame {
-            RawFrame::Close { code, reason } => self.close(ws, *code, reason.clone()).await,
-            other if std::mem::take(&mut self.ctl.corrupt_next) => {
-                // A `corrupt` fault injected through the control API.
-                let cut = other.corrupted();
-                let message = cut.message().expect("a data frame");
-                self.feed(ws, &cut, vec![message]).await
-            }
-            other => {
-                let message = other.message().expect("a data frame");
-                self.feed(ws, other, vec![message]).await
-            }
+            RawFrame::Close { code, reason } => Err(self.close(*code, reason.clone()).await),
+            // Cut in half when a `corrupt` fault was injected through the control API.
+            other => Ok(self.wire.feed_frame(&mut self.ctl, other).await?),
         }
     }
 
-    async fn deliver<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        op: Op,
-    ) -> Result {
+    async fn deliver(&mut self, op: Op) -> Result {
         if let Some(f) = &op.fault {
             self.chaos.acted(f.kind);
             self.app.metrics.fault_applied(f.kind.name());
@@ -537,93 +496,49 @@ impl RawConnection {
             });
         }
         match op.delivery {
-            Delivery::Send(event) => self.send(ws, &event).await,
+            Delivery::Send(event) => self.send(&event).await,
             Delivery::Corrupt(Event::Frame(frame)) => {
-                self.send(ws, &Event::Frame(frame.corrupted())).await
+                self.send(&Event::Frame(frame.corrupted())).await
             }
             Delivery::Fragmented(Event::Frame(frame), pieces) => {
                 let messages = match &frame {
-                    RawFrame::Text(_) => fragments(frame.payload(), Data::Text, pieces),
-                    RawFrame::Binary(_) => fragments(frame.payload(), Data::Binary, pieces),
-                    RawFrame::Close { .. } => return self.send(ws, &Event::Frame(frame)).await,
+                    RawFrame::Text(_) => fragments_of(frame.payload(), Data::Text, pieces),
+                    RawFrame::Binary(_) => fragments_of(frame.payload(), Data::Binary, pieces),
+                    RawFrame::Close { .. } => return self.send(&Event::Frame(frame)).await,
                 };
-                self.feed(ws, &frame, messages).await
+                Ok(self
+                    .wire
+                    .feed_recorded(&mut self.ctl, &frame, messages)
+                    .await?)
             }
             Delivery::Corrupt(_) | Delivery::Fragmented(..) | Delivery::Nothing => Ok(()),
-            Delivery::Close { code, reason } => self.close(ws, code, reason).await,
+            Delivery::Close { code, reason } => Err(self.close(code, reason).await),
             Delivery::Abort => {
-                let _ = self.flush(ws).await;
+                let _ = self.wire.flush(&mut self.ctl).await;
                 Err(End::Aborted)
             }
             Delivery::Halt => {
                 // The exchange stops for good; the socket stays open.
-                if let Some(turn) = self.active.take() {
-                    self.ctl.why = "fault";
-                    self.finish(turn, true);
-                    self.start_queued();
-                }
+                self.halt();
                 Ok(())
             }
         }
     }
 
-    /// Queues the messages that carry one frame (several when it is fragmented), and
-    /// counts and journals it once.
-    async fn feed<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        frame: &RawFrame,
-        messages: Vec<Message>,
-    ) -> Result {
-        self.app
-            .metrics
-            .frame_sent(FrameKind::RAW, frame.payload().len());
-        self.ctl
-            .raw_frame_sent(frame_kind(frame), &preview(frame, usize::MAX));
-        for m in messages {
-            ws.feed(m).await.map_err(|e| End::Gone(e.to_string()))?;
-        }
-        self.unflushed = true;
-        self.frames_sent += 1;
-        Ok(())
-    }
-
-    /// Flushes what [`Self::feed`] queued, if anything (the journal first).
-    async fn flush<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-    ) -> Result {
-        self.ctl.flush_journal();
-        if std::mem::take(&mut self.unflushed) {
-            ws.flush().await.map_err(|e| End::Gone(e.to_string()))?;
-        }
-        Ok(())
-    }
-
-    /// Closes with `code`: 1006 means a connection lost without a close frame, 1005 a
-    /// close frame without a code.
-    async fn close<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        code: u16,
-        reason: String,
-    ) -> Result {
-        let _ = self.flush(ws).await;
+    /// Closes with `code` (what was queued goes out first): 1006 means a connection lost
+    /// without a close frame, 1005 a close frame without a code. Says how it ended.
+    async fn close(&mut self, code: u16, reason: String) -> End {
+        let _ = self.wire.flush(&mut self.ctl).await;
         match code {
-            1006 => Err(End::Aborted),
+            1006 => End::Aborted,
             1005 => {
-                let _ = ws.close(None).await;
-                Err(End::Closed(code))
+                self.wire.close_without_code().await;
+                End::Closed(code)
             }
             _ => {
                 self.ctl.close_reason = Some(reason.clone());
-                let _ = ws
-                    .close(Some(CloseFrame {
-                        code: CloseCode::from(code),
-                        reason: reason.into(),
-                    }))
-                    .await;
-                Err(End::Closed(code))
+                self.wire.close(CloseCode::from(code), reason).await;
+                End::Closed(code)
             }
         }
     }
@@ -635,75 +550,5 @@ enum Step {
     Finished,
 }
 
-/// A message split into `pieces` WebSocket frames (first with the opcode, then
-/// continuation frames, the last with FIN).
-fn fragments(payload: &[u8], kind: Data, pieces: u32) -> Vec<Message> {
-    let n = (pieces as usize).clamp(1, payload.len().max(1));
-    let size = payload.len().div_ceil(n).max(1);
-    let chunks: Vec<&[u8]> = if payload.is_empty() {
-        vec![payload]
-    } else {
-        payload.chunks(size).collect()
-    };
-    let last = chunks.len() - 1;
-    chunks
-        .into_iter()
-        .enumerate()
-        .map(|(i, chunk)| {
-            let opcode = if i == 0 {
-                OpCode::Data(kind)
-            } else {
-                OpCode::Data(Data::Continue)
-            };
-            Message::Frame(Frame::message(
-                bytes::Bytes::copy_from_slice(chunk),
-                opcode,
-                i == last,
-            ))
-        })
-        .collect()
-}
-
-/// The first `max` characters of a frame, for the log and the journal.
-fn preview(frame: &RawFrame, max: usize) -> String {
-    match frame {
-        RawFrame::Text(t) => t.chars().take(max).collect(),
-        RawFrame::Binary(b) => format!("<{} binary bytes>", b.len()),
-        RawFrame::Close { code, .. } => format!("<close {code}>"),
-    }
-}
-
-/// A raw frame's type in the journal (it has no PocketPaw `type`).
-fn frame_kind(frame: &RawFrame) -> &'static str {
-    match frame {
-        RawFrame::Text(_) => "text",
-        RawFrame::Binary(_) => "binary",
-        RawFrame::Close { .. } => "close",
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn binary_fragments_carry_the_binary_opcode_first_and_join_back() {
-        let msgs = fragments(&[1, 2, 3, 4, 5], Data::Binary, 2);
-        assert_eq!(msgs.len(), 2);
-        let mut joined = Vec::new();
-        for (i, m) in msgs.iter().enumerate() {
-            let Message::Frame(f) = m else {
-                panic!("{m:?} is not a raw frame")
-            };
-            let want = if i == 0 {
-                OpCode::Data(Data::Binary)
-            } else {
-                OpCode::Data(Data::Continue)
-            };
-            assert_eq!(f.header().opcode, want);
-            assert_eq!(f.header().is_final, i == 1);
-            joined.extend_from_slice(f.payload());
-        }
-        assert_eq!(joined, [1, 2, 3, 4, 5]);
-    }
-}
+mod tests;

@@ -5,6 +5,7 @@
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_stream::wrappers::BroadcastStream;
 
+use super::commands::Commanded;
 use super::pushes::{Pushes, next_push};
 use super::turn::ActiveTurn;
 use super::{Connection, End};

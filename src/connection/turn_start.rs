@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::{debug, info, warn};
 
+use super::commands::Commanded;
 use super::turn::{self, ActiveTurn};
 use super::{Connection, Result};
 use crate::choose::{Choice, choose};

@@ -56,6 +56,24 @@ impl RawFrame {
         }
     }
 
+    /// The first `max` characters of the frame, for the log and the journal.
+    pub(crate) fn preview(&self, max: usize) -> String {
+        match self {
+            RawFrame::Text(t) => t.chars().take(max).collect(),
+            RawFrame::Binary(b) => format!("<{} binary bytes>", b.len()),
+            RawFrame::Close { code, .. } => format!("<close {code}>"),
+        }
+    }
+
+    /// The frame's type in the journal (it has no PocketPaw `type`).
+    pub(crate) fn type_name(&self) -> &'static str {
+        match self {
+            RawFrame::Text(_) => "text",
+            RawFrame::Binary(_) => "binary",
+            RawFrame::Close { .. } => "close",
+        }
+    }
+
     /// A text frame cut into `pieces` text frames of about equal length (the `slice`
     /// fault): each piece is a message of its own.
     pub fn sliced(text: &str, pieces: u32) -> Vec<RawFrame> {
