@@ -44,7 +44,7 @@ pub(super) trait Commanded {
 
     fn id(&self) -> &str;
     /// The control state and the turn in flight, borrowed together.
-    fn parts(&mut self) -> (&mut Ctl, &mut Option<ActiveTurn>);
+    fn parts(&mut self) -> (&mut Ctl, &mut Option<Box<ActiveTurn>>);
     fn frames_sent(&self) -> u64;
     /// The marker `?freeze=` names, if any.
     fn freeze(&self) -> Option<&str>;

@@ -260,7 +260,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Commanded for Connection<'_, S> {
         &self.id
     }
 
-    fn parts(&mut self) -> (&mut Ctl, &mut Option<ActiveTurn>) {
+    fn parts(&mut self) -> (&mut Ctl, &mut Option<Box<ActiveTurn>>) {
         (&mut self.ctl, &mut self.active)
     }
 

@@ -121,7 +121,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
 /// that ends the turn) the answer so far is stored as interrupted.
 pub(super) fn play_on_without(
     app: Arc<App>,
-    mut turn: ActiveTurn,
+    mut turn: Box<ActiveTurn>,
     mut chaos_rng: Rng,
     run: Option<String>,
 ) {

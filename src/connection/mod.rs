@@ -76,7 +76,9 @@ pub struct Connection<'a, S> {
     /// Messages sent to each scenario so far (for `turn` rules and recordings).
     turn_counts: HashMap<String, u32>,
     turns: u64,
-    active: Option<ActiveTurn>,
+    /// Boxed: the per-turn state is allocated when a turn starts, not carried by every
+    /// idle connection's task.
+    active: Option<Box<ActiveTurn>>,
     /// The connection's chaos: RNG, connect timer, each turn's faults, faults counted.
     chaos: ConnectionChaos,
     /// Keeps this connection in `pawmock_connections_open` (see `metrics.rs`).
@@ -173,7 +175,11 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Connection<'a, S> {
 }
 
 /// Serves an accepted WebSocket (used by the server after the upgrade).
-pub async fn serve<S>(app: Arc<App>, mut ws: WebSocketStream<S>, mut setup: Setup)
+///
+/// The `Setup` stays boxed until the connection is built from it: a task future keeps
+/// room for everything it captures for the connection's whole life, and a `Setup` is
+/// about 560 bytes against the box's 8.
+pub async fn serve<S>(app: Arc<App>, mut ws: WebSocketStream<S>, mut setup: Box<Setup>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
@@ -181,7 +187,7 @@ where
     let id = setup.id.clone();
     let conn_id = id.clone();
     net::guarded(&conn_id, &mut ws, move |ws| {
-        Box::pin(async move { Connection::new(app, id, setup, ws).run(errors).await })
+        Box::pin(async move { Connection::new(app, id, *setup, ws).run(errors).await })
     })
     .await;
 }

@@ -51,7 +51,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
         });
         self.turn_metric = Some(self.app.metrics.turn_started(&name));
         let chaos = self.chaos.turn(0, Vec::new());
-        self.active = Some(ActiveTurn::new(
+        self.active = Some(Box::new(ActiveTurn::new(
             name,
             session,
             timing,
@@ -59,7 +59,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
             Arc::new(Segment { events, gate: None }),
             chaos,
             &mut self.chaos.rng,
-        ));
+        )));
         self.control_new_turn();
         self.on_due().await
     }

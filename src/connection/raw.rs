@@ -99,7 +99,7 @@ struct RawConnection<'a, S> {
     seed: u64,
     /// The connection's chaos: RNG, connect timer, each exchange's faults, faults counted.
     chaos: chaos::ConnectionChaos,
-    active: Option<ActiveTurn>,
+    active: Option<Box<ActiveTurn>>,
     /// Exchanges matched while another played: each starts when the one before ends.
     queued: VecDeque<Arc<Segment>>,
     /// Where matching starts: the exchange after the last one matched.
@@ -265,7 +265,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RawConnection<'_, S> {
         loop {
             // What the control API shows, before the loop waits.
             self.sync_state();
-            let due = self.active.as_ref().and_then(ActiveTurn::next_due);
+            let due = self.active.as_deref().and_then(ActiveTurn::next_due);
             let timer = self.chaos.timer();
             let step = tokio::select! {
                 biased;
@@ -364,7 +364,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RawConnection<'_, S> {
         });
         self.turn_metric = Some(self.app.metrics.turn_started(&self.scenario.name));
         let chaos = self.chaos.turn(self.exchanges, faults);
-        let mut turn = ActiveTurn::new(
+        let mut turn = Box::new(ActiveTurn::new(
             self.scenario.name.clone(),
             String::new(),
             self.timing.clone(),
@@ -372,14 +372,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RawConnection<'_, S> {
             segment,
             chaos,
             &mut self.chaos.rng,
-        );
+        ));
         turn.scripted = false;
         self.active = Some(turn);
         self.control_new_turn();
     }
 
     /// A turn is over: journaled, counted, and the next queued exchange starts.
-    fn finish(&mut self, turn: ActiveTurn, cancelled: bool) {
+    fn finish(&mut self, turn: Box<ActiveTurn>, cancelled: bool) {
         let what = if cancelled {
             What::TurnCancelled {
                 scenario: turn.scenario.clone(),

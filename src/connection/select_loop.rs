@@ -31,7 +31,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
             }
             // What the control API shows, before the loop waits.
             self.sync_state();
-            let due = self.active.as_ref().and_then(ActiveTurn::next_due);
+            let due = self.active.as_deref().and_then(ActiveTurn::next_due);
             let timer = self.chaos.timer();
             let step = tokio::select! {
                 biased;

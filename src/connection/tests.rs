@@ -53,7 +53,7 @@ async fn connect(app: &Arc<App>, query: &str) -> Client {
     let (server_io, client_io) = tokio::io::duplex(64 * 1024);
     let server = WebSocketStream::from_raw_socket(server_io, Role::Server, None).await;
     let ws = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
-    let serving = tokio::spawn(serve(app.clone(), server, setup));
+    let serving = tokio::spawn(serve(app.clone(), server, Box::new(setup)));
     Client {
         ws,
         serving,

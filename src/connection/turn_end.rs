@@ -19,7 +19,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
     }
 
     /// Ends a turn at once: what was sent stays, `stream_end` closes it.
-    pub(super) async fn cancel(&mut self, turn: ActiveTurn) -> Result {
+    pub(super) async fn cancel(&mut self, turn: Box<ActiveTurn>) -> Result {
         let sid = turn.session_id.clone();
         self.finish(turn, true);
         self.wire.send(&mut self.ctl, &Event::StreamEnd, &sid).await
@@ -27,7 +27,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
 
     /// A turn is over (`cancelled`: cut short): journaled, logged, counted and its answer
     /// stored.
-    pub(super) fn finish(&mut self, turn: ActiveTurn, cancelled: bool) {
+    pub(super) fn finish(&mut self, turn: Box<ActiveTurn>, cancelled: bool) {
         let what = if cancelled {
             crate::control::What::TurnCancelled {
                 scenario: turn.scenario.clone(),

@@ -87,7 +87,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
         let chaos = self
             .chaos
             .turn(u32::try_from(self.turns).unwrap_or(u32::MAX), faults);
-        let mut turn = ActiveTurn::new(
+        let mut turn = Box::new(ActiveTurn::new(
             name,
             session_id,
             timing,
@@ -95,7 +95,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
             segment,
             chaos,
             &mut self.chaos.rng,
-        );
+        ));
         turn.for_dashboard = self.wire.dialect() == Dialect::Dashboard;
         turn.scripted = body_owner.is_scripted();
         self.active = Some(turn);

@@ -138,6 +138,9 @@ fn handshake(app: Arc<App>, h: Handshake) -> Reply {
         .max_frame_size(Some(app.config.max_frame_size))
         .max_message_size(Some(app.config.max_frame_size));
     let tracker = app.tracker.clone();
+    // Boxed: a task keeps room for everything its future captures for the connection's
+    // whole life, and a `Setup` is about 560 bytes against the box's 8.
+    let setup = Box::new(setup);
     tracker.spawn(async move {
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
@@ -150,8 +153,13 @@ fn handshake(app: Arc<App>, h: Handshake) -> Reply {
         let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
         // A pinned `raw` recording replays frame for frame (`connection::raw`).
         match crate::connection::raw::pinned(&app, &setup) {
+            // Boxed: the raw player's future is the larger, and inline every
+            // connection's task would be its size.
             Some((scenario, script)) => {
-                crate::connection::raw::serve(app, ws, setup, scenario, script).await
+                Box::pin(crate::connection::raw::serve(
+                    app, ws, *setup, scenario, script,
+                ))
+                .await
             }
             None => crate::connection::serve(app, ws, setup).await,
         }

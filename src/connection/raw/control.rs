@@ -61,7 +61,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Commanded for RawConnection<'_, S> {
         &self.id
     }
 
-    fn parts(&mut self) -> (&mut super::Ctl, &mut Option<ActiveTurn>) {
+    fn parts(&mut self) -> (&mut super::Ctl, &mut Option<Box<ActiveTurn>>) {
         (&mut self.ctl, &mut self.active)
     }
 
