@@ -187,7 +187,15 @@ where
     let id = setup.id.clone();
     let conn_id = id.clone();
     net::guarded(&conn_id, &mut ws, move |ws| {
-        Box::pin(async move { Connection::new(app, id, *setup, ws).run(errors).await })
+        Box::pin(async move {
+            // Out of its box in a block of its own: the box is freed now, not when the
+            // connection ends.
+            let setup = {
+                let boxed = setup;
+                *boxed
+            };
+            Connection::new(app, id, setup, ws).run(errors).await
+        })
     })
     .await;
 }

@@ -170,7 +170,7 @@ pub fn rows(
         rows.push(
             Row::new(&idle, "RSS per connection", "KiB", per)
                 .baseline(baseline.and_then(Outcome::per_connection_kib))
-                .target(Goal::AtMost(16.0)),
+                .target(Goal::AtMost(8.0)),
         );
         rows.push(
             Row::new(
