@@ -60,19 +60,19 @@ impl Default for ServeConfig {
 /// Text frames pushed to every dashboard connection (see [`App::pushes`]), except the
 /// one they came `from` (which sent them to its own socket already, in turn order).
 #[derive(Debug, Clone)]
-pub struct Push {
-    pub from: Option<Arc<str>>,
+pub(crate) struct Push {
+    pub(crate) from: Option<Arc<str>>,
     /// Whose frames these are. A connection's frames (its turn's `system_event`s, the
     /// rest of a turn whose socket dropped) reach only the dashboard connections of the
     /// same `?run=` label, so tests and stories that label their runs never see each
     /// other's turns; the server's own (a reminder ringing) reach every one.
-    pub audience: Audience,
-    pub frames: Arc<[String]>,
+    pub(crate) audience: Audience,
+    pub(crate) frames: Arc<[String]>,
 }
 
 /// Which dashboard connections a [`Push`] is for.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Audience {
+pub(crate) enum Audience {
     Everyone,
     /// Connections whose `?run=` label is this one (`None`: those without a label).
     Run(Option<Arc<str>>),
@@ -80,7 +80,7 @@ pub enum Audience {
 
 impl Audience {
     /// Whether a connection with this `run` label receives the push.
-    pub fn includes(&self, run: Option<&str>) -> bool {
+    pub(crate) fn includes(&self, run: Option<&str>) -> bool {
         match self {
             Audience::Everyone => true,
             Audience::Run(label) => label.as_deref() == run,
@@ -90,7 +90,7 @@ impl Audience {
 
 impl Push {
     /// Frames for the dashboard connections of run `run`, but the one with id `from`.
-    pub fn from_connection(from: &str, run: Option<&str>, frames: Arc<[String]>) -> Push {
+    pub(crate) fn from_connection(from: &str, run: Option<&str>, frames: Arc<[String]>) -> Push {
         Push {
             from: Some(from.into()),
             audience: Audience::Run(run.map(Arc::from)),
@@ -99,7 +99,7 @@ impl Push {
     }
 
     /// Frames for the dashboard connections of run `run` (a turn whose socket dropped).
-    pub fn for_run(run: Option<&str>, frames: Vec<String>) -> Push {
+    pub(crate) fn for_run(run: Option<&str>, frames: Vec<String>) -> Push {
         Push {
             from: None,
             audience: Audience::Run(run.map(Arc::from)),
@@ -128,29 +128,29 @@ pub struct App {
     pub sessions: Sessions,
     /// Reminders, intentions and settings the dashboard changed during this run; they
     /// outlive reloads of `backend.json` (the canned data lives in the library).
-    pub backend: RunState,
+    pub(crate) backend: RunState,
     /// What the dashboard's panels changed during this run (`/api/...` calls).
-    pub panels: crate::backend::panels::PanelState,
+    pub(crate) panels: crate::backend::panels::PanelState,
     /// Turn expansions shared by the connections that play the same turn the same way.
-    pub schedules: SharedSchedules,
-    pub config: ServeConfig,
+    pub(crate) schedules: SharedSchedules,
+    pub(crate) config: ServeConfig,
     /// Cancelled on shutdown; connections close with 1001.
     pub shutdown: CancellationToken,
     /// Tracks connection tasks so shutdown can wait for their close frames.
-    pub tracker: TaskTracker,
+    pub(crate) tracker: TaskTracker,
     /// Connection attempts per URL (chaos `attempt` triggers and `refuse_first`).
-    pub attempts: crate::chaos::handshake::Attempts,
+    pub(crate) attempts: crate::chaos::handshake::Attempts,
     /// Frames for every dashboard connection at once, as the real backend broadcasts
     /// them (a reminder that rings), serialised once for all of them.
-    pub pushes: tokio::sync::broadcast::Sender<Push>,
+    pub(crate) pushes: tokio::sync::broadcast::Sender<Push>,
     /// `--state DIR`, once opened: where changed sessions are written.
-    pub state: std::sync::OnceLock<Arc<crate::persist::StateDir>>,
+    pub(crate) state: std::sync::OnceLock<Arc<crate::persist::StateDir>>,
     /// What `/metrics` exports (see `metrics.rs`).
-    pub metrics: crate::metrics::Metrics,
+    pub(crate) metrics: crate::metrics::Metrics,
     /// The inspector page's view of load problems and library changes.
-    pub inspector: crate::inspector::State,
+    pub(crate) inspector: crate::inspector::State,
     /// The control plane: live connections, the journal (DESIGN §11).
-    pub control: crate::control::Control,
+    pub(crate) control: crate::control::Control,
     next_connection: AtomicU64,
 }
 
@@ -187,7 +187,7 @@ impl App {
     }
 
     /// Swaps in a new snapshot whole: readers see the old one or the new one, never a mix.
-    pub fn replace_library(&self, library: Library) {
+    pub(crate) fn replace_library(&self, library: Library) {
         self.sessions.seed(&library);
         *self.library.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(library);
         self.inspector.changed();
@@ -215,7 +215,7 @@ impl App {
     }
 
     /// A short id for logs: `c1`, `c2`, …
-    pub fn next_connection_id(&self) -> String {
+    pub(crate) fn next_connection_id(&self) -> String {
         format!("c{}", self.next_connection.fetch_add(1, Ordering::Relaxed))
     }
 }

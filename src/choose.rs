@@ -11,7 +11,7 @@ use crate::library::scenario::{Body, SayText, ScenarioKind, Step, StepKind, Turn
 use crate::library::{Library, Scenario};
 
 /// The outcome of choosing.
-pub enum Choice {
+pub(crate) enum Choice {
     /// Play `turn` of `scenario`.
     Turn {
         scenario: Arc<Scenario>,
@@ -25,7 +25,7 @@ pub enum Choice {
 
 /// Chooses for `text`. `turn_no` gives, for a scenario name, how many messages this
 /// connection has already sent to it (so `{"turn": N}` rules and recordings advance).
-pub fn choose(
+pub(crate) fn choose(
     library: &Library,
     pinned: Option<&str>,
     text: &str,

@@ -20,15 +20,15 @@ WebSocket protocol, with the timing you choose.\n\nWith no subcommand, pawmock s
 ./recordings on ws://localhost:8000/ws, or the --host and --port given (the same as `pawmock serve`).",
     args_conflicts_with_subcommands = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
     #[command(flatten)]
-    pub serve: ServeArgs,
+    pub(crate) serve: ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Serve the recordings directory over WebSocket (the default).
     Serve(ServeArgs),
     /// Validate every file of a recordings directory; exit 1 if any has a problem.
@@ -52,22 +52,22 @@ pub enum Command {
     .default_value("recordings/recorded")
     .required(false)
     .help("Directory the recordings are written to (created if missing), one `<date>-<connection>.jsonl` per connection")))]
-pub struct RecordArgs {
+pub(crate) struct RecordArgs {
     /// The real backend: ws://HOST:PORT/ws. WebSockets go to its origin with the
     /// client's path and query; other requests go to http://HOST:PORT.
     #[arg(long, env = "PAWMOCK_UPSTREAM", value_name = "URL")]
-    pub upstream: String,
+    pub(crate) upstream: String,
     /// Address to listen on.
     #[arg(long, env = "PAWMOCK_HOST", default_value = "127.0.0.1")]
-    pub host: String,
+    pub(crate) host: String,
     /// Port to listen on.
     #[arg(long, env = "PAWMOCK_PORT", default_value_t = 8000)]
-    pub port: u16,
+    pub(crate) port: u16,
     #[command(flatten)]
-    pub output: RecordingsOut,
+    pub(crate) output: RecordingsOut,
     /// Log filter, as for `serve`.
     #[arg(long, env = "PAWMOCK_LOG_LEVEL", default_value = "info")]
-    pub log_level: String,
+    pub(crate) log_level: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -75,38 +75,38 @@ pub struct RecordArgs {
     .default_value("recordings/imported")
     .required(false)
     .help("Directory the recordings are written to (created if missing), one per WebSocket of the HAR")))]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     /// A HAR file saved by a browser's developer tools (Chromium, Firefox).
     #[arg(value_name = "FILE.har")]
-    pub har: PathBuf,
+    pub(crate) har: PathBuf,
     #[command(flatten)]
-    pub output: RecordingsOut,
+    pub(crate) output: RecordingsOut,
 }
 
 /// `--out` and `--redact`, shared by `record` and `import`: both write recordings and
 /// redact them the same way. Each command sets its own default folder and says what
 /// goes in it (`mut_arg` on the command).
 #[derive(Debug, Clone, Args)]
-pub struct RecordingsOut {
+pub(crate) struct RecordingsOut {
     /// Directory the recordings are written to (created if missing).
     #[arg(long, env = "PAWMOCK_OUT", value_name = "DIR")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// An extra redaction rule (repeatable): a JSONPath such as `$.user.email` or
     /// `$..phone` replaces what it selects, anything else is a regex whose matches are
     /// replaced, with `[redacted]`. API keys, bearer tokens and secret-named keys are
     /// always redacted.
     #[arg(long = "redact", value_name = "RULE")]
-    pub redact: Vec<String>,
+    pub(crate) redact: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on (loopback by default: nothing beyond this machine can connect).
     #[arg(long, env = "PAWMOCK_HOST", default_value = "127.0.0.1")]
-    pub host: String,
+    pub(crate) host: String,
     /// Port to listen on.
     #[arg(long, env = "PAWMOCK_PORT", default_value_t = 8000)]
-    pub port: u16,
+    pub(crate) port: u16,
     /// Directory of scenarios (*.json) and recordings (*.jsonl).
     #[arg(
         long,
@@ -114,22 +114,22 @@ pub struct ServeArgs {
         default_value = "recordings",
         value_name = "DIR"
     )]
-    pub recordings: PathBuf,
+    pub(crate) recordings: PathBuf,
     /// Protocol dialect: `docs` (the published page), `dashboard` (the shipped
     /// dashboard), or `auto` (decided by the client's first dialect-specific action).
     /// [default: auto; dashboard with --static]
     #[arg(long, env = "PAWMOCK_DIALECT")]
-    pub dialect: Option<DialectChoice>,
+    pub(crate) dialect: Option<DialectChoice>,
     /// Pace multiplier for every connection: 2 is twice as fast, 0 plays without delays.
     #[arg(long, env = "PAWMOCK_SPEED", default_value_t = Speed::NORMAL, value_parser = str::parse::<Speed>)]
-    pub speed: Speed,
+    pub(crate) speed: Speed,
     /// Seed of the random jitter, so runs repeat exactly (`?seed=` overrides it).
     #[arg(long, env = "PAWMOCK_SEED", default_value_t = crate::rng::DEFAULT_SEED)]
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Log filter: error, warn, info, debug, trace, or target=level pairs such as
     /// `info,pawmock::connection=debug`.
     #[arg(long, env = "PAWMOCK_LOG_LEVEL", default_value = "info")]
-    pub log_level: String,
+    pub(crate) log_level: String,
     /// Chaos profiles (from `recordings/chaos/`) for every connection whose URL names
     /// none, e.g. `--chaos flaky-network,slow-tools`.
     #[arg(
@@ -138,20 +138,20 @@ pub struct ServeArgs {
         value_delimiter = ',',
         value_name = "NAME[,NAME…]"
     )]
-    pub chaos: Vec<String>,
+    pub(crate) chaos: Vec<String>,
     /// Largest client frame accepted, in bytes; larger frames close the socket with 1009.
     #[arg(long, env = "PAWMOCK_MAX_FRAME_SIZE", default_value_t = 1 << 20, value_parser = crate::limits::parse_frame_size)]
-    pub max_frame_size: usize,
+    pub(crate) max_frame_size: usize,
     /// Serve a built frontend (such as the PocketPaw dashboard) from DIR on the same
     /// origin as /ws: `/` is DIR/index.html, `/static/js/app.js` is
     /// DIR/static/js/app.js. The default dialect becomes `dashboard`.
     #[arg(long = "static", env = "PAWMOCK_STATIC", value_name = "DIR")]
-    pub static_dir: Option<PathBuf>,
+    pub(crate) static_dir: Option<PathBuf>,
     /// Keep the sessions chatted, renamed and deleted in DIR (the real backend's
     /// memory/sessions layout) and read them back at start. Without it, sessions last
     /// until pawmock stops.
     #[arg(long = "state", env = "PAWMOCK_STATE", value_name = "DIR")]
-    pub state: Option<PathBuf>,
+    pub(crate) state: Option<PathBuf>,
     /// Hot reload reads a changed file this long after the change, so the several writes
     /// of one save become one reload.
     #[arg(
@@ -161,7 +161,7 @@ pub struct ServeArgs {
         value_name = "DURATION",
         value_parser = parse_interval
     )]
-    pub debounce: Duration,
+    pub(crate) debounce: Duration,
     /// Do not watch the recordings directory: edits take effect after a restart.
     #[arg(
         long,
@@ -170,16 +170,16 @@ pub struct ServeArgs {
         value_parser = BoolishValueParser::new(),
         conflicts_with = "poll"
     )]
-    pub no_watch: bool,
+    pub(crate) no_watch: bool,
     /// Look for changes every DURATION instead of waiting for change events, for file
     /// systems that send none (network mounts, some containers).
     #[arg(long, env = "PAWMOCK_POLL", value_name = "DURATION", value_parser = parse_interval)]
-    pub poll: Option<Duration>,
+    pub(crate) poll: Option<Duration>,
     /// Require this bearer token for the control API (`/__pawmock/`) and accept it from
     /// anywhere. Without it the API answers loopback clients only, and is off when
     /// --host listens beyond loopback.
     #[arg(long, env = "PAWMOCK_ADMIN_TOKEN", value_name = "TOKEN")]
-    pub admin_token: Option<String>,
+    pub(crate) admin_token: Option<String>,
     /// Turn the control API (`/__pawmock/`) off.
     #[arg(
         long,
@@ -187,12 +187,12 @@ pub struct ServeArgs {
         action = ArgAction::SetTrue,
         value_parser = BoolishValueParser::new()
     )]
-    pub no_admin: bool,
+    pub(crate) no_admin: bool,
     /// Entries the journal (`GET /__pawmock/journal`) keeps; the oldest go first. It is
     /// also bounded to 16 MiB.
     #[arg(long, env = "PAWMOCK_JOURNAL_SIZE", default_value_t = 10_000, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub journal_size: u32,
+    pub(crate) journal_size: u32,
     /// Keep the body of every frame sent in the journal, not only its type.
     #[arg(
         long,
@@ -200,16 +200,16 @@ pub struct ServeArgs {
         action = ArgAction::SetTrue,
         value_parser = BoolishValueParser::new()
     )]
-    pub journal_frames: bool,
+    pub(crate) journal_frames: bool,
     #[command(flatten)]
-    pub limits: crate::limits::LimitArgs,
+    pub(crate) limits: crate::limits::LimitArgs,
 }
 
 impl ServeArgs {
     /// The dialect in force: the flag, else `dashboard` when serving a frontend (the
     /// page pawmock serves is the dashboard, which never says which dialect it speaks
     /// before its first action), else `auto`.
-    pub fn dialect(&self) -> DialectChoice {
+    pub(crate) fn dialect(&self) -> DialectChoice {
         self.dialect.unwrap_or(if self.static_dir.is_some() {
             DialectChoice::Dashboard
         } else {
@@ -219,46 +219,46 @@ impl ServeArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct DirArgs {
+pub(crate) struct DirArgs {
     /// Recordings directory.
     #[arg(
         default_value = "recordings",
         env = "PAWMOCK_RECORDINGS",
         value_name = "DIR"
     )]
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     #[command(flatten)]
-    pub recordings: DirArgs,
+    pub(crate) recordings: DirArgs,
     /// Host shown in the URLs.
     #[arg(long, env = "PAWMOCK_HOST", default_value = "127.0.0.1")]
-    pub host: String,
+    pub(crate) host: String,
     /// Port shown in the URLs.
     #[arg(long, env = "PAWMOCK_PORT", default_value_t = 8000)]
-    pub port: u16,
+    pub(crate) port: u16,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct SchemaArgs {
+pub(crate) struct SchemaArgs {
     /// Directory to write the schemas into.
     #[arg(long, default_value = "schema", value_name = "DIR")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ImportSessionsArgs {
+pub(crate) struct ImportSessionsArgs {
     /// The sessions folder: `<session>.json` files and `_index.json`.
     #[arg(value_name = "DIR")]
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Where the scenarios are written (created if needed).
     #[arg(long, default_value = "recordings/sessions", value_name = "DIR")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Replace scenario files that already exist in the output folder.
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 /// A debounce or poll interval: a duration such as `100ms` or `1s`, at least 10 ms.
@@ -275,7 +275,7 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
 }
 
 /// The host name to show in URLs: loopback addresses read better as `localhost`.
-pub fn display_host(host: &str) -> &str {
+pub(crate) fn display_host(host: &str) -> &str {
     match host {
         "127.0.0.1" | "::1" | "0.0.0.0" | "::" => "localhost",
         other => other,

@@ -18,7 +18,7 @@ use crate::cli::ImportSessionsArgs;
 use crate::sessions_disk::{self, ReadSession};
 
 /// Runs the command; exit 1 when any file could not be imported.
-pub fn run(args: &ImportSessionsArgs) -> ExitCode {
+pub(crate) fn run(args: &ImportSessionsArgs) -> ExitCode {
     let (read, mut problems) = match sessions_disk::read_dir(&args.dir) {
         Ok(r) => r,
         Err(e) => {
@@ -80,7 +80,7 @@ pub fn run(args: &ImportSessionsArgs) -> ExitCode {
 }
 
 /// One session as a scenario file.
-pub fn scenario(session: &ReadSession) -> Value {
+pub(crate) fn scenario(session: &ReadSession) -> Value {
     let now = SystemTime::now();
     let stored = sessions_disk::to_session(session, now);
     let title = session

@@ -11,7 +11,7 @@ use crate::located::problem::Problem;
 
 /// What the inspector needs beyond the library: the problems of the files that do not
 /// load now (the library only holds what loaded), and a signal that either changed.
-pub struct State {
+pub(crate) struct State {
     problems: RwLock<Arc<Vec<Problem>>>,
     /// Bumped on every library swap or problem change; the live feed waits on it.
     changes: watch::Sender<u64>,
@@ -28,12 +28,12 @@ impl Default for State {
 
 impl State {
     /// The problems of every file that does not load now (start-up and each reload).
-    pub fn set_problems(&self, problems: Vec<Problem>) {
+    pub(crate) fn set_problems(&self, problems: Vec<Problem>) {
         *self.problems.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(problems);
         self.changed();
     }
 
-    pub fn problems(&self) -> Arc<Vec<Problem>> {
+    pub(crate) fn problems(&self) -> Arc<Vec<Problem>> {
         self.problems
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -41,7 +41,7 @@ impl State {
     }
 
     /// The library or the problems changed: live views refresh their scenario list.
-    pub fn changed(&self) {
+    pub(crate) fn changed(&self) {
         self.changes.send_modify(|n| *n += 1);
     }
 

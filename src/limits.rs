@@ -9,7 +9,7 @@ use clap::Args;
 
 /// Flags for the limits (`pawmock serve --help` lists them with the other flags).
 #[derive(Debug, Clone, Args)]
-pub struct LimitArgs {
+pub(crate) struct LimitArgs {
     /// A socket that has not sent its first request's headers within this is closed (so
     /// silent or trickling sockets cannot use up the file limit).
     #[arg(
@@ -19,11 +19,11 @@ pub struct LimitArgs {
         value_name = "DURATION",
         value_parser = parse_timeout
     )]
-    pub handshake_timeout: Duration,
+    pub(crate) handshake_timeout: Duration,
     /// Most sockets at once that have not finished their HTTP request or WebSocket
     /// handshake; past it new sockets are closed at once. Open WebSockets do not count.
     #[arg(long, env = "PAWMOCK_MAX_PENDING", default_value_t = 1024, value_parser = parse_count)]
-    pub max_pending: usize,
+    pub(crate) max_pending: usize,
     /// Bytes of chat history the session store keeps (e.g. `64MiB`); past it the least
     /// recently active sessions are forgotten.
     #[arg(
@@ -33,12 +33,12 @@ pub struct LimitArgs {
         value_name = "BYTES",
         value_parser = parse_bytes
     )]
-    pub history_budget: usize,
+    pub(crate) history_budget: usize,
 }
 
 /// A size: a whole number of bytes, or with a unit: `512KiB`, `64MiB`, `1GiB` (`KB`,
 /// `MB`, `GB` are read as the same powers of two).
-pub fn parse_bytes(s: &str) -> Result<usize, String> {
+pub(crate) fn parse_bytes(s: &str) -> Result<usize, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
@@ -61,7 +61,7 @@ pub fn parse_bytes(s: &str) -> Result<usize, String> {
 }
 
 /// `--max-frame-size`: at least 1 byte (0 would close every frame with 1009).
-pub fn parse_frame_size(s: &str) -> Result<usize, String> {
+pub(crate) fn parse_frame_size(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
         Ok(_) => Err(
@@ -90,7 +90,7 @@ fn parse_count(s: &str) -> Result<usize, String> {
 
 /// Raises the soft limit on open files to the hard limit, so thousands of connections
 /// work without `ulimit -n`. Returns the limit now in force (or why it is unknown).
-pub fn raise_open_file_limit() -> Result<u64, String> {
+pub(crate) fn raise_open_file_limit() -> Result<u64, String> {
     rlimit::increase_nofile_limit(u64::MAX).map_err(|e| e.to_string())
 }
 

@@ -21,7 +21,7 @@ use crate::protocol::{DialectChoice, Event};
 
 /// The content type of the exposition (`prometheus_client` writes OpenMetrics text,
 /// which Prometheus scrapes natively).
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DialectLabel {
@@ -192,7 +192,7 @@ impl EncodeMetric for Lateness {
 }
 
 /// Every metric pawmock exports, and the registry that writes them out.
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     open: Family<DialectLabel, Gauge>,
     total: Family<DialectLabel, Counter>,
@@ -227,7 +227,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Metrics {
+    pub(crate) fn new() -> Metrics {
         let mut registry = Registry::with_prefix("pawmock");
         let open = Family::<DialectLabel, Gauge>::default();
         registry.register(
@@ -330,7 +330,7 @@ impl Metrics {
     }
 
     /// The exposition in OpenMetrics text format.
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
@@ -409,7 +409,7 @@ impl Metrics {
     }
 
     /// A hot reload changed something and found `problems` new problems.
-    pub fn reloaded(&self, problems: usize) {
+    pub(crate) fn reloaded(&self, problems: usize) {
         self.reloads.inc();
         self.reload_problems.inc_by(problems as u64);
     }

@@ -20,8 +20,8 @@ use crate::sessions_disk::{self, INDEX, IndexEntry};
 
 /// The state directory and what the writer knows of it.
 #[derive(Debug)]
-pub struct StateDir {
-    pub dir: PathBuf,
+pub(crate) struct StateDir {
+    pub(crate) dir: PathBuf,
     log: Arc<ChangeLog>,
     /// `_index.json` as last written, by file key.
     index: Mutex<BTreeMap<String, IndexEntry>>,
@@ -30,7 +30,7 @@ pub struct StateDir {
 /// Why `--state DIR` cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[error("--state {dir}: {why}; pass a folder pawmock may create and write (or leave --state out)")]
-pub struct StateError {
+pub(crate) struct StateError {
     dir: String,
     why: String,
 }
@@ -44,7 +44,7 @@ impl StateDir {
 
     /// Creates the folder if needed, reads every session in it into `sessions`, and
     /// has `sessions` report changes from now on.
-    pub fn open(dir: &Path, sessions: &Sessions) -> Result<StateDir, StateError> {
+    pub(crate) fn open(dir: &Path, sessions: &Sessions) -> Result<StateDir, StateError> {
         let err = |why: String| StateError {
             dir: dir.display().to_string(),
             why,
@@ -73,7 +73,7 @@ impl StateDir {
     }
 
     /// Writes what changed: each changed session's file (or its removal) and the index.
-    pub fn flush(&self, sessions: &Sessions) {
+    pub(crate) fn flush(&self, sessions: &Sessions) {
         let changed = self.log.take();
         if changed.is_empty() {
             return;

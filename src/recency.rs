@@ -17,7 +17,7 @@ pub(crate) struct Recency {
 
 impl Recency {
     /// Marks `id` as the most recently active and sets its size to `bytes`.
-    pub fn touch(&mut self, id: &str, bytes: usize) {
+    pub(crate) fn touch(&mut self, id: &str, bytes: usize) {
         let seq = self.next;
         self.next += 1;
         match self.entries.get_mut(id) {
@@ -36,7 +36,7 @@ impl Recency {
     }
 
     /// Changes the size of `id` without changing its place (a seeded history replaced).
-    pub fn resize(&mut self, id: &str, bytes: usize) {
+    pub(crate) fn resize(&mut self, id: &str, bytes: usize) {
         match self.entries.get_mut(id) {
             Some((_, old)) => {
                 self.total = self.total - *old + bytes;
@@ -46,7 +46,7 @@ impl Recency {
         }
     }
 
-    pub fn forget(&mut self, id: &str) {
+    pub(crate) fn forget(&mut self, id: &str) {
         if let Some((seq, bytes)) = self.entries.remove(id) {
             self.order.remove(&seq);
             self.total -= bytes;
@@ -54,16 +54,16 @@ impl Recency {
     }
 
     /// The least recently active entry.
-    pub fn oldest(&self) -> Option<&str> {
+    pub(crate) fn oldest(&self) -> Option<&str> {
         self.order.values().next().map(String::as_str)
     }
 
-    pub fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         self.total
     }
 
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 }

@@ -8,7 +8,7 @@
 //! below guards the sequence.
 
 use rand::SeedableRng;
-pub use rand::rngs::Xoshiro256PlusPlus as Rng;
+pub(crate) use rand::rngs::Xoshiro256PlusPlus as Rng;
 
 /// The seed used when neither `--seed` nor `?seed=` gives one, so that runs repeat.
 pub const DEFAULT_SEED: u64 = 1;
@@ -22,7 +22,7 @@ pub fn derive(seed: u64, stream: &str, index: u64) -> Rng {
 }
 
 /// FNV-1a 64: a stable hash (std's hasher is randomised per process).
-pub fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })

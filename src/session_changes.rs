@@ -9,14 +9,14 @@ use tokio::sync::Notify;
 
 /// The ids of sessions changed since the writer last looked.
 #[derive(Debug, Default)]
-pub struct ChangeLog {
+pub(crate) struct ChangeLog {
     dirty: Mutex<HashSet<String>>,
     wake: Notify,
 }
 
 impl ChangeLog {
     /// Notes a change of session `id` (cheap: called under the store's lock).
-    pub fn mark(&self, id: &str) {
+    pub(crate) fn mark(&self, id: &str) {
         let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
         if !dirty.contains(id) {
             dirty.insert(id.to_owned());

@@ -12,14 +12,14 @@ use crate::library::Library;
 use crate::protocol::HistoryMessage;
 
 /// Sessions kept at most; beyond it the least recently active is forgotten.
-pub const MAX_SESSIONS: usize = 10_000;
+pub(crate) const MAX_SESSIONS: usize = 10_000;
 
 /// Messages kept per session at most; the oldest go first.
-pub const MAX_MESSAGES: usize = 1_000;
+pub(crate) const MAX_MESSAGES: usize = 1_000;
 
 /// Bytes of stored history kept by default (`--history-budget`); past it the least
 /// recently active sessions are forgotten.
-pub const DEFAULT_BUDGET: usize = 64 << 20;
+pub(crate) const DEFAULT_BUDGET: usize = 64 << 20;
 
 /// What a stored message or session costs beyond its text (allocations, timestamps),
 /// counted so that many tiny messages are bounded too.
@@ -39,31 +39,31 @@ fn session_bytes(s: &Session) -> usize {
 }
 
 /// How many messages a history reply carries, as the real backend does.
-pub const HISTORY_LIMIT: usize = 100;
+pub(crate) const HISTORY_LIMIT: usize = 100;
 
 /// One stored message.
 #[derive(Debug, Clone)]
-pub struct StoredMessage {
-    pub role: String,
-    pub content: String,
-    pub at: SystemTime,
+pub(crate) struct StoredMessage {
+    pub(crate) role: String,
+    pub(crate) content: String,
+    pub(crate) at: SystemTime,
 }
 
 /// One conversation.
 #[derive(Debug, Clone)]
 pub struct Session {
-    pub id: String,
+    pub(crate) id: String,
     /// Title given by the file that seeded the session (a scenario's title).
-    pub title: Option<String>,
+    pub(crate) title: Option<String>,
     /// Title given by a rename (`POST /api/sessions/{id}/title`); wins over the others.
-    pub user_title: Option<String>,
-    pub channel: String,
-    pub created: SystemTime,
-    pub last_activity: SystemTime,
-    pub messages: Vec<StoredMessage>,
+    pub(crate) user_title: Option<String>,
+    pub(crate) channel: String,
+    pub(crate) created: SystemTime,
+    pub(crate) last_activity: SystemTime,
+    pub(crate) messages: Vec<StoredMessage>,
     /// True while the session holds exactly a scenario's `history`: a reload may then
     /// replace it with the edited history. Any chat in it makes it the user's.
-    pub seeded: bool,
+    pub(crate) seeded: bool,
 }
 
 impl Session {
@@ -83,7 +83,7 @@ impl Session {
 
     /// The title shown in lists: the rename, else the seeded title, else the first user
     /// message (shortened).
-    pub fn display_title(&self) -> String {
+    pub(crate) fn display_title(&self) -> String {
         if let Some(t) = self.user_title.as_ref().or(self.title.as_ref()) {
             return t.clone();
         }
@@ -156,7 +156,7 @@ pub struct Sessions(Arc<Mutex<Store>>);
 
 impl Sessions {
     /// A store holding every scenario's `history` under its session id.
-    pub fn seeded_from(library: &Library) -> Self {
+    pub(crate) fn seeded_from(library: &Library) -> Self {
         let store = Sessions::default();
         store.seed(library);
         store
@@ -165,7 +165,7 @@ impl Sessions {
     /// Adds each scenario's `history` as its session. A session still exactly as seeded
     /// takes the (possibly edited) history again; one that was chatted in, renamed or
     /// deleted over REST keeps what the user did.
-    pub fn seed(&self, library: &Library) {
+    pub(crate) fn seed(&self, library: &Library) {
         let mut store = self.lock();
         let store = &mut *store;
         let Store {
@@ -200,7 +200,7 @@ impl Sessions {
     }
 
     /// Sets the byte budget of stored history (`--history-budget`) and applies it.
-    pub fn set_budget(&self, bytes: usize) {
+    pub(crate) fn set_budget(&self, bytes: usize) {
         let mut store = self.lock();
         store.budget = Some(bytes);
         store.enforce("");
@@ -213,7 +213,7 @@ impl Sessions {
 
     /// Forgets everything chatted, renamed or deleted and seeds again: the state the
     /// server started in (the control API's `reset`, for isolation between tests).
-    pub fn reset(&self, library: &Library) {
+    pub(crate) fn reset(&self, library: &Library) {
         *self.lock() = Store::default();
         self.seed(library);
     }
@@ -299,7 +299,7 @@ impl Sessions {
     }
 
     /// Removes a session; false when there was none.
-    pub fn delete(&self, id: &str) -> bool {
+    pub(crate) fn delete(&self, id: &str) -> bool {
         let mut store = self.lock();
         let removed = store.sessions.remove(id).is_some();
         store.recency.forget(id);
@@ -313,7 +313,7 @@ impl Sessions {
     }
 
     /// Renames a session; false when there is none.
-    pub fn rename(&self, id: &str, title: &str) -> bool {
+    pub(crate) fn rename(&self, id: &str, title: &str) -> bool {
         let mut store = self.lock();
         let store = &mut *store;
         match store.sessions.get_mut(id) {
@@ -332,7 +332,7 @@ impl Sessions {
     }
 
     /// Puts back a session read from `--state` (it counts as the user's, not seeded).
-    pub fn restore(&self, mut session: Session) {
+    pub(crate) fn restore(&self, mut session: Session) {
         session.seeded = false;
         let mut store = self.lock();
         let id = session.id.clone();
@@ -344,7 +344,7 @@ impl Sessions {
 
     /// From now on, `log` is told the id of every session appended to, renamed or
     /// deleted (`--state` writes them).
-    pub fn track_changes(&self, log: Arc<crate::session_changes::ChangeLog>) {
+    pub(crate) fn track_changes(&self, log: Arc<crate::session_changes::ChangeLog>) {
         self.lock().changes = Some(log);
     }
 }

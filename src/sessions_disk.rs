@@ -15,45 +15,45 @@ use crate::sessions::{Session, StoredMessage};
 use crate::timestamp::iso8601;
 
 /// The index file's name.
-pub const INDEX: &str = "_index.json";
+pub(crate) const INDEX: &str = "_index.json";
 
 /// One entry of a session file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct DiskMessage {
+pub(crate) struct DiskMessage {
     #[serde(default)]
-    pub id: String,
-    pub role: String,
-    pub content: String,
+    pub(crate) id: String,
+    pub(crate) role: String,
+    pub(crate) content: String,
     /// Naive server local time (`2026-02-10T14:03:22.101234`), read as UTC.
     #[serde(default)]
-    pub timestamp: String,
+    pub(crate) timestamp: String,
     #[serde(default)]
-    pub metadata: Value,
+    pub(crate) metadata: Value,
 }
 
 /// One entry of `_index.json`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-pub struct IndexEntry {
+pub(crate) struct IndexEntry {
     #[serde(default)]
-    pub title: String,
+    pub(crate) title: String,
     #[serde(default)]
-    pub channel: String,
+    pub(crate) channel: String,
     #[serde(default)]
-    pub created: String,
+    pub(crate) created: String,
     #[serde(default)]
-    pub last_activity: String,
+    pub(crate) last_activity: String,
     #[serde(default)]
-    pub message_count: usize,
+    pub(crate) message_count: usize,
     #[serde(default)]
-    pub preview: String,
+    pub(crate) preview: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_title: Option<String>,
+    pub(crate) user_title: Option<String>,
 }
 
 /// The file name a session is stored under: the key with `:` and `/` (and anything
 /// else a file name cannot safely hold) replaced by `_`. A leading `_` or `.` is
 /// replaced too, so no session is taken for the index or a hidden file.
-pub fn safe_key(id: &str) -> String {
+pub(crate) fn safe_key(id: &str) -> String {
     let mut key: String = id
         .chars()
         .map(|c| {
@@ -72,7 +72,7 @@ pub fn safe_key(id: &str) -> String {
 
 /// Whether a file in a sessions folder holds a session (addendum D: not `_*.json`,
 /// not `*_compaction.json`, not `*.tmp`), and if so its key.
-pub fn session_key_of(file_name: &str) -> Option<&str> {
+pub(crate) fn session_key_of(file_name: &str) -> Option<&str> {
     let key = file_name.strip_suffix(".json")?;
     if key.is_empty()
         || key.starts_with('_')
@@ -86,7 +86,7 @@ pub fn session_key_of(file_name: &str) -> Option<&str> {
 
 /// A naive or UTC ISO 8601 time (`2026-02-10T14:03:22.101234`, with or without
 /// `+00:00`/`Z`), read as UTC as the real backend's readers do.
-pub fn parse_time(text: &str) -> Option<SystemTime> {
+pub(crate) fn parse_time(text: &str) -> Option<SystemTime> {
     let t = text.trim();
     let t = t
         .strip_suffix("+00:00")
@@ -96,7 +96,7 @@ pub fn parse_time(text: &str) -> Option<SystemTime> {
 }
 
 /// The naive form the real backend writes: [`iso8601`] without its offset.
-pub fn naive(t: SystemTime) -> String {
+pub(crate) fn naive(t: SystemTime) -> String {
     let full = iso8601(t);
     full.strip_suffix("+00:00").unwrap_or(&full).to_owned()
 }
@@ -118,7 +118,7 @@ fn message_id(session: &str, index: usize, content: &str) -> String {
 }
 
 /// A session as its file's JSON array.
-pub fn session_file(s: &Session) -> Vec<DiskMessage> {
+pub(crate) fn session_file(s: &Session) -> Vec<DiskMessage> {
     s.messages
         .iter()
         .enumerate()
@@ -137,7 +137,7 @@ pub fn session_file(s: &Session) -> Vec<DiskMessage> {
 }
 
 /// A session's `_index.json` entry.
-pub fn index_entry(s: &Session) -> IndexEntry {
+pub(crate) fn index_entry(s: &Session) -> IndexEntry {
     let title = s
         .messages
         .iter()
@@ -162,7 +162,7 @@ pub fn index_entry(s: &Session) -> IndexEntry {
 /// Writes `bytes` to `path` atomically: a temporary file beside it, flushed to disk,
 /// then renamed over it. A reader (or a restart after a kill) sees the old file or the
 /// new one, never a part.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
@@ -174,17 +174,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// A session read from disk, with what went wrong reading it (if anything).
-pub struct ReadSession {
-    pub key: String,
-    pub file: PathBuf,
-    pub messages: Vec<DiskMessage>,
-    pub index: Option<IndexEntry>,
+pub(crate) struct ReadSession {
+    pub(crate) key: String,
+    pub(crate) file: PathBuf,
+    pub(crate) messages: Vec<DiskMessage>,
+    pub(crate) index: Option<IndexEntry>,
 }
 
 /// Reads every session of a sessions folder, sorted by key. Files that are not
 /// sessions are skipped; a session file that cannot be read is reported in the
 /// second list (`file: why`), not fatal.
-pub fn read_dir(dir: &Path) -> std::io::Result<(Vec<ReadSession>, Vec<String>)> {
+pub(crate) fn read_dir(dir: &Path) -> std::io::Result<(Vec<ReadSession>, Vec<String>)> {
     let index: BTreeMap<String, IndexEntry> = match std::fs::read(dir.join(INDEX)) {
         Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
         Err(_) => BTreeMap::new(),
@@ -222,7 +222,7 @@ pub fn read_dir(dir: &Path) -> std::io::Result<(Vec<ReadSession>, Vec<String>)> 
 }
 
 /// A session read from disk as the store keeps it.
-pub fn to_session(read: &ReadSession, now: SystemTime) -> Session {
+pub(crate) fn to_session(read: &ReadSession, now: SystemTime) -> Session {
     let messages: Vec<StoredMessage> = read
         .messages
         .iter()

@@ -26,13 +26,13 @@ pub struct Speed(f64);
 impl Speed {
     /// The slowest pace accepted besides 0 (which means no delays): slower ones would
     /// stretch a one-day pause past anything a test could wait for.
-    pub const MIN: f64 = 0.001;
+    pub(crate) const MIN: f64 = 0.001;
     /// The script's own pace.
     pub const NORMAL: Speed = Speed(1.0);
     /// No delays: everything is due at once.
     pub const INSTANT: Speed = Speed(0.0);
     /// What a valid speed is, in the words every error message uses.
-    pub const RULE: &'static str = "0 (no delays) or a number from 0.001 up";
+    pub(crate) const RULE: &'static str = "0 (no delays) or a number from 0.001 up";
 
     /// `value` as a speed, if pawmock accepts it: 0, or a finite number from [`MIN`](Self::MIN) up.
     pub fn new(value: f64) -> Option<Speed> {
@@ -45,17 +45,17 @@ impl Speed {
     }
 
     /// Whether nothing waits at this speed (speed 0).
-    pub fn is_instant(self) -> bool {
+    pub(crate) fn is_instant(self) -> bool {
         self.0 <= 0.0
     }
 
     /// Both speeds applied: a scenario's speed times the URL's (or the server's).
-    pub fn times(self, other: Speed) -> Speed {
+    pub(crate) fn times(self, other: Speed) -> Speed {
         Speed(self.0 * other.0)
     }
 
     /// Script time as wall time at this speed (speed 0: no time at all).
-    pub fn scale(self, d: Duration) -> Duration {
+    pub(crate) fn scale(self, d: Duration) -> Duration {
         if self.is_instant() {
             Duration::ZERO
         } else if self.0 == 1.0 {
@@ -68,7 +68,7 @@ impl Speed {
     }
 
     /// Wall time as script time at this speed: how much of the script plays in `d`.
-    pub fn script_time(self, d: Duration) -> Duration {
+    pub(crate) fn script_time(self, d: Duration) -> Duration {
         if self.0 == 1.0 {
             d
         } else {

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// `2026-11-25T20:19:03.123456+00:00`: UTC with microseconds, the shape Python's
 /// `datetime.now(timezone.utc).isoformat()` gives. Times before 1970 print as the epoch.
-pub fn iso8601(t: SystemTime) -> String {
+pub(crate) fn iso8601(t: SystemTime) -> String {
     let since = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
     let secs = since.as_secs();
     let (year, month, day) = civil_from_days((secs / 86_400) as i64);
@@ -22,7 +22,7 @@ pub fn iso8601(t: SystemTime) -> String {
 }
 
 /// Seconds since midnight UTC of `t`.
-pub fn seconds_of_day(t: SystemTime) -> u64 {
+pub(crate) fn seconds_of_day(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
         .as_secs()

@@ -81,8 +81,8 @@ async fn an_unknown_pinned_scenario_is_named_in_an_error_and_the_connection_stay
 
 #[tokio::test]
 async fn a_frame_over_the_size_limit_closes_with_1009_and_others_carry_on() {
-    let config = pawmock::app::ServeConfig {
-        speed: pawmock::speed::Speed::INSTANT,
+    let config = pawmock::ServeConfig {
+        speed: pawmock::Speed::INSTANT,
         max_frame_size: 1024,
         ..Default::default()
     };

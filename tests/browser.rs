@@ -132,7 +132,7 @@ fn the_dashboard_like_page_works_through_the_recorder() {
         "{recorded}"
     );
     assert!(recorded.contains(r#""type":"stream_end""#), "{recorded}");
-    let loaded = pawmock::library::Library::load(out.path()).unwrap();
+    let loaded = pawmock::Library::load(out.path()).unwrap();
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
 }
 

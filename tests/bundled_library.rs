@@ -136,7 +136,7 @@ async fn each_scenario_shows_what_its_name_promises() {
 
     let weather = server.app.library();
     let rec = weather.get("recorded-weather").unwrap();
-    assert_eq!(rec.kind, pawmock::library::ScenarioKind::Recorded);
+    assert_eq!(rec.kind, pawmock::ScenarioKind::Recorded);
     let frames = play(&server, "recorded-weather").await;
     assert!(count(&frames, "tool_start") >= 1 && !answer_text(&frames).is_empty());
 }

@@ -6,18 +6,17 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Ending, Server, types};
-use pawmock::app::ServeConfig;
-use pawmock::chaos::{Context, Delivery, TurnState, apply};
-use pawmock::library::Library;
-use pawmock::playback::{Timing, expand_turn};
-use pawmock::rng;
+use pawmock::Library;
+use pawmock::ServeConfig;
+use pawmock::{Context, Delivery, TurnState, apply_chaos as apply};
+use pawmock::{Timing, expand_turn};
 use serde_json::json;
 
 async fn bundled(config: ServeConfig) -> Server {
     Server::start(
         &common::bundled(),
         ServeConfig {
-            speed: pawmock::speed::Speed::INSTANT,
+            speed: pawmock::Speed::INSTANT,
             ..config
         },
     )
@@ -271,7 +270,7 @@ fn a_seeded_fault_sequence_is_pinned() {
     let segment = expand_turn(
         &s.turns[0].body,
         &timing,
-        &mut rng::derive(1, "long-markdown", 1),
+        &mut pawmock::derive_rng(1, "long-markdown", 1),
     );
     let faults = &lib.chaos_profile("flaky-network").unwrap().faults;
     let ctx = Context {
@@ -284,7 +283,7 @@ fn a_seeded_fault_sequence_is_pinned() {
         faults,
         &mut TurnState::default(),
         ctx,
-        &mut rng::derive(1, "/ws?chaos=flaky-network", 0),
+        &mut pawmock::derive_rng(1, "/ws?chaos=flaky-network", 0),
     );
     let summary: Vec<String> = ops
         .iter()

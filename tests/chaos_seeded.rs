@@ -8,11 +8,10 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use common::{Ending, Server, handshake_status};
-use pawmock::chaos::{Context, Delivery, TurnState, apply};
-use pawmock::library::Library;
-use pawmock::playback::{Timing, expand_turn};
-use pawmock::protocol::Event;
-use pawmock::rng;
+use pawmock::Event;
+use pawmock::Library;
+use pawmock::{Context, Delivery, TurnState, apply_chaos as apply};
+use pawmock::{Timing, expand_turn};
 
 /// One line per delivery of a turn: its time, what is sent, and the fault behind it.
 fn describe(spec: &str, seed: u64) -> String {
@@ -22,11 +21,11 @@ fn describe(spec: &str, seed: u64) -> String {
     let segment = expand_turn(
         &s.turns[0].body,
         &timing,
-        &mut rng::derive(seed, "long-markdown", 1),
+        &mut pawmock::derive_rng(seed, "long-markdown", 1),
     );
     let faults: Vec<_> = spec
         .split(' ')
-        .map(|f| pawmock::chaos::inline::parse(f).unwrap())
+        .map(|f| pawmock::parse_fault(f).unwrap())
         .collect();
     let ctx = Context {
         turn: 1,
@@ -38,7 +37,7 @@ fn describe(spec: &str, seed: u64) -> String {
         &faults,
         &mut TurnState::default(),
         ctx,
-        &mut rng::derive(seed, &format!("/ws?fault={spec}"), 0),
+        &mut pawmock::derive_rng(seed, &format!("/ws?fault={spec}"), 0),
     );
     let mut out = format!("{spec} (seed {seed}): {} ops\n", ops.len());
     let mut total = 0u128;

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use common::control::{api, conn_id, journal};
 use common::http;
 use common::{Client, Ending, Server, types};
-use pawmock::app::ServeConfig;
-use pawmock::control::{Access, JournalConfig};
+use pawmock::ServeConfig;
+use pawmock::{Access, JournalConfig};
 use serde_json::{Value, json};
 
 fn dir() -> PathBuf {
@@ -60,7 +60,7 @@ fn assert_error(status: u16, body: &Value, want: u16, contains: &str) {
 #[tokio::test]
 async fn connections_are_listed_with_their_facts_and_found_by_id() {
     let s = server(ServeConfig {
-        speed: pawmock::speed::Speed::INSTANT,
+        speed: pawmock::Speed::INSTANT,
         ..Default::default()
     })
     .await;
@@ -273,7 +273,7 @@ async fn freeze_holds_at_the_marker_the_same_way_every_time() {
 #[tokio::test]
 async fn a_freeze_on_a_marker_the_scenario_lacks_is_reported() {
     let s = server(ServeConfig {
-        speed: pawmock::speed::Speed::INSTANT,
+        speed: pawmock::Speed::INSTANT,
         ..Default::default()
     })
     .await;
@@ -311,7 +311,7 @@ async fn wait_answers_408_when_no_connection_reaches_the_state() {
 #[tokio::test]
 async fn send_renders_steps_in_the_connection_dialect_and_raw_frames_as_given() {
     let s = server(ServeConfig {
-        speed: pawmock::speed::Speed::INSTANT,
+        speed: pawmock::Speed::INSTANT,
         ..Default::default()
     })
     .await;
@@ -356,7 +356,7 @@ async fn send_renders_steps_in_the_connection_dialect_and_raw_frames_as_given() 
 #[tokio::test]
 async fn close_and_abort_end_the_connection_as_asked() {
     let s = server(ServeConfig {
-        speed: pawmock::speed::Speed::INSTANT,
+        speed: pawmock::Speed::INSTANT,
         ..Default::default()
     })
     .await;
@@ -406,7 +406,7 @@ async fn close_and_abort_end_the_connection_as_asked() {
 #[tokio::test]
 async fn a_fault_with_a_trigger_or_on_events_goes_to_the_next_turn() {
     let s = server(ServeConfig {
-        speed: pawmock::speed::Speed::INSTANT,
+        speed: pawmock::Speed::INSTANT,
         ..Default::default()
     })
     .await;
@@ -433,7 +433,7 @@ async fn a_fault_with_a_trigger_or_on_events_goes_to_the_next_turn() {
 #[tokio::test]
 async fn collection_routes_act_on_every_connection_of_a_run() {
     let s = server(ServeConfig {
-        speed: pawmock::speed::Speed::INSTANT,
+        speed: pawmock::Speed::INSTANT,
         ..Default::default()
     })
     .await;
@@ -465,7 +465,7 @@ async fn collection_routes_act_on_every_connection_of_a_run() {
 #[tokio::test]
 async fn the_journal_records_a_connection_in_order() {
     let s = server(ServeConfig {
-        speed: pawmock::speed::Speed::INSTANT,
+        speed: pawmock::Speed::INSTANT,
         journal: JournalConfig {
             frames: true,
             ..Default::default()
@@ -546,7 +546,7 @@ async fn the_journal_records_a_connection_in_order() {
 #[tokio::test]
 async fn the_journal_is_bounded() {
     let s = server(ServeConfig {
-        speed: pawmock::speed::Speed::INSTANT,
+        speed: pawmock::Speed::INSTANT,
         journal: JournalConfig {
             size: 20,
             ..Default::default()
@@ -612,7 +612,7 @@ async fn the_summary_counts_a_scripted_reconnect_and_the_resent_message() {
 #[tokio::test]
 async fn reset_restores_sessions_counters_and_journal_and_closes_only_when_asked() {
     let s = server(ServeConfig {
-        speed: pawmock::speed::Speed::INSTANT,
+        speed: pawmock::Speed::INSTANT,
         ..Default::default()
     })
     .await;
@@ -901,7 +901,7 @@ async fn on_connect_steps_that_stream_an_answer_end_it() {
     let s = Server::start(
         dir.path(),
         ServeConfig {
-            speed: pawmock::speed::Speed::INSTANT,
+            speed: pawmock::Speed::INSTANT,
             ..Default::default()
         },
     )
@@ -996,17 +996,17 @@ fn outward_address() -> Option<std::net::IpAddr> {
 
 /// A server on this machine's outward address, so requests come from a non-loopback peer.
 async fn outward_server(ip: std::net::IpAddr, admin: Access) -> std::net::SocketAddr {
-    let loaded = pawmock::library::Library::load(&dir()).unwrap();
-    let app = pawmock::app::App::new(
+    let loaded = pawmock::Library::load(&dir()).unwrap();
+    let app = pawmock::App::new(
         loaded.library,
         ServeConfig {
             admin,
             ..Default::default()
         },
     );
-    let listener = pawmock::server::bind(&ip.to_string(), 0).await.unwrap();
+    let listener = pawmock::bind(&ip.to_string(), 0).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    pawmock::server::spawn(app, listener);
+    pawmock::spawn(app, listener);
     addr
 }
 

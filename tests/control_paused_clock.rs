@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::{Server, http};
-use pawmock::app::ServeConfig;
+use pawmock::ServeConfig;
 use serde_json::json;
 use tokio::time::Instant;
 

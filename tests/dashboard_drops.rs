@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Server, answer_text};
-use pawmock::app::ServeConfig;
+use pawmock::ServeConfig;
 use serde_json::{Value, json};
 
 const FULL: &str = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty";

@@ -41,9 +41,9 @@ async fn the_url_dialect_wins_over_the_clients_actions() {
 
 #[tokio::test]
 async fn the_server_default_dialect_applies_without_a_url_choice() {
-    let config = pawmock::app::ServeConfig {
-        speed: pawmock::speed::Speed::INSTANT,
-        dialect: pawmock::protocol::DialectChoice::Dashboard,
+    let config = pawmock::ServeConfig {
+        speed: pawmock::Speed::INSTANT,
+        dialect: pawmock::DialectChoice::Dashboard,
         ..Default::default()
     };
     let server = Server::start(&common::fixtures(), config).await;

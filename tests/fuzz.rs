@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use pawmock::located::duration::{Dur, MAX};
+use pawmock::{Dur, MAX_DURATION as MAX};
 use proptest::prelude::*;
 
 const SCENARIOS: &[&str] = &[
@@ -114,18 +114,18 @@ fn input(seeds: &'static [&'static str]) -> impl Strategy<Value = String> {
 /// Compiles `text` as the file `rel`; a failure must name that file and a real place.
 fn located(rel: &str, text: &str) -> Result<(), TestCaseError> {
     let path = Path::new("/fuzz").join(rel);
-    let Some(result) = pawmock::library::compile_text(Path::new(rel), &path, text) else {
+    let Some(result) = pawmock::compile_text(Path::new(rel), &path, text) else {
         return Err(TestCaseError::fail(format!(
             "{rel} is not a file pawmock reads"
         )));
     };
     // What compiles also plays: expanding every turn (the scenario's own timing, at
     // speed 1) must not panic, whatever durations and speeds the file holds.
-    if let Ok(pawmock::library::Entry::Scenario(s)) = &result {
-        let timing = pawmock::playback::Timing::default().with(&s.timing);
+    if let Ok(pawmock::Entry::Scenario(s)) = &result {
+        let timing = pawmock::Timing::default().with(&s.timing);
         for (i, turn) in s.turns.iter().enumerate() {
-            let mut rng = pawmock::rng::derive(1, &s.name, i as u64);
-            pawmock::playback::expand_turn(&turn.body, &timing, &mut rng);
+            let mut rng = pawmock::derive_rng(1, &s.name, i as u64);
+            pawmock::expand_turn(&turn.body, &timing, &mut rng);
         }
     }
     if let Err(problems) = result {
@@ -164,7 +164,7 @@ proptest! {
 
     #[test]
     fn client_frames(text in input(FRAMES)) {
-        if let Err(e) = pawmock::protocol::action::decode(&text) {
+        if let Err(e) = pawmock::decode_action(&text) {
             prop_assert!(!e.0.trim().is_empty());
         }
     }
@@ -174,7 +174,7 @@ proptest! {
         pairs in prop::collection::vec(
             (
                 prop_oneof![
-                    prop::sample::select(pawmock::connection::params::KNOWN).prop_map(str::to_owned),
+                    prop::sample::select(pawmock::URL_PARAMETERS).prop_map(str::to_owned),
                     any::<String>(),
                 ],
                 prop_oneof![prop::sample::select(TOKENS).prop_map(str::to_owned), any::<String>()],
@@ -187,7 +187,7 @@ proptest! {
             .extend_pairs(&pairs)
             .finish();
         for q in [query.as_str(), raw.as_str()] {
-            let (_, errors) = pawmock::connection::params::parse(q);
+            let (_, errors) = pawmock::parse_url(q);
             // One error per bad value at most, and one for all the unknown names.
             prop_assert!(errors.len() <= pairs.len().max(q.split('&').count()) + 1);
             prop_assert!(errors.iter().all(|e| !e.trim().is_empty()));
@@ -216,7 +216,7 @@ proptest! {
             .chain(params.iter().map(|(k, v)| format!("{k}={v}")))
             .collect::<Vec<_>>()
             .join(":");
-        if let Err(e) = pawmock::chaos::inline::parse(&spec) {
+        if let Err(e) = pawmock::parse_fault(&spec) {
             prop_assert!(e.starts_with("?fault="), "{e}");
         }
     }
@@ -230,7 +230,7 @@ proptest! {
         (any::<u64>(), prop::sample::select(&["ms", "s", "m", "h", ""][..]))
             .prop_map(|(n, u)| format!("{n}{u}")),
     ]) {
-        match pawmock::located::duration::parse(&text) {
+        match pawmock::parse_duration(&text) {
             Ok(d) => prop_assert!(d <= MAX),
             Err(e) => prop_assert!(e.contains("duration"), "{e}"),
         }

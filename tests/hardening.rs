@@ -77,18 +77,18 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-async fn server_with(config: pawmock::app::ServeConfig) -> (Server, tokio::task::JoinHandle<()>) {
-    let loaded = pawmock::library::Library::load(&common::fixtures()).unwrap();
-    let app = pawmock::app::App::new(loaded.library, config);
-    let listener = pawmock::server::bind("127.0.0.1", 0).await.unwrap();
+async fn server_with(config: pawmock::ServeConfig) -> (Server, tokio::task::JoinHandle<()>) {
+    let loaded = pawmock::Library::load(&common::fixtures()).unwrap();
+    let app = pawmock::App::new(loaded.library, config);
+    let listener = pawmock::bind("127.0.0.1", 0).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let handle = pawmock::server::spawn(app.clone(), listener);
+    let handle = pawmock::spawn(app.clone(), listener);
     (Server { addr, app }, handle)
 }
 
-fn limited(handshake_timeout: Duration, max_pending: usize) -> pawmock::app::ServeConfig {
-    pawmock::app::ServeConfig {
-        speed: pawmock::speed::Speed::INSTANT,
+fn limited(handshake_timeout: Duration, max_pending: usize) -> pawmock::ServeConfig {
+    pawmock::ServeConfig {
+        speed: pawmock::Speed::INSTANT,
         handshake_timeout,
         max_pending,
         ..Default::default()
@@ -229,9 +229,7 @@ fn a_fifo_named_json_is_reported_and_skipped_by_check_and_start_up() {
         out.1
     );
     let path = dir.path().to_owned();
-    let loaded = within_20s("loading", move || {
-        pawmock::library::Library::load(&path).unwrap()
-    });
+    let loaded = within_20s("loading", move || pawmock::Library::load(&path).unwrap());
     assert_eq!(loaded.library.names(), ["good"]);
     assert_eq!(loaded.problems.len(), 1);
 }
@@ -239,7 +237,7 @@ fn a_fifo_named_json_is_reported_and_skipped_by_check_and_start_up() {
 #[test]
 fn a_fifo_created_while_running_does_not_stall_reload() {
     let dir = scenario_dir();
-    let (mut reloader, _) = pawmock::library::reload::Reloader::scan(dir.path()).unwrap();
+    let (mut reloader, _) = pawmock::Reloader::scan(dir.path()).unwrap();
     mkfifo(&dir.path().join("late.json"));
     std::fs::write(
         dir.path().join("new.json"),
@@ -268,9 +266,7 @@ fn directory_symlinks_are_followed_and_loops_and_bad_names_are_reported() {
     let bad = std::ffi::OsStr::from_bytes(b"bad\xff.json");
     std::fs::write(dir.path().join(bad), "{}").unwrap();
     let path = dir.path().to_owned();
-    let loaded = within_20s("loading", move || {
-        pawmock::library::Library::load(&path).unwrap()
-    });
+    let loaded = within_20s("loading", move || pawmock::Library::load(&path).unwrap());
     assert_eq!(loaded.library.names(), ["good", "more/linked"]);
     let problems: Vec<String> = loaded.problems.iter().map(|p| p.to_string()).collect();
     assert!(
@@ -318,7 +314,7 @@ fn an_unreadable_subdirectory_is_named_and_skipped() {
         );
         return;
     }
-    let loaded = pawmock::library::Library::load(dir.path()).unwrap();
+    let loaded = pawmock::Library::load(dir.path()).unwrap();
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
     assert_eq!(loaded.library.names(), ["good"]);
     assert!(loaded.problems[0].to_string().contains("/locked:1:1"));
@@ -470,8 +466,8 @@ async fn reminders_and_intentions_are_capped_in_bytes_and_count_with_an_error_na
 #[tokio::test]
 async fn the_session_store_stays_within_its_byte_budget_under_chat() {
     let budget = 256 << 10;
-    let (server, _h) = server_with(pawmock::app::ServeConfig {
-        speed: pawmock::speed::Speed::INSTANT,
+    let (server, _h) = server_with(pawmock::ServeConfig {
+        speed: pawmock::Speed::INSTANT,
         history_budget: budget,
         ..Default::default()
     })

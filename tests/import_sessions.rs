@@ -53,7 +53,7 @@ async fn a_sessions_folder_becomes_scenarios_that_resume_each_session() {
     assert!(stdout.contains("3 session(s) imported"), "{stdout}");
 
     // They are valid scenarios, titled from the index (the user's rename first).
-    let loaded = pawmock::library::Library::load(out.path()).unwrap();
+    let loaded = pawmock::Library::load(out.path()).unwrap();
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
     let cat = loaded.library.get(CAT).unwrap();
     assert_eq!(cat.title, "Naming the cat");

@@ -8,9 +8,9 @@ mod common;
 use std::time::Duration;
 
 use common::{PATIENCE, Server, http};
-use pawmock::app::ServeConfig;
-use pawmock::library::reload::Reloader;
-use pawmock::server::watch::{self, WatchConfig};
+use pawmock::Reloader;
+use pawmock::ServeConfig;
+use pawmock::WatchConfig;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -144,7 +144,7 @@ async fn the_feed_follows_reloads_with_problems_at_file_line_col() {
     std::fs::write(dir.path().join("first.json"), good).unwrap();
     let server = Server::start(dir.path(), ServeConfig::default()).await;
     let (reloader, _) = Reloader::scan(dir.path()).unwrap();
-    let _watch = watch::spawn(
+    let _watch = pawmock::watch(
         server.app.clone(),
         reloader,
         WatchConfig {
@@ -293,7 +293,7 @@ async fn the_feed_lists_connections_and_their_journal_entries() {
 
 #[tokio::test]
 async fn with_a_token_the_listing_and_feed_need_it() {
-    use pawmock::control::Access;
+    use pawmock::Access;
     let server = Server::start(
         &common::fixtures(),
         ServeConfig {
@@ -333,7 +333,7 @@ async fn with_a_token_the_listing_and_feed_need_it() {
 
 #[tokio::test]
 async fn with_the_control_api_off_the_listing_is_not_found() {
-    use pawmock::control::Access;
+    use pawmock::Access;
     let server = Server::start(
         &common::fixtures(),
         ServeConfig {
@@ -380,11 +380,11 @@ async fn a_journal_event_carries_at_most_2000_entries_and_says_how_many_it_skipp
 
 #[tokio::test]
 async fn an_open_feed_does_not_hold_shutdown_up() {
-    let loaded = pawmock::library::Library::load(&common::fixtures()).unwrap();
-    let app = pawmock::app::App::new(loaded.library, ServeConfig::default());
-    let listener = pawmock::server::bind("127.0.0.1", 0).await.unwrap();
+    let loaded = pawmock::Library::load(&common::fixtures()).unwrap();
+    let app = pawmock::App::new(loaded.library, ServeConfig::default());
+    let listener = pawmock::bind("127.0.0.1", 0).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = pawmock::server::spawn(app.clone(), listener);
+    let server = pawmock::spawn(app.clone(), listener);
     let mut feed = Feed::open(addr).await;
     feed.next("scenarios").await;
     app.shutdown.cancel();

@@ -5,7 +5,7 @@ mod common;
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use common::Server;
-use pawmock::app::ServeConfig;
+use pawmock::ServeConfig;
 use predicates::prelude::*;
 
 #[test]

@@ -4,12 +4,11 @@
 
 mod common;
 
-use pawmock::library::Library;
-use pawmock::library::format::ChunkUnit;
-use pawmock::library::scenario::{Body, SayText, Step, StepKind};
-use pawmock::playback::{Timing, expand_turn};
-use pawmock::protocol::Event;
-use pawmock::rng;
+use pawmock::ChunkUnit;
+use pawmock::Event;
+use pawmock::Library;
+use pawmock::{Body, SayText, Step, StepKind};
+use pawmock::{Timing, expand_turn};
 
 /// The steps as they were before the markers: markers gone, a `say` cut by one joined again.
 fn without_markers(steps: &[Step]) -> Vec<Step> {
@@ -65,7 +64,7 @@ fn bundled_markers_move_no_event() {
                     ),
                 };
                 let play = |body: &Body| {
-                    let mut r = rng::derive(7, &s.name, i as u64);
+                    let mut r = pawmock::derive_rng(7, &s.name, i as u64);
                     let seg = expand_turn(body, &timing, &mut r);
                     no_marker_events(seg.events.into_iter().map(|e| (e.at, e.event)).collect())
                 };

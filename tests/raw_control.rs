@@ -36,7 +36,7 @@ const DONE: &str = r#"{"op":"done"}"#;
 async fn server() -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("proto.jsonl"), RECORDING).unwrap();
-    let server = Server::start(dir.path(), pawmock::app::ServeConfig::default()).await;
+    let server = Server::start(dir.path(), pawmock::ServeConfig::default()).await;
     (dir, server)
 }
 
@@ -137,7 +137,7 @@ async fn freeze_holds_a_raw_greeting_and_the_client_frames_sent_meanwhile_wait_f
         "{\"version\": 1, \"dialect\": \"raw\"}\n[0, \"out\", \"HELLO\"]\n[0, \"marker\", \"greeted\"]\n[0, \"out\", \"READY\"]\n[1, \"in\", \"GO\"]\n[0, \"out\", \"GONE\"]\n",
     )
     .unwrap();
-    let s = Server::start(dir.path(), pawmock::app::ServeConfig::default()).await;
+    let s = Server::start(dir.path(), pawmock::ServeConfig::default()).await;
     let mut c = s.connect("scenario=greet&freeze=greeted&run=g").await;
     assert_eq!(next(&mut c).await, "HELLO");
     let (status, found) = api(

@@ -29,7 +29,7 @@ const ASK: &str = r#"{"q": "weather?", "op": "ask", "id": 77}"#;
 async fn server() -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("made-up.jsonl"), RECORDING).unwrap();
-    let server = Server::start(dir.path(), pawmock::app::ServeConfig::default()).await;
+    let server = Server::start(dir.path(), pawmock::ServeConfig::default()).await;
     (dir, server)
 }
 

@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 
 use common::{ChildGuard, Client, Server};
-use pawmock::app::ServeConfig;
+use pawmock::ServeConfig;
 use serde_json::json;
 
 fn pawmock() -> assert_cmd::Command {
@@ -95,7 +95,7 @@ async fn a_recorder_killed_mid_conversation_leaves_a_recording_that_loads() {
         text.lines().count() >= 12,
         "every frame that passed was written:\n{text}"
     );
-    let loaded = pawmock::library::Library::load(out.path()).unwrap();
+    let loaded = pawmock::Library::load(out.path()).unwrap();
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
     let s = &loaded.library.scenarios()[0];
     assert_eq!(s.turns.len(), 1);
@@ -103,7 +103,7 @@ async fn a_recorder_killed_mid_conversation_leaves_a_recording_that_loads() {
     // Killed while writing a line: the cut line is skipped, with a warning naming it.
     let cut = &text[..text.len() - 10];
     std::fs::write(&files[0], cut).unwrap();
-    let loaded = pawmock::library::Library::load(out.path()).unwrap();
+    let loaded = pawmock::Library::load(out.path()).unwrap();
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
     let warnings = &loaded.library.scenarios()[0].warnings;
     let last = cut.lines().count();

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::{Client, Ending, PATIENCE, Server, http};
-use pawmock::app::ServeConfig;
-use pawmock::protocol::DialectChoice;
-use pawmock::record::{Recorder, Redactor, Upstream};
+use pawmock::DialectChoice;
+use pawmock::ServeConfig;
+use pawmock::{Recorder, Redactor, Upstream};
 use serde_json::{Value, json};
 
 /// How far a replayed frame's arrival may be from the recorded one's (both measured
@@ -28,9 +28,9 @@ async fn recorder(upstream: SocketAddr, out: &Path, rules: &[&str]) -> SocketAdd
         out.to_owned(),
         Redactor::with_rules(&rules).unwrap(),
     );
-    let listener = pawmock::server::bind("127.0.0.1", 0).await.unwrap();
+    let listener = pawmock::bind("127.0.0.1", 0).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    pawmock::record::spawn(r, listener);
+    pawmock::spawn_recorder(r, listener);
     addr
 }
 
@@ -307,7 +307,7 @@ async fn an_upstream_that_drops_the_connection_drops_the_client_too_and_the_drop
     let upstream = Server::start(
         &common::bundled(),
         ServeConfig {
-            speed: pawmock::speed::Speed::INSTANT,
+            speed: pawmock::Speed::INSTANT,
             chaos: vec!["disconnect-mid-stream".into()],
             ..ServeConfig::default()
         },
@@ -335,7 +335,7 @@ async fn an_upstream_that_drops_the_connection_drops_the_client_too_and_the_drop
         "{text}"
     );
     // The recording still loads: the turn that was cut short replays what was sent.
-    let loaded = pawmock::library::Library::load(out.path()).unwrap();
+    let loaded = pawmock::Library::load(out.path()).unwrap();
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
 }
 
@@ -430,9 +430,9 @@ async fn shutting_the_recorder_down_closes_both_sides_with_1001() {
         out.path().to_owned(),
         Redactor::default(),
     );
-    let listener = pawmock::server::bind("127.0.0.1", 0).await.unwrap();
+    let listener = pawmock::bind("127.0.0.1", 0).await.unwrap();
     let proxy = listener.local_addr().unwrap();
-    let running = pawmock::record::spawn(r.clone(), listener);
+    let running = pawmock::spawn_recorder(r.clone(), listener);
     let mut c = Client::connect(&format!("ws://{proxy}/ws")).await;
     c.ask("hello").await;
     r.shutdown.cancel();

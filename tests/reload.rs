@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Client, PATIENCE, Server, answer_text};
-use pawmock::app::ServeConfig;
-use pawmock::library::reload::{Reloader, Report};
-use pawmock::server::watch::{self, WatchConfig, WatchHandle};
+use pawmock::ServeConfig;
+use pawmock::{Reloader, Report};
+use pawmock::{WatchConfig, WatchHandle};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
@@ -36,13 +36,13 @@ struct Live {
 
 impl Live {
     async fn start(files: &[(&str, &str)], config: WatchConfig) -> Live {
-        Live::start_with(files, config, pawmock::speed::Speed::INSTANT).await
+        Live::start_with(files, config, pawmock::Speed::INSTANT).await
     }
 
     async fn start_with(
         files: &[(&str, &str)],
         config: WatchConfig,
-        speed: pawmock::speed::Speed,
+        speed: pawmock::Speed,
     ) -> Live {
         let dir = tempfile::tempdir().unwrap();
         for (rel, text) in files {
@@ -57,7 +57,7 @@ impl Live {
         )
         .await;
         let (reloader, _) = Reloader::scan(dir.path()).unwrap();
-        let watch = watch::spawn(server.app.clone(), reloader, config).expect("watching starts");
+        let watch = pawmock::watch(server.app.clone(), reloader, config).expect("watching starts");
         let reports = watch.subscribe();
         Live {
             dir,
@@ -371,7 +371,7 @@ async fn a_turn_in_flight_finishes_on_the_snapshot_it_started_with() {
     let mut live = Live::start_with(
         &[("slow.json", &slow(&words("old"), "150ms"))],
         WatchConfig::default(),
-        pawmock::speed::Speed::NORMAL,
+        pawmock::Speed::NORMAL,
     )
     .await;
     let mut c = live.connect("scenario=slow").await;

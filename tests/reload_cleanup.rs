@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use pawmock::app::{App, ServeConfig};
-use pawmock::library::reload::Reloader;
-use pawmock::server::watch::{self, WatchConfig};
+use pawmock::Reloader;
+use pawmock::WatchConfig;
+use pawmock::{App, ServeConfig};
 
 /// How many inotify instances this process has open.
 fn inotify_instances() -> usize {
@@ -26,7 +26,7 @@ async fn dropping_the_watch_handle_releases_the_inotify_instance_and_polling_use
     for round in 0..3 {
         let (reloader, loaded) = Reloader::scan(dir.path()).unwrap();
         let app = App::new(loaded.library, ServeConfig::default());
-        let handle = watch::spawn(app, reloader, WatchConfig::default()).unwrap();
+        let handle = pawmock::watch(app, reloader, WatchConfig::default()).unwrap();
         assert_eq!(
             inotify_instances(),
             before + 1,
@@ -50,7 +50,7 @@ async fn dropping_the_watch_handle_releases_the_inotify_instance_and_polling_use
         poll: Some(Duration::from_millis(100)),
         ..WatchConfig::default()
     };
-    let handle = watch::spawn(app, reloader, polling).unwrap();
+    let handle = pawmock::watch(app, reloader, polling).unwrap();
     assert_eq!(inotify_instances(), before);
     handle.stop();
 }

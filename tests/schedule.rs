@@ -4,12 +4,11 @@ mod common;
 
 use std::time::Duration;
 
-use pawmock::library::Library;
-use pawmock::library::format::TimingSpec;
-use pawmock::library::scenario::Body;
-use pawmock::playback::{Timing, expand_turn};
-use pawmock::protocol::Event;
-use pawmock::rng;
+use pawmock::Body;
+use pawmock::Event;
+use pawmock::Library;
+use pawmock::TimingSpec;
+use pawmock::{Timing, expand_turn};
 
 fn library() -> Library {
     Library::load(&common::fixtures()).unwrap().library
@@ -18,7 +17,7 @@ fn library() -> Library {
 fn schedule(name: &str, turn: usize, timing: &Timing, seed: u64) -> Vec<(Duration, Event)> {
     let lib = library();
     let s = lib.get(name).unwrap();
-    let mut r = rng::derive(seed, name, 1);
+    let mut r = pawmock::derive_rng(seed, name, 1);
     expand_turn(&s.turns[turn].body, timing, &mut r)
         .events
         .into_iter()
@@ -87,7 +86,7 @@ fn offsets_follow_the_timing_model() {
 #[test]
 fn without_jitter_chunk_k_is_exactly_k_delays_after_the_first() {
     let t = Timing::default().with(&TimingSpec {
-        chunk_delay: Some(pawmock::located::duration::Dur(Duration::from_millis(50))),
+        chunk_delay: Some(pawmock::Dur(Duration::from_millis(50))),
         jitter: Some(0.0),
         ..Default::default()
     });
@@ -112,7 +111,7 @@ fn speed_divides_every_offset_and_zero_removes_them() {
     let t = weather_timing();
     let normal = schedule("weather", 0, &t, 5);
     let mut fast = t.clone();
-    fast.speed = pawmock::speed::Speed::new(2.0).unwrap();
+    fast.speed = pawmock::Speed::new(2.0).unwrap();
     for ((a, e1), (b, e2)) in normal.iter().zip(schedule("weather", 0, &fast, 5)) {
         assert_eq!(*e1, e2);
         assert!(
@@ -121,7 +120,7 @@ fn speed_divides_every_offset_and_zero_removes_them() {
         );
     }
     let mut instant = t.clone();
-    instant.speed = pawmock::speed::Speed::INSTANT;
+    instant.speed = pawmock::Speed::INSTANT;
     assert!(
         schedule("weather", 0, &instant, 5)
             .iter()
@@ -137,7 +136,7 @@ fn recorded_delays_are_capped_by_max_gap_and_kept_otherwise() {
     let Body::Recorded(_) = &s.turns[0].body else {
         panic!("a recording")
     };
-    let mut r = rng::derive(1, "weather-recorded", 1);
+    let mut r = pawmock::derive_rng(1, "weather-recorded", 1);
     let events = expand_turn(&s.turns[0].body, &t, &mut r).events;
     let offsets: Vec<u128> = events.iter().map(|e| e.at.as_millis()).collect();
     // 10ms, +200ms capped to 50, +5s capped to 50, marker +0, +30, +40 capped? no (40<50), +10, +10
@@ -165,8 +164,8 @@ fn max_gap_caps_the_silence_the_client_sees_whatever_the_speed() {
     let lib = library();
     let s = lib.get("weather-recorded").unwrap();
     let mut t = Timing::default().with(&s.timing); // max_gap 50ms
-    t.speed = pawmock::speed::Speed::new(0.5).unwrap();
-    let mut r = rng::derive(1, "weather-recorded", 1);
+    t.speed = pawmock::Speed::new(0.5).unwrap();
+    let mut r = pawmock::derive_rng(1, "weather-recorded", 1);
     let events = expand_turn(&s.turns[0].body, &t, &mut r).events;
     // The 5 s tool wait, slowed down, still shows as at most 50 ms of silence.
     let gaps: Vec<Duration> = events.windows(2).map(|w| w[1].at - w[0].at).collect();

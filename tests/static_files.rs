@@ -7,7 +7,7 @@ use std::path::Path;
 
 use common::Server;
 use common::http::{get, request};
-use pawmock::app::ServeConfig;
+use pawmock::ServeConfig;
 
 /// The secret that must never be served: it sits next to the served directory.
 const SECRET: &str = "top secret: outside the static directory";
@@ -38,8 +38,8 @@ async fn serve(site: &Path) -> Server {
     Server::start(
         &common::fixtures(),
         ServeConfig {
-            speed: pawmock::speed::Speed::INSTANT,
-            static_dir: Some(pawmock::server::static_root(site).unwrap()),
+            speed: pawmock::Speed::INSTANT,
+            static_dir: Some(pawmock::static_root(site).unwrap()),
             ..Default::default()
         },
     )

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Server, answer_text, types};
-use pawmock::app::ServeConfig;
+use pawmock::ServeConfig;
 use serde_json::json;
 
 async fn slow_server() -> Server {

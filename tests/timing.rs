@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Server, answer_text};
-use pawmock::app::ServeConfig;
+use pawmock::ServeConfig;
 use serde_json::json;
 
 #[tokio::test]

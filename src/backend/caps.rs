@@ -12,12 +12,12 @@ use super::{Ctx, error};
 
 /// The largest stored text field or JSON value (a reminder's sentence, an intention's
 /// prompt or trigger), in bytes.
-pub const MAX_FIELD_BYTES: usize = 4096;
+pub(crate) const MAX_FIELD_BYTES: usize = 4096;
 /// The most reminders, and the most intentions, listed at once.
-pub const MAX_ITEMS: usize = 500;
+pub(crate) const MAX_ITEMS: usize = 500;
 
 /// `Some(error frame)` when `frame` would store more than the caps allow.
-pub fn refuse(ctx: &Ctx, name: &str, frame: &Map<String, Value>) -> Option<Value> {
+pub(crate) fn refuse(ctx: &Ctx, name: &str, frame: &Map<String, Value>) -> Option<Value> {
     let (fields, count): (&[&str], Option<usize>) = match name {
         "add_reminder" => (&["message"], Some(ctx.state.reminders(ctx.data).len())),
         "create_intention" => (
@@ -55,7 +55,7 @@ pub fn refuse(ctx: &Ctx, name: &str, frame: &Map<String, Value>) -> Option<Value
 }
 
 /// The most settings keys stored (canned ones included).
-pub const MAX_SETTINGS: usize = 500;
+pub(crate) const MAX_SETTINGS: usize = 500;
 
 /// `settings` stores every key it is sent: each value is capped, and so is the key count.
 fn refuse_settings(ctx: &Ctx, frame: &Map<String, Value>) -> Option<Value> {

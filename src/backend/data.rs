@@ -21,7 +21,7 @@ use crate::located::duration::Dur;
 use crate::located::problem::{JsonPath, Problem};
 use crate::located::source::Source;
 
-pub use super::panel_data::{
+pub(crate) use super::panel_data::{
     AuditCheckSpec, LibrarySkillSpec, MissionControl, MissionControlSpec, SelfAuditReportSpec,
     WebhookSpec,
 };
@@ -34,150 +34,150 @@ const BUILTIN: &str = include_str!("../../recordings/backend.json");
 /// built-in value.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct BackendFile {
+pub(crate) struct BackendFile {
     /// Path of the JSON Schema, for editors: `../schema/backend.schema.json`.
     #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
-    pub schema: Option<String>,
+    pub(crate) schema: Option<String>,
     /// The machine shown in the sidebar widgets (reply to `{"action":"tool","tool":"status"}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<StatusSpec>,
+    pub(crate) status: Option<StatusSpec>,
     /// The `settings` frame's `content` (camelCase keys, as the real backend sends them).
     /// Merged key by key over the built-in settings. Keep a `has…Key` flag true (or
     /// `llmProvider: "ollama"`) or the dashboard opens its welcome wizard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub settings: Option<Map<String, Value>>,
+    pub(crate) settings: Option<Map<String, Value>>,
     /// Reminders listed by `get_reminders` (those added while pawmock runs come after).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reminders: Option<Vec<ReminderSpec>>,
+    pub(crate) reminders: Option<Vec<ReminderSpec>>,
     /// Intentions (scheduled prompts) listed by `get_intentions`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub intentions: Option<Vec<IntentionSpec>>,
+    pub(crate) intentions: Option<Vec<IntentionSpec>>,
     /// Installed skills (`get_skills`, `GET /api/skills`, and `/name` in the chat box).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub skills: Option<Vec<SkillSpec>>,
+    pub(crate) skills: Option<Vec<SkillSpec>>,
     /// The health summary (`get_health`, `GET /api/health`) and its error log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub health: Option<HealthSpec>,
+    pub(crate) health: Option<HealthSpec>,
     /// A made-up home directory for the file browser (`browse`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub home: Option<HomeSpec>,
+    pub(crate) home: Option<HomeSpec>,
     /// The screenshot tool's image: a base64-encoded PNG.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub screenshot: Option<String>,
+    pub(crate) screenshot: Option<String>,
     /// `GET /api/channels/status`: channel name → its state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channels: Option<BTreeMap<String, ChannelSpec>>,
+    pub(crate) channels: Option<BTreeMap<String, ChannelSpec>>,
     /// `GET /api/backends`: the agent backends offered in settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backends: Option<Vec<AgentBackendSpec>>,
+    pub(crate) backends: Option<Vec<AgentBackendSpec>>,
     /// `GET /api/identity`: the texts of the agent's identity files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identity: Option<IdentitySpec>,
+    pub(crate) identity: Option<IdentitySpec>,
     /// `GET /api/version`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<VersionSpec>,
+    pub(crate) version: Option<VersionSpec>,
     /// `GET /api/memory/long_term`: long-term memories.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<Vec<MemorySpec>>,
+    pub(crate) memory: Option<Vec<MemorySpec>>,
     /// `GET /api/audit`: the audit log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audit: Option<Vec<AuditSpec>>,
+    pub(crate) audit: Option<Vec<AuditSpec>>,
     /// `GET /api/mcp/status`, sent as is (any JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mcp_status: Option<Value>,
+    pub(crate) mcp_status: Option<Value>,
     /// `GET /api/remote/status`, sent as is (any JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_status: Option<Value>,
+    pub(crate) remote_status: Option<Value>,
     /// The URL `POST /api/remote/start` reports for the started tunnel
     /// (default `https://pawmock-demo.trycloudflare.com`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tunnel_url: Option<String>,
+    pub(crate) tunnel_url: Option<String>,
     /// Inbound webhooks (`GET /api/webhooks`; add, remove and regenerate change them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhooks: Option<Vec<WebhookSpec>>,
+    pub(crate) webhooks: Option<Vec<WebhookSpec>>,
     /// The MCP catalog (`GET /api/mcp/presets`): objects with at least `id` and `name`;
     /// the other fields of a preset default as the README lists them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mcp_presets: Option<Vec<Map<String, Value>>>,
+    pub(crate) mcp_presets: Option<Vec<Map<String, Value>>>,
     /// What the skills library search finds (`GET /api/skills/search?q=`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub skills_library: Option<Vec<LibrarySkillSpec>>,
+    pub(crate) skills_library: Option<Vec<LibrarySkillSpec>>,
     /// The checks of the security audit (`POST /api/security-audit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub security_audit: Option<Vec<AuditCheckSpec>>,
+    pub(crate) security_audit: Option<Vec<AuditCheckSpec>>,
     /// Stored self-audit reports, newest first (`GET /api/self-audit/reports`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_audit_reports: Option<Vec<SelfAuditReportSpec>>,
+    pub(crate) self_audit_reports: Option<Vec<SelfAuditReportSpec>>,
     /// Mission Control's agents, tasks, activity feed and projects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mission_control: Option<MissionControlSpec>,
+    pub(crate) mission_control: Option<MissionControlSpec>,
 }
 
 /// The numbers behind the status text. The dashboard reads CPU, RAM, disk and battery
 /// out of that text with regular expressions, so pawmock writes the text itself.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StatusSpec {
+pub(crate) struct StatusSpec {
     /// Operating system line, e.g. `Linux (x86_64)`.
-    pub os: String,
+    pub(crate) os: String,
     /// CPU load, 0–100.
-    pub cpu_percent: f64,
-    pub cpu_cores: u32,
-    pub ram_used_gb: f64,
-    pub ram_total_gb: f64,
-    pub disk_used_gb: f64,
-    pub disk_total_gb: f64,
+    pub(crate) cpu_percent: f64,
+    pub(crate) cpu_cores: u32,
+    pub(crate) ram_used_gb: f64,
+    pub(crate) ram_total_gb: f64,
+    pub(crate) disk_used_gb: f64,
+    pub(crate) disk_total_gb: f64,
     /// Battery charge, 0–100; leave it out for a machine without a battery.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub battery_percent: Option<f64>,
+    pub(crate) battery_percent: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub battery_charging: Option<bool>,
+    pub(crate) battery_charging: Option<bool>,
     /// Uptime as shown, e.g. `3:12:45`.
-    pub uptime: String,
+    pub(crate) uptime: String,
 }
 
 /// A reminder that exists when pawmock starts.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ReminderSpec {
+pub(crate) struct ReminderSpec {
     /// Id used by `delete_reminder` (default `reminder-N`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     /// What to be reminded of.
-    pub text: String,
+    pub(crate) text: String,
     /// The message the reminder was made from (default: the text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub original: Option<String>,
+    pub(crate) original: Option<String>,
     /// When it goes off, counted from when pawmock loaded this file: `"45m"`, `"2h"`.
     #[serde(rename = "in")]
-    pub due_in: Dur,
+    pub(crate) due_in: Dur,
     /// `recurring` for a repeating reminder (sent as the reminder's `type`).
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub(crate) kind: Option<String>,
     /// Cron schedule of a recurring reminder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<String>,
+    pub(crate) schedule: Option<String>,
 }
 
 /// An intention (a prompt the agent runs on a schedule).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct IntentionSpec {
+pub(crate) struct IntentionSpec {
     /// Id used by the toggle, run and delete actions (default `intention-N`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    pub name: String,
-    pub prompt: String,
+    pub(crate) id: Option<String>,
+    pub(crate) name: String,
+    pub(crate) prompt: String,
     /// Cron schedule, sent as `trigger: {"type": "cron", "schedule": …}`.
-    pub schedule: String,
+    pub(crate) schedule: String,
     /// Where the agent looks for context, e.g. `["calendar", "email"]`.
     #[serde(default)]
-    pub context_sources: Vec<String>,
+    pub(crate) context_sources: Vec<String>,
     #[serde(default = "yes")]
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// Shown as the next run (free text, ISO 8601 by convention); absent is `null`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_run: Option<String>,
+    pub(crate) next_run: Option<String>,
 }
 
 fn yes() -> bool {
@@ -187,40 +187,40 @@ fn yes() -> bool {
 /// An installed skill.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SkillSpec {
+pub(crate) struct SkillSpec {
     /// Name without spaces; typing `/name` in the chat runs it.
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub description: String,
+    pub(crate) description: String,
     /// Shown after the name in the skill list, e.g. `<url or path>`.
     #[serde(default)]
-    pub argument_hint: String,
+    pub(crate) argument_hint: String,
     /// Markdown streamed as the skill's answer by `run_skill` (default: a line naming
     /// the skill and its arguments).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<String>,
+    pub(crate) output: Option<String>,
 }
 
 /// The health engine's summary.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct HealthSpec {
+pub(crate) struct HealthSpec {
     /// Drives the sidebar's health dot.
-    pub status: HealthStatus,
+    pub(crate) status: HealthStatus,
     /// How many checks the engine runs.
     #[serde(default)]
-    pub check_count: u32,
+    pub(crate) check_count: u32,
     /// Failing checks, sent as they are written here.
     #[serde(default)]
-    pub issues: Vec<Value>,
+    pub(crate) issues: Vec<Value>,
     /// The error log (`GET /api/health/errors`, `get_health_errors`), newest first.
     #[serde(default)]
-    pub errors: Vec<Value>,
+    pub(crate) errors: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum HealthStatus {
+pub(crate) enum HealthStatus {
     Healthy,
     Degraded,
     Unhealthy,
@@ -230,13 +230,13 @@ pub enum HealthStatus {
 /// The made-up home directory the file browser shows.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct HomeSpec {
+pub(crate) struct HomeSpec {
     /// Absolute path of the home directory, e.g. `/home/paw`.
-    pub path: String,
+    pub(crate) path: String,
     /// Name → a folder (an object of the same shape) or a file (its size in bytes).
     /// Names starting with `.` are hidden, as in the real backend.
     #[schemars(with = "BTreeMap<String, FileTreeSchema>")]
-    pub files: Map<String, Value>,
+    pub(crate) files: Map<String, Value>,
 }
 
 /// Schema-only shape of a file tree node (the loader reads it by hand for clear errors).
@@ -253,98 +253,98 @@ enum FileTreeSchema {
 /// One channel in `GET /api/channels/status`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ChannelSpec {
+pub(crate) struct ChannelSpec {
     #[serde(default)]
-    pub configured: bool,
+    pub(crate) configured: bool,
     #[serde(default)]
-    pub running: bool,
+    pub(crate) running: bool,
     #[serde(default)]
-    pub autostart: bool,
+    pub(crate) autostart: bool,
     /// WhatsApp only: `personal` or `business`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
+    pub(crate) mode: Option<String>,
 }
 
 /// One entry of `GET /api/backends` (field names as the dashboard reads them).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AgentBackendSpec {
-    pub name: String,
-    pub display_name: String,
+pub(crate) struct AgentBackendSpec {
+    pub(crate) name: String,
+    pub(crate) display_name: String,
     #[serde(default)]
-    pub available: bool,
+    pub(crate) available: bool,
     #[serde(default)]
-    pub capabilities: Vec<String>,
+    pub(crate) capabilities: Vec<String>,
     #[serde(default)]
-    pub builtin_tools: Vec<String>,
+    pub(crate) builtin_tools: Vec<String>,
     #[serde(default)]
-    pub required_keys: Vec<String>,
+    pub(crate) required_keys: Vec<String>,
     #[serde(default)]
-    pub supported_providers: Vec<String>,
+    pub(crate) supported_providers: Vec<String>,
     #[serde(default)]
-    pub install_hint: Map<String, Value>,
+    pub(crate) install_hint: Map<String, Value>,
     #[serde(default)]
-    pub beta: bool,
+    pub(crate) beta: bool,
 }
 
 /// `GET /api/identity`: each field is the text of one identity file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct IdentitySpec {
+pub(crate) struct IdentitySpec {
     #[serde(default)]
-    pub identity_file: String,
+    pub(crate) identity_file: String,
     #[serde(default)]
-    pub soul_file: String,
+    pub(crate) soul_file: String,
     #[serde(default)]
-    pub style_file: String,
+    pub(crate) style_file: String,
     #[serde(default)]
-    pub instructions_file: String,
+    pub(crate) instructions_file: String,
     #[serde(default)]
-    pub user_file: String,
+    pub(crate) user_file: String,
 }
 
 /// `GET /api/version`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct VersionSpec {
-    pub current: String,
-    pub latest: String,
+pub(crate) struct VersionSpec {
+    pub(crate) current: String,
+    pub(crate) latest: String,
     #[serde(default)]
-    pub update_available: bool,
+    pub(crate) update_available: bool,
 }
 
 /// One long-term memory.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MemorySpec {
-    pub id: String,
-    pub content: String,
+pub(crate) struct MemorySpec {
+    pub(crate) id: String,
+    pub(crate) content: String,
     /// ISO 8601.
-    pub timestamp: String,
+    pub(crate) timestamp: String,
     #[serde(default)]
-    pub tags: Vec<String>,
+    pub(crate) tags: Vec<String>,
 }
 
 /// One audit log entry.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AuditSpec {
-    pub id: String,
+pub(crate) struct AuditSpec {
+    pub(crate) id: String,
     /// ISO 8601.
-    pub timestamp: String,
+    pub(crate) timestamp: String,
     /// `info`, `warning`, `critical`, …
-    pub severity: String,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub status: String,
+    pub(crate) severity: String,
+    pub(crate) actor: String,
+    pub(crate) action: String,
+    pub(crate) target: String,
+    pub(crate) status: String,
     #[serde(default)]
-    pub context: Value,
+    pub(crate) context: Value,
 }
 
 impl BackendFile {
     /// This file's sections over `base`'s: settings key by key, the rest whole.
-    pub fn over(self, base: &BackendFile) -> BackendFile {
+    pub(crate) fn over(self, base: &BackendFile) -> BackendFile {
         let settings = match (self.settings, &base.settings) {
             (Some(mine), Some(theirs)) => {
                 let mut merged = theirs.clone();
@@ -388,34 +388,34 @@ impl BackendFile {
 
 /// A reminder as the replies list it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Reminder {
-    pub id: String,
-    pub text: String,
-    pub original: String,
-    pub trigger_at: SystemTime,
-    pub created_at: SystemTime,
-    pub kind: Option<String>,
-    pub schedule: Option<String>,
+pub(crate) struct Reminder {
+    pub(crate) id: String,
+    pub(crate) text: String,
+    pub(crate) original: String,
+    pub(crate) trigger_at: SystemTime,
+    pub(crate) created_at: SystemTime,
+    pub(crate) kind: Option<String>,
+    pub(crate) schedule: Option<String>,
 }
 
 /// An intention as the replies list it. `trigger` and `context_sources` stay JSON:
 /// the dashboard sends them back in whatever shape it likes.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Intention {
-    pub id: String,
-    pub name: String,
-    pub prompt: String,
-    pub trigger: Value,
-    pub context_sources: Value,
-    pub enabled: bool,
-    pub created_at: SystemTime,
-    pub last_run: Option<SystemTime>,
-    pub next_run: Option<String>,
+pub(crate) struct Intention {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) prompt: String,
+    pub(crate) trigger: Value,
+    pub(crate) context_sources: Value,
+    pub(crate) enabled: bool,
+    pub(crate) created_at: SystemTime,
+    pub(crate) last_run: Option<SystemTime>,
+    pub(crate) next_run: Option<String>,
 }
 
 /// A node of the made-up home directory.
 #[derive(Debug, Clone, PartialEq)]
-pub enum FileNode {
+pub(crate) enum FileNode {
     File { size: u64 },
     Folder(BTreeMap<String, FileNode>),
 }
@@ -423,34 +423,32 @@ pub enum FileNode {
 /// The checked canned data of one library snapshot.
 #[derive(Debug, Clone)]
 pub struct BackendData {
-    /// When the file was loaded: canned reminders are due relative to it.
-    pub loaded_at: SystemTime,
-    pub status: Option<StatusSpec>,
-    pub settings: Map<String, Value>,
-    pub reminders: Vec<Reminder>,
-    pub intentions: Vec<Intention>,
-    pub skills: Vec<SkillSpec>,
-    pub health: HealthSpec,
-    pub home_path: String,
-    pub home: BTreeMap<String, FileNode>,
-    pub screenshot: String,
+    pub(crate) status: Option<StatusSpec>,
+    pub(crate) settings: Map<String, Value>,
+    pub(crate) reminders: Vec<Reminder>,
+    pub(crate) intentions: Vec<Intention>,
+    pub(crate) skills: Vec<SkillSpec>,
+    pub(crate) health: HealthSpec,
+    pub(crate) home_path: String,
+    pub(crate) home: BTreeMap<String, FileNode>,
+    pub(crate) screenshot: String,
     /// The REST answers that are sent as they are written.
-    pub channels: Value,
-    pub backends: Value,
-    pub identity: Value,
-    pub version: Value,
-    pub memory: Value,
-    pub audit: Value,
-    pub mcp_status: Value,
-    pub remote_status: Value,
-    pub tunnel_url: String,
-    pub webhooks: Vec<WebhookSpec>,
+    pub(crate) channels: Value,
+    pub(crate) backends: Value,
+    pub(crate) identity: Value,
+    pub(crate) version: Value,
+    pub(crate) memory: Value,
+    pub(crate) audit: Value,
+    pub(crate) mcp_status: Value,
+    pub(crate) remote_status: Value,
+    pub(crate) tunnel_url: String,
+    pub(crate) webhooks: Vec<WebhookSpec>,
     /// Presets in the real backend's full shape.
-    pub mcp_presets: Vec<Value>,
-    pub skills_library: Vec<LibrarySkillSpec>,
-    pub security_audit: Vec<AuditCheckSpec>,
-    pub self_audit_reports: Vec<SelfAuditReportSpec>,
-    pub mission_control: MissionControl,
+    pub(crate) mcp_presets: Vec<Value>,
+    pub(crate) skills_library: Vec<LibrarySkillSpec>,
+    pub(crate) security_audit: Vec<AuditCheckSpec>,
+    pub(crate) self_audit_reports: Vec<SelfAuditReportSpec>,
+    pub(crate) mission_control: MissionControl,
 }
 
 /// A 1×1 grey PNG: the screenshot when a file gives none.
@@ -472,7 +470,7 @@ fn builtin_file() -> &'static BackendFile {
 impl BackendData {
     /// The built-in data (the bundled `recordings/backend.json`), for a recordings
     /// directory without a `backend.json`. Compiled once; cheap to call.
-    pub fn builtin() -> Arc<BackendData> {
+    pub(crate) fn builtin() -> Arc<BackendData> {
         static DATA: OnceLock<Arc<BackendData>> = OnceLock::new();
         DATA.get_or_init(|| {
             let src = Source::new(Path::new("<built-in backend.json>"), BUILTIN);
@@ -487,14 +485,14 @@ impl BackendData {
 }
 
 /// Reads, checks and compiles `dir/rel` over the built-in data.
-pub fn load(dir: &Path, rel: &Path) -> Result<BackendData, Vec<Problem>> {
+pub(crate) fn load(dir: &Path, rel: &Path) -> Result<BackendData, Vec<Problem>> {
     let path = dir.join(rel);
     let text = crate::located::read_text(&path)?;
     from_text(&path, &text)
 }
 
 /// Compiles the text of a `backend.json` read from `path`.
-pub fn from_text(path: &Path, text: &str) -> Result<BackendData, Vec<Problem>> {
+pub(crate) fn from_text(path: &Path, text: &str) -> Result<BackendData, Vec<Problem>> {
     let src = Source::new(path, text);
     let value = src.parse().map_err(|p| vec![p])?;
     let file: BackendFile = src.deserialize(value).map_err(|p| vec![p])?;
@@ -503,7 +501,7 @@ pub fn from_text(path: &Path, text: &str) -> Result<BackendData, Vec<Problem>> {
 
 /// Checks what serde cannot (ranges, unique ids, the file tree) and resolves relative
 /// times, reporting every problem at its JSON path in `src`.
-pub fn compile(src: &Source, file: BackendFile) -> Result<BackendData, Vec<Problem>> {
+pub(crate) fn compile(src: &Source, file: BackendFile) -> Result<BackendData, Vec<Problem>> {
     let now = SystemTime::now();
     let mut problems = Vec::new();
     let mut problem = |path: JsonPath, message: String, hint: &str| {
@@ -731,7 +729,6 @@ pub fn compile(src: &Source, file: BackendFile) -> Result<BackendData, Vec<Probl
     }
     let json = |v: Option<Value>, default: Value| v.unwrap_or(default);
     Ok(BackendData {
-        loaded_at: now,
         status: file.status,
         settings: file.settings.unwrap_or_default(),
         reminders,

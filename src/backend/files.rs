@@ -21,7 +21,7 @@ struct Folder<'a> {
     entries: &'a BTreeMap<String, FileNode>,
 }
 
-pub fn browse(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn browse(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     let path = text(frame, "path").unwrap_or("~");
     let mut reply = match resolve(ctx, path) {
         Ok(folder) => json!({
@@ -39,12 +39,12 @@ pub fn browse(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     vec![reply]
 }
 
-pub fn navigate(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn navigate(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     vec![message(listing(ctx, text(frame, "path").unwrap_or("~")))]
 }
 
 /// A folder as text, for `navigate` and `tool: fetch`.
-pub fn listing(ctx: &Ctx, path: &str) -> String {
+pub(crate) fn listing(ctx: &Ctx, path: &str) -> String {
     match resolve(ctx, path) {
         Ok(folder) => {
             let mut out = format!("📁 **{}**\n\n", folder.shown);
@@ -128,7 +128,7 @@ fn entries(folder: &BTreeMap<String, FileNode>) -> Vec<Value> {
 }
 
 /// `512 B`, `1.2 KB`, `5.0 MB`, `2.3 GB`.
-pub fn human_size(bytes: u64) -> String {
+pub(crate) fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
     if bytes < 1024 {
         return format!("{bytes} B");

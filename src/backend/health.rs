@@ -7,7 +7,7 @@ use super::Ctx;
 use crate::timestamp::iso8601;
 
 /// The health engine's summary: `last_check` is `null` until a check is run.
-pub fn summary(ctx: &Ctx) -> Value {
+pub(crate) fn summary(ctx: &Ctx) -> Value {
     let h = &ctx.data.health;
     json!({
         "status": h.status,
@@ -17,18 +17,18 @@ pub fn summary(ctx: &Ctx) -> Value {
     })
 }
 
-pub fn get(ctx: &Ctx) -> Vec<Value> {
+pub(crate) fn get(ctx: &Ctx) -> Vec<Value> {
     vec![json!({"type": "health_update", "data": summary(ctx)})]
 }
 
-pub fn run_check(ctx: &Ctx) -> Vec<Value> {
+pub(crate) fn run_check(ctx: &Ctx) -> Vec<Value> {
     ctx.state.record_health_check(ctx.now);
     get(ctx)
 }
 
 /// The error log, newest first: at most `limit` entries whose JSON text contains
 /// `search` (ignoring case).
-pub fn errors(ctx: &Ctx, limit: usize, search: Option<&str>) -> Vec<Value> {
+pub(crate) fn errors(ctx: &Ctx, limit: usize, search: Option<&str>) -> Vec<Value> {
     let search = search.map(str::to_lowercase).filter(|s| !s.is_empty());
     ctx.data
         .health
@@ -45,7 +45,7 @@ pub fn errors(ctx: &Ctx, limit: usize, search: Option<&str>) -> Vec<Value> {
 }
 
 /// The reply to `get_health_errors` (which the dashboard never sends; it uses REST).
-pub fn errors_frame(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn errors_frame(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     let limit = frame
         .get("limit")
         .and_then(Value::as_u64)

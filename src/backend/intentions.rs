@@ -9,12 +9,12 @@ use super::data::Intention;
 use super::{Ctx, error, notification, short_id, text};
 use crate::timestamp::iso8601;
 
-pub fn list(ctx: &Ctx) -> Vec<Value> {
+pub(crate) fn list(ctx: &Ctx) -> Vec<Value> {
     let all: Vec<Value> = ctx.state.intentions(ctx.data).iter().map(to_json).collect();
     vec![json!({"type": "intentions", "intentions": all})]
 }
 
-pub fn create(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn create(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     let name = text(frame, "name").map(str::trim).unwrap_or("");
     if name.is_empty() {
         return vec![error("Failed to create intention: a name is required")];
@@ -54,7 +54,7 @@ pub fn create(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
 
 /// `updates` may change `name`, `prompt`, `trigger`, `context_sources` and `enabled`;
 /// other keys are ignored.
-pub fn update(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn update(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     let empty = Map::new();
     let updates = frame
         .get("updates")
@@ -78,7 +78,7 @@ pub fn update(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     }
 }
 
-pub fn toggle(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn toggle(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     match ctx
         .state
         .change_intention(ctx.data, id(frame), |i| i.enabled = !i.enabled)
@@ -88,7 +88,7 @@ pub fn toggle(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     }
 }
 
-pub fn delete(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn delete(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     let id = id(frame);
     if ctx.state.delete_intention(ctx.data, id) {
         vec![json!({"type": "intention_deleted", "id": id})]
@@ -97,7 +97,7 @@ pub fn delete(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     }
 }
 
-pub fn run(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn run(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     let now = ctx.now;
     match ctx
         .state
@@ -113,7 +113,7 @@ fn id(frame: &Map<String, Value>) -> &str {
 }
 
 /// An intention as the dashboard reads it.
-pub fn to_json(i: &Intention) -> Value {
+pub(crate) fn to_json(i: &Intention) -> Value {
     json!({
         "id": i.id,
         "name": i.name,

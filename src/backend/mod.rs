@@ -10,42 +10,42 @@
 //! other files; what the user changes during the run ([`state`]) lives in the `App`.
 
 mod caps;
-pub mod data;
-pub mod files;
-pub mod health;
-pub mod intention_run;
-pub mod intentions;
-pub mod panel_data;
-pub mod panels;
-pub mod reminders;
-pub mod settings;
-pub mod skills;
-pub mod state;
-pub mod tools;
+pub(crate) mod data;
+pub(crate) mod files;
+pub(crate) mod health;
+pub(crate) mod intention_run;
+pub(crate) mod intentions;
+pub(crate) mod panel_data;
+pub(crate) mod panels;
+pub(crate) mod reminders;
+pub(crate) mod settings;
+pub(crate) mod skills;
+pub(crate) mod state;
+pub(crate) mod tools;
 
 use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 
-pub use data::BackendData;
-pub use state::RunState;
+pub(crate) use data::BackendData;
+pub(crate) use state::RunState;
 
 /// What a reply may read and change.
-pub struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     /// The canned data of the current library snapshot.
-    pub data: &'a BackendData,
+    pub(crate) data: &'a BackendData,
     /// The run's changes on top of it.
-    pub state: &'a RunState,
+    pub(crate) state: &'a RunState,
     /// What the REST panels changed (skills installed from the library, …).
-    pub panels: &'a panels::PanelState,
+    pub(crate) panels: &'a panels::PanelState,
     /// The time the action arrived (a parameter, so replies are testable).
-    pub now: SystemTime,
+    pub(crate) now: SystemTime,
 }
 
 /// The frames that answer the legacy action `name` (the whole client frame is
 /// `frame`), in the order they are sent. Empty means no reply, which is what the real
 /// backend gives in several cases (a `run_skill` of an unknown skill, for one).
-pub fn answer(ctx: &Ctx, name: &str, frame: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn answer(ctx: &Ctx, name: &str, frame: &Map<String, Value>) -> Vec<Value> {
     if let Some(refused) = caps::refuse(ctx, name, frame) {
         return vec![refused];
     }
@@ -78,17 +78,17 @@ pub fn answer(ctx: &Ctx, name: &str, frame: &Map<String, Value>) -> Vec<Value> {
 }
 
 /// `{"type":"error","content":…}`: how the real backend reports a failed legacy action.
-pub fn error(content: impl Into<String>) -> Value {
+pub(crate) fn error(content: impl Into<String>) -> Value {
     json!({"type": "error", "content": content.into()})
 }
 
 /// A complete (not streamed) `message` frame, as the legacy replies send them.
-pub fn message(content: impl Into<String>) -> Value {
+pub(crate) fn message(content: impl Into<String>) -> Value {
     json!({"type": "message", "content": content.into()})
 }
 
 /// A toast.
-pub fn notification(content: impl Into<String>) -> Value {
+pub(crate) fn notification(content: impl Into<String>) -> Value {
     json!({"type": "notification", "content": content.into()})
 }
 

@@ -15,16 +15,16 @@ use crate::located::problem::JsonPath;
 /// An inbound webhook (`GET /api/webhooks`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct WebhookSpec {
+pub(crate) struct WebhookSpec {
     /// Name without spaces; the URL is `http://<host>/webhook/inbound/<name>`.
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub description: String,
+    pub(crate) description: String,
     /// The signing secret; the list shows only its last four characters.
-    pub secret: String,
+    pub(crate) secret: String,
     /// Seconds a synchronous webhook call waits for the agent (default 30).
     #[serde(default = "thirty")]
-    pub sync_timeout: u32,
+    pub(crate) sync_timeout: u32,
 }
 
 fn thirty() -> u32 {
@@ -35,36 +35,36 @@ fn thirty() -> u32 {
 /// skills.sh answers with.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LibrarySkillSpec {
+pub(crate) struct LibrarySkillSpec {
     /// `owner/repo/skill`: the dashboard sends it back as the install `source`.
-    pub id: String,
-    pub name: String,
+    pub(crate) id: String,
+    pub(crate) name: String,
     /// The repository it comes from, `owner/repo`.
-    pub source: String,
+    pub(crate) source: String,
     /// How many installs it has.
     #[serde(default)]
-    pub installs: u64,
+    pub(crate) installs: u64,
 }
 
 /// One check of the security audit (`POST /api/security-audit`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AuditCheckSpec {
-    pub check: String,
-    pub passed: bool,
-    pub message: String,
+pub(crate) struct AuditCheckSpec {
+    pub(crate) check: String,
+    pub(crate) passed: bool,
+    pub(crate) message: String,
     #[serde(default)]
-    pub fixable: bool,
+    pub(crate) fixable: bool,
 }
 
 /// A stored self-audit report (`GET /api/self-audit/reports`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SelfAuditReportSpec {
+pub(crate) struct SelfAuditReportSpec {
     /// The day it ran, `YYYY-MM-DD` (its id in `/api/self-audit/reports/{date}`).
-    pub date: String,
+    pub(crate) date: String,
     /// Its checks; totals are counted from them.
-    pub results: Vec<AuditCheckSpec>,
+    pub(crate) results: Vec<AuditCheckSpec>,
 }
 
 /// Mission Control's canned lists. Each item is an object with at least `id` and
@@ -72,27 +72,27 @@ pub struct SelfAuditReportSpec {
 /// field of the real backend's object is filled in with its default.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MissionControlSpec {
+pub(crate) struct MissionControlSpec {
     /// Agents: `id`, `name`, and any of `role`, `description`, `status`
     /// (`idle|active|blocked|offline`), `specialties`, `backend`, `level`.
     #[serde(default)]
-    pub agents: Vec<Map<String, Value>>,
+    pub(crate) agents: Vec<Map<String, Value>>,
     /// Tasks: `id`, `title`, and any of `description`, `status`
     /// (`inbox|assigned|in_progress|review|done|blocked|skipped`), `priority`
     /// (`low|medium|high|urgent`), `assignee_ids`, `tags`, `project_id`.
     #[serde(default)]
-    pub tasks: Vec<Map<String, Value>>,
+    pub(crate) tasks: Vec<Map<String, Value>>,
     /// Activity feed entries: `id`, `message`, and any of `type`, `agent_id`, `task_id`.
     #[serde(default)]
-    pub activities: Vec<Map<String, Value>>,
+    pub(crate) activities: Vec<Map<String, Value>>,
     /// Deep Work projects: `id`, `title`, and any of `description`, `status`.
     #[serde(default)]
-    pub projects: Vec<Map<String, Value>>,
+    pub(crate) projects: Vec<Map<String, Value>>,
 }
 
 /// The kinds of Mission Control object, with the field each must have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum McKind {
+pub(crate) enum McKind {
     Agent,
     Task,
     Activity,
@@ -100,7 +100,7 @@ pub enum McKind {
 }
 
 impl McKind {
-    pub fn required(self) -> &'static str {
+    pub(crate) fn required(self) -> &'static str {
         match self {
             McKind::Agent => "name",
             McKind::Task | McKind::Project => "title",
@@ -150,7 +150,7 @@ impl McKind {
 }
 
 /// `fields` over the full default object of `kind`.
-pub fn full(kind: McKind, fields: &Map<String, Value>, now: &str) -> Value {
+pub(crate) fn full(kind: McKind, fields: &Map<String, Value>, now: &str) -> Value {
     let mut v = kind.defaults(now);
     if let Value::Object(map) = &mut v {
         for (k, val) in fields {
@@ -162,15 +162,15 @@ pub fn full(kind: McKind, fields: &Map<String, Value>, now: &str) -> Value {
 
 /// Mission Control's lists, checked and filled out.
 #[derive(Debug, Clone, Default)]
-pub struct MissionControl {
-    pub agents: Vec<Value>,
-    pub tasks: Vec<Value>,
-    pub activities: Vec<Value>,
-    pub projects: Vec<Value>,
+pub(crate) struct MissionControl {
+    pub(crate) agents: Vec<Value>,
+    pub(crate) tasks: Vec<Value>,
+    pub(crate) activities: Vec<Value>,
+    pub(crate) projects: Vec<Value>,
 }
 
 impl MissionControl {
-    pub fn list(&self, kind: McKind) -> &Vec<Value> {
+    pub(crate) fn list(&self, kind: McKind) -> &Vec<Value> {
         match kind {
             McKind::Agent => &self.agents,
             McKind::Task => &self.tasks,
@@ -179,7 +179,7 @@ impl MissionControl {
         }
     }
 
-    pub fn list_mut(&mut self, kind: McKind) -> &mut Vec<Value> {
+    pub(crate) fn list_mut(&mut self, kind: McKind) -> &mut Vec<Value> {
         match kind {
             McKind::Agent => &mut self.agents,
             McKind::Task => &mut self.tasks,
@@ -191,7 +191,7 @@ impl MissionControl {
 
 /// Checks every item (an `id` and its kind's required field, both strings; ids unique
 /// per list) and fills in the rest.
-pub fn compile_mission_control(
+pub(crate) fn compile_mission_control(
     spec: MissionControlSpec,
     path: &JsonPath,
     now: &str,
@@ -236,7 +236,7 @@ pub fn compile_mission_control(
 }
 
 /// The stats block of `GET /api/mission-control/stats`, counted from the lists.
-pub fn stats(mc: &MissionControl) -> Value {
+pub(crate) fn stats(mc: &MissionControl) -> Value {
     let by_status = |items: &[Value], statuses: &[&str]| {
         let mut m = Map::new();
         for s in statuses {
@@ -262,7 +262,7 @@ pub fn stats(mc: &MissionControl) -> Value {
 }
 
 /// A security or self-audit summary counted from its checks.
-pub fn audit_summary(results: &[AuditCheckSpec]) -> (usize, usize, usize) {
+pub(crate) fn audit_summary(results: &[AuditCheckSpec]) -> (usize, usize, usize) {
     let passed = results.iter().filter(|r| r.passed).count();
     (results.len(), passed, results.len() - passed)
 }

@@ -18,56 +18,56 @@ use super::panel_data::{McKind, MissionControl};
 
 /// The run's panel changes.
 #[derive(Debug, Default)]
-pub struct PanelState(Mutex<Panels>);
+pub(crate) struct PanelState(Mutex<Panels>);
 
 #[derive(Debug, Default)]
-pub struct Panels {
+pub(crate) struct Panels {
     /// Channel → running, for channels started or stopped.
-    pub channels_running: BTreeMap<String, bool>,
+    pub(crate) channels_running: BTreeMap<String, bool>,
     /// Identity fields saved with `PUT /api/identity`.
-    pub identity: Map<String, Value>,
-    pub audit_cleared: bool,
-    pub health_errors_cleared: bool,
+    pub(crate) identity: Map<String, Value>,
+    pub(crate) audit_cleared: bool,
+    pub(crate) health_errors_cleared: bool,
     /// The URL of the running tunnel.
-    pub tunnel: Option<String>,
+    pub(crate) tunnel: Option<String>,
     /// The master token after `POST /api/token/regenerate`.
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
     /// Webhooks, once changed.
-    pub webhooks: Option<Vec<WebhookSpec>>,
+    pub(crate) webhooks: Option<Vec<WebhookSpec>>,
     /// MCP servers added (name → status entry) and removed.
-    pub mcp_added: BTreeMap<String, Value>,
-    pub mcp_removed: HashSet<String>,
+    pub(crate) mcp_added: BTreeMap<String, Value>,
+    pub(crate) mcp_removed: HashSet<String>,
     /// MCP servers toggled: name → enabled.
-    pub mcp_enabled: HashMap<String, bool>,
+    pub(crate) mcp_enabled: HashMap<String, bool>,
     /// Library skills installed (by name).
-    pub skills_installed: Vec<String>,
+    pub(crate) skills_installed: Vec<String>,
     /// Canned skills removed in the skills modal (by name).
-    pub skills_removed: HashSet<String>,
+    pub(crate) skills_removed: HashSet<String>,
     /// Self-audit reports run during the run, newest last.
-    pub self_audit_runs: Vec<Value>,
+    pub(crate) self_audit_runs: Vec<Value>,
     /// Set by `POST /api/telegram/setup`.
-    pub telegram_set_up: bool,
+    pub(crate) telegram_set_up: bool,
     /// Mission Control (and Deep Work projects), once changed.
-    pub mission_control: Option<MissionControl>,
+    pub(crate) mission_control: Option<MissionControl>,
     /// Deep Work plans by project id (`goal_analysis`).
-    pub plans: HashMap<String, Value>,
+    pub(crate) plans: HashMap<String, Value>,
     /// Long-term memories deleted (`DELETE /api/memory/long_term/{id}`).
-    pub memories_deleted: HashSet<String>,
+    pub(crate) memories_deleted: HashSet<String>,
     /// Channels whose settings were saved (`POST /api/channels/save`): now configured.
-    pub channels_saved: HashSet<String>,
+    pub(crate) channels_saved: HashSet<String>,
     /// Messages posted to Mission Control tasks, by task id.
-    pub task_messages: HashMap<String, Vec<Value>>,
+    pub(crate) task_messages: HashMap<String, Vec<Value>>,
 }
 
 /// Items one list the dashboard adds to (agents, tasks, task messages in all, webhooks,
 /// MCP servers, installed skills, projects) holds at most. With request bodies capped
 /// at 64 KiB, this bounds the run's panel state in bytes too (about 32 MiB a list at
 /// worst).
-pub const MAX_ITEMS: usize = 500;
+pub(crate) const MAX_ITEMS: usize = 500;
 
 impl PanelState {
     /// The panels, locked for one short change or read.
-    pub fn lock(&self) -> MutexGuard<'_, Panels> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Panels> {
         // A panic elsewhere must not take the dashboard's data down with it.
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -75,28 +75,28 @@ impl PanelState {
 
 impl Panels {
     /// The webhooks as listed now.
-    pub fn webhooks<'a>(&'a self, data: &'a BackendData) -> &'a Vec<WebhookSpec> {
+    pub(crate) fn webhooks<'a>(&'a self, data: &'a BackendData) -> &'a Vec<WebhookSpec> {
         self.webhooks.as_ref().unwrap_or(&data.webhooks)
     }
 
     /// The webhooks, to change (copied from the canned data the first time).
-    pub fn webhooks_mut(&mut self, data: &BackendData) -> &mut Vec<WebhookSpec> {
+    pub(crate) fn webhooks_mut(&mut self, data: &BackendData) -> &mut Vec<WebhookSpec> {
         self.webhooks.get_or_insert_with(|| data.webhooks.clone())
     }
 
-    pub fn mission_control<'a>(&'a self, data: &'a BackendData) -> &'a MissionControl {
+    pub(crate) fn mission_control<'a>(&'a self, data: &'a BackendData) -> &'a MissionControl {
         self.mission_control
             .as_ref()
             .unwrap_or(&data.mission_control)
     }
 
-    pub fn mission_control_mut(&mut self, data: &BackendData) -> &mut MissionControl {
+    pub(crate) fn mission_control_mut(&mut self, data: &BackendData) -> &mut MissionControl {
         self.mission_control
             .get_or_insert_with(|| data.mission_control.clone())
     }
 
     /// The Mission Control object of `kind` with this id, to change.
-    pub fn mc_item_mut(
+    pub(crate) fn mc_item_mut(
         &mut self,
         data: &BackendData,
         kind: McKind,

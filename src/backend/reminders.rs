@@ -20,14 +20,14 @@ use crate::timestamp::{iso8601, seconds_of_day};
 
 /// What the real backend sends when a reminder rings: the same reminder twice, once as
 /// `content` (its broadcast) and once as `reminder` (the legacy frame the dashboard reads).
-pub fn frames(reminder: &Value) -> Vec<Value> {
+pub(crate) fn frames(reminder: &Value) -> Vec<Value> {
     vec![
         json!({"type": "reminder", "content": reminder}),
         json!({"type": "reminder", "reminder": reminder}),
     ]
 }
 
-pub fn list(ctx: &Ctx) -> Vec<Value> {
+pub(crate) fn list(ctx: &Ctx) -> Vec<Value> {
     let reminders: Vec<Value> = ctx
         .state
         .reminders(ctx.data)
@@ -37,7 +37,7 @@ pub fn list(ctx: &Ctx) -> Vec<Value> {
     vec![json!({"type": "reminders", "reminders": reminders})]
 }
 
-pub fn add(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn add(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     let original = text(frame, "message").unwrap_or("").trim();
     let Some((due, text)) = parse(original, ctx.now) else {
         return vec![error(
@@ -58,7 +58,7 @@ pub fn add(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     vec![reply]
 }
 
-pub fn delete(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn delete(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     let id = text(frame, "id").unwrap_or("");
     if ctx.state.delete_reminder(ctx.data, id) {
         vec![json!({"type": "reminder_deleted", "id": id})]
@@ -68,7 +68,7 @@ pub fn delete(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
 }
 
 /// A reminder as the dashboard reads it.
-pub fn to_json(r: &Reminder, now: SystemTime) -> Value {
+pub(crate) fn to_json(r: &Reminder, now: SystemTime) -> Value {
     let mut v = json!({
         "id": r.id,
         "text": r.text,
@@ -128,7 +128,7 @@ fn preamble() -> &'static Regex {
 
 /// When the sentence says the reminder is due, and what it is about (the sentence
 /// without the time and without "remind me to").
-pub fn parse(message: &str, now: SystemTime) -> Option<(SystemTime, String)> {
+pub(crate) fn parse(message: &str, now: SystemTime) -> Option<(SystemTime, String)> {
     let (due, span) = if let Some(c) = relative().captures(message) {
         let n: u64 = match &c[1].to_ascii_lowercase()[..] {
             "a" | "an" | "one" => 1,

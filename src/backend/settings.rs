@@ -7,13 +7,13 @@ use serde_json::{Map, Value, json};
 
 use super::{Ctx, error, message, notification, text};
 
-pub fn get(ctx: &Ctx) -> Vec<Value> {
+pub(crate) fn get(ctx: &Ctx) -> Vec<Value> {
     vec![json!({"type": "settings", "content": ctx.state.settings(ctx.data)})]
 }
 
 /// The dashboard sends snake_case fields; the `settings` frame reports camelCase ones.
 /// `web_host` and `web_port` are sent too and ignored, as the real backend does.
-pub fn save(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn save(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     let changes = frame
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "action" | "web_host" | "web_port"))
@@ -56,7 +56,7 @@ const KEYS: &[(&str, &str, &str)] = &[
     ("sarvam", "Sarvam API key", "hasSarvamKey"),
 ];
 
-pub fn save_api_key(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn save_api_key(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     let provider = text(frame, "provider").unwrap_or("");
     let key = text(frame, "key").unwrap_or("").trim();
     match KEYS.iter().find(|(p, ..)| *p == provider) {
@@ -71,7 +71,7 @@ pub fn save_api_key(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
 }
 
 /// Purely cosmetic in the real backend too: the message bus is always on.
-pub fn toggle_agent(frame: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn toggle_agent(frame: &Map<String, Value>) -> Vec<Value> {
     let on = frame.get("active") == Some(&Value::Bool(true));
     vec![notification(format!(
         "Legacy Mode: {} (Bus is always active)",

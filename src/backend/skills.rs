@@ -12,13 +12,13 @@ use super::data::SkillSpec;
 use super::{Ctx, notification, text};
 use crate::timestamp::iso8601;
 
-pub fn list(ctx: &Ctx) -> Vec<Value> {
+pub(crate) fn list(ctx: &Ctx) -> Vec<Value> {
     vec![json!({"type": "skills", "skills": summaries(&installed(ctx))})]
 }
 
 /// The installed skills: the canned ones less those removed in the skills modal, then
 /// those installed from its library (`POST /api/skills/install|remove`).
-pub fn installed(ctx: &Ctx) -> Vec<SkillSpec> {
+pub(crate) fn installed(ctx: &Ctx) -> Vec<SkillSpec> {
     let panels = ctx.panels.lock();
     ctx.data
         .skills
@@ -41,7 +41,7 @@ pub fn installed(ctx: &Ctx) -> Vec<SkillSpec> {
 }
 
 /// `{name, description, argument_hint}` of each skill (also `GET /api/skills`).
-pub fn summaries(skills: &[SkillSpec]) -> Vec<Value> {
+pub(crate) fn summaries(skills: &[SkillSpec]) -> Vec<Value> {
     skills
         .iter()
         .map(|s| {
@@ -56,7 +56,7 @@ pub fn summaries(skills: &[SkillSpec]) -> Vec<Value> {
 
 /// An unknown skill gets no reply at all: the real backend means to pass it on as a
 /// chat message, but that path never runs.
-pub fn run(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn run(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     let name = text(frame, "name").unwrap_or("");
     let Some(skill) = installed(ctx).into_iter().find(|s| s.name == name) else {
         return Vec::new();

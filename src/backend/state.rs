@@ -20,7 +20,7 @@ fn rings_once(r: &Reminder) -> bool {
 
 /// The run's changes, shared by every connection (the real backend has one store too).
 #[derive(Debug, Default)]
-pub struct RunState(Mutex<Changes>);
+pub(crate) struct RunState(Mutex<Changes>);
 
 #[derive(Debug, Default)]
 struct Changes {
@@ -43,7 +43,7 @@ impl RunState {
     }
 
     /// Canned reminders (less the deleted), then those added during the run.
-    pub fn reminders(&self, data: &BackendData) -> Vec<Reminder> {
+    pub(crate) fn reminders(&self, data: &BackendData) -> Vec<Reminder> {
         let c = self.lock();
         data.reminders
             .iter()
@@ -53,14 +53,14 @@ impl RunState {
             .collect()
     }
 
-    pub fn add_reminder(&self, reminder: Reminder) {
+    pub(crate) fn add_reminder(&self, reminder: Reminder) {
         self.lock().reminders_added.push(reminder);
     }
 
     /// The one-time reminders due at `now`, taken off the list: a reminder that has
     /// rung is gone, as on the real backend. Recurring ones (a cron `schedule`) never
     /// ring here.
-    pub fn take_due(&self, data: &BackendData, now: SystemTime) -> Vec<Reminder> {
+    pub(crate) fn take_due(&self, data: &BackendData, now: SystemTime) -> Vec<Reminder> {
         let due: Vec<Reminder> = self
             .reminders(data)
             .into_iter()
@@ -73,7 +73,7 @@ impl RunState {
     }
 
     /// When the next one-time reminder is due.
-    pub fn next_due(&self, data: &BackendData) -> Option<SystemTime> {
+    pub(crate) fn next_due(&self, data: &BackendData) -> Option<SystemTime> {
         self.reminders(data)
             .iter()
             .filter(|r| rings_once(r))
@@ -82,7 +82,7 @@ impl RunState {
     }
 
     /// Deletes a listed reminder; false when there is none with that id.
-    pub fn delete_reminder(&self, data: &BackendData, id: &str) -> bool {
+    pub(crate) fn delete_reminder(&self, data: &BackendData, id: &str) -> bool {
         // One lock for the check and the delete, so a reminder ringing in between is
         // either rung or deleted, never both.
         let mut c = self.lock();
@@ -95,7 +95,7 @@ impl RunState {
     }
 
     /// Canned intentions as changed by the run (less the deleted), then the added ones.
-    pub fn intentions(&self, data: &BackendData) -> Vec<Intention> {
+    pub(crate) fn intentions(&self, data: &BackendData) -> Vec<Intention> {
         let c = self.lock();
         data.intentions
             .iter()
@@ -106,13 +106,13 @@ impl RunState {
             .collect()
     }
 
-    pub fn add_intention(&self, intention: Intention) {
+    pub(crate) fn add_intention(&self, intention: Intention) {
         self.lock().intentions_added.push(intention);
     }
 
     /// Applies `change` to the listed intention `id` and returns it as changed, or
     /// `None` when there is no such intention.
-    pub fn change_intention(
+    pub(crate) fn change_intention(
         &self,
         data: &BackendData,
         id: &str,
@@ -131,7 +131,7 @@ impl RunState {
     }
 
     /// Deletes a listed intention; false when there is none with that id.
-    pub fn delete_intention(&self, data: &BackendData, id: &str) -> bool {
+    pub(crate) fn delete_intention(&self, data: &BackendData, id: &str) -> bool {
         if !self.intentions(data).iter().any(|i| i.id == id) {
             return false;
         }
@@ -140,22 +140,22 @@ impl RunState {
     }
 
     /// The canned settings with the run's changes on top.
-    pub fn settings(&self, data: &BackendData) -> Map<String, Value> {
+    pub(crate) fn settings(&self, data: &BackendData) -> Map<String, Value> {
         let mut settings = data.settings.clone();
         settings.extend(self.lock().settings.clone());
         settings
     }
 
     /// Stores settings (camelCase keys) for the rest of the run.
-    pub fn save_settings(&self, changes: Map<String, Value>) {
+    pub(crate) fn save_settings(&self, changes: Map<String, Value>) {
         self.lock().settings.extend(changes);
     }
 
-    pub fn last_health_check(&self) -> Option<SystemTime> {
+    pub(crate) fn last_health_check(&self) -> Option<SystemTime> {
         self.lock().last_health_check
     }
 
-    pub fn record_health_check(&self, at: SystemTime) {
+    pub(crate) fn record_health_check(&self, at: SystemTime) {
         self.lock().last_health_check = Some(at);
     }
 }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use super::data::StatusSpec;
 use super::{Ctx, error, files, message, shown, text};
 
-pub fn tool(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
+pub(crate) fn tool(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
     let reply = match text(frame, "tool") {
         Some("status") => {
             json!({"type": "status", "content": status_text(ctx.data.status.as_ref())})
@@ -22,7 +22,7 @@ pub fn tool(ctx: &Ctx, frame: &Map<String, Value>) -> Vec<Value> {
 /// The status text in the real backend's layout. The dashboard fills its widgets with
 /// the regexes `CPU: n%`, `RAM: … (n%)`, `Disk: … (n%)` and `Battery: n%`, so the
 /// numbers must appear exactly in those forms.
-pub fn status_text(status: Option<&StatusSpec>) -> String {
+pub(crate) fn status_text(status: Option<&StatusSpec>) -> String {
     let Some(s) = status else {
         return "🟢 **System Status**\n\n(no status in backend.json)\n".to_owned();
     };

@@ -23,9 +23,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
-use pawmock::app::{App, ServeConfig};
-use pawmock::library::reload::Reloader;
-use pawmock::server::watch::{self, WatchConfig};
+use pawmock::Reloader;
+use pawmock::WatchConfig;
+use pawmock::{App, ServeConfig};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -36,7 +36,7 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Debounce of the watcher under test.
-    #[arg(long, default_value = "100ms", value_parser = pawmock::located::duration::parse)]
+    #[arg(long, default_value = "100ms", value_parser = pawmock::parse_duration)]
     debounce: Duration,
     /// How many saves to time.
     #[arg(long, default_value_t = 50)]
@@ -138,14 +138,14 @@ async fn save_latencies(args: &Args) -> Result<Saves> {
     let app = App::new(
         loaded.library,
         ServeConfig {
-            speed: pawmock::speed::Speed::INSTANT,
+            speed: pawmock::Speed::INSTANT,
             ..ServeConfig::default()
         },
     );
-    let listener = pawmock::server::bind("127.0.0.1", 0).await?;
+    let listener = pawmock::bind("127.0.0.1", 0).await?;
     let addr = listener.local_addr()?;
-    let server = pawmock::server::spawn(app.clone(), listener);
-    let watching = watch::spawn(
+    let server = pawmock::spawn(app.clone(), listener);
+    let watching = pawmock::watch(
         app.clone(),
         reloader,
         WatchConfig {

@@ -28,7 +28,7 @@ pub(crate) struct Sources<'a> {
 
 /// A connection's chaos.
 #[derive(Debug)]
-pub struct ConnectionChaos {
+pub(crate) struct ConnectionChaos {
     /// Profile names, looked up at each turn so an edited profile applies from the next.
     profiles: Vec<String>,
     /// The URL's event faults, parsed once at the handshake.
@@ -37,9 +37,9 @@ pub struct ConnectionChaos {
     timed: Vec<Fault>,
     /// The chaos RNG, seeded from the seed and the URL alone, so the same URL and seed
     /// give the same faults however many other connections run.
-    pub rng: Rng,
+    pub(crate) rng: Rng,
     /// 1-based attempt number for this URL since the server started.
-    pub attempt: u32,
+    pub(crate) attempt: u32,
     connected_at: Instant,
     /// A `close`/`abort` fault timed from connect, and when it fires.
     timer: Option<(Instant, Fault)>,
@@ -175,12 +175,12 @@ impl ConnectionChaos {
 }
 
 /// The chaos side of a turn: its faults, their counters, and what the triggers see.
-pub struct TurnChaos {
-    pub faults: Vec<Fault>,
-    pub state: TurnState,
-    pub context: Context,
+pub(crate) struct TurnChaos {
+    pub(crate) faults: Vec<Fault>,
+    pub(crate) state: TurnState,
+    pub(crate) context: Context,
     /// When the connection opened (for `from: connect` triggers).
-    pub connected_at: Instant,
+    pub(crate) connected_at: Instant,
 }
 
 #[cfg(test)]

@@ -7,13 +7,12 @@ use crate::located::problem::{JsonPath, Problem};
 use crate::located::source::Source;
 use crate::protocol::Event;
 
-pub use super::faults::Effect;
-pub use super::faults::latency::Delay;
-pub use super::trigger::{Position, Trigger};
+pub(crate) use super::faults::Effect;
+pub(crate) use super::trigger::Trigger;
 
 /// Event kinds a fault can be limited to: the `Event::kind` names of the events a turn
 /// plays (greetings and session replies never pass through chaos).
-pub const EVENT_KINDS: &[&str] = &[
+pub(crate) const EVENT_KINDS: &[&str] = &[
     "stream_start",
     "text_chunk",
     "thinking",
@@ -28,7 +27,7 @@ pub const EVENT_KINDS: &[&str] = &[
 
 /// An event kind a fault's `events` can name (in [`EVENT_KINDS`] order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
+pub(crate) enum EventKind {
     StreamStart,
     TextChunk,
     Thinking,
@@ -56,19 +55,20 @@ impl EventKind {
     ];
 
     /// The kind named `name` in a file or URL.
-    pub fn parse(name: &str) -> Option<EventKind> {
+    pub(crate) fn parse(name: &str) -> Option<EventKind> {
         EVENT_KINDS
             .iter()
             .position(|k| *k == name)
             .map(|i| EventKind::ALL[i])
     }
 
-    pub fn name(self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn name(self) -> &'static str {
         EVENT_KINDS[self as usize]
     }
 
     /// The kind of a played event; `None` for events no fault can name.
-    pub fn of(event: &Event) -> Option<EventKind> {
+    pub(crate) fn of(event: &Event) -> Option<EventKind> {
         EventKind::parse(event.kind())
     }
 }
@@ -76,7 +76,7 @@ impl EventKind {
 /// Where a fault acts: decided once per connection at the handshake or on a timer from
 /// connect, or at the events of each turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
+pub(crate) enum Stage {
     /// Refuses the WebSocket handshake (`reject`, `refuse_first`).
     Handshake,
     /// Fires on a timer from connect, even when no turn plays (`close`/`abort` with
@@ -90,9 +90,9 @@ pub enum Stage {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fault {
     /// Event kinds it may touch; `None` is all.
-    pub events: Option<Vec<EventKind>>,
-    pub trigger: Trigger,
-    pub effect: Effect,
+    pub(crate) events: Option<Vec<EventKind>>,
+    pub(crate) trigger: Trigger,
+    pub(crate) effect: Effect,
 }
 
 impl Fault {
@@ -100,25 +100,20 @@ impl Fault {
         self.effect.kind()
     }
 
-    /// Whether this fault may touch an event of `kind` (`Event::kind` names).
-    pub fn touches(&self, kind: &str) -> bool {
-        self.touches_kind(EventKind::parse(kind))
-    }
-
     /// Whether this fault may touch an event of `kind` (`None`: one no filter names).
-    pub fn touches_kind(&self, kind: Option<EventKind>) -> bool {
+    pub(crate) fn touches_kind(&self, kind: Option<EventKind>) -> bool {
         self.events
             .as_ref()
             .is_none_or(|e| kind.is_some_and(|k| e.contains(&k)))
     }
 
     /// The name used in logs and counts: `drop`, `latency`, …
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         self.kind().name()
     }
 
     /// Where it acts: at the handshake, on a timer from connect, or at events.
-    pub fn stage(&self) -> Stage {
+    pub(crate) fn stage(&self) -> Stage {
         self.effect.stage(&self.trigger, self.events.as_deref())
     }
 }
@@ -133,13 +128,9 @@ pub(crate) fn connection_ending_stage(trigger: &Trigger, events: Option<&[EventK
     }
 }
 
-pub fn kind_name(kind: FaultKind) -> &'static str {
-    kind.name()
-}
-
 /// Validates one fault spec; problems are reported at `path` inside `src`. The checks
 /// every kind shares are here; the kind's own parameters are checked in its file.
-pub fn compile(
+pub(crate) fn compile(
     src: &Source,
     path: &JsonPath,
     spec: FaultSpec,

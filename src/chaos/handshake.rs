@@ -9,12 +9,12 @@ use super::fault::Fault;
 use crate::rng::Rng;
 
 /// Distinct URLs whose attempts are counted before the counts start over.
-pub const MAX_URLS: usize = 100_000;
+pub(crate) const MAX_URLS: usize = 100_000;
 
 /// Connection attempts per URL since the server started (for `attempt` triggers and
 /// `refuse_first`). Keyed by the whole URL, so another `seed` starts a fresh count.
 #[derive(Debug, Default)]
-pub struct Attempts(Mutex<Counts>);
+pub(crate) struct Attempts(Mutex<Counts>);
 
 /// The counts, and the bytes their keys hold.
 #[derive(Debug, Default)]
@@ -27,11 +27,11 @@ struct Counts {
 /// costs no more than a short one.
 const LONG_URL: usize = 256;
 /// Bytes of URL keys kept at most (with [`MAX_URLS`]); past either the counts restart.
-pub const MAX_URL_BYTES: usize = 4 << 20;
+pub(crate) const MAX_URL_BYTES: usize = 4 << 20;
 
 impl Attempts {
     /// Counts one more attempt to `url`; returns its 1-based number.
-    pub fn next(&self, url: &str) -> u32 {
+    pub(crate) fn next(&self, url: &str) -> u32 {
         let key = if url.len() > LONG_URL {
             use std::hash::{DefaultHasher, Hash, Hasher};
             // `DefaultHasher::new()` has fixed keys: the same URL, the same key.
@@ -59,30 +59,31 @@ impl Attempts {
     }
 
     /// Starts every count afresh (the control API's `reset`).
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
         counts.map.clear();
         counts.bytes = 0;
     }
 
     /// Bytes the URL keys hold now.
-    pub fn bytes(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).bytes
     }
 }
 
 /// A refused handshake: the HTTP status and body, and the fault that refused it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Refusal {
-    pub status: u16,
-    pub body: String,
-    pub fault: &'static str,
+pub(crate) struct Refusal {
+    pub(crate) status: u16,
+    pub(crate) body: String,
+    pub(crate) fault: &'static str,
 }
 
 /// Decides whether attempt number `attempt` is refused: the first handshake fault
 /// (in `faults/reject.rs`, `faults/refuse_first.rs`) that refuses it. Draws from `rng`
 /// only for `reject` faults with a probability whose other conditions hold.
-pub fn decide(faults: &[Fault], attempt: u32, rng: &mut Rng) -> Option<Refusal> {
+pub(crate) fn decide(faults: &[Fault], attempt: u32, rng: &mut Rng) -> Option<Refusal> {
     faults.iter().find_map(|fault| {
         let (status, body) = fault.effect.refuses(&fault.trigger, attempt, rng)?;
         Some(Refusal {

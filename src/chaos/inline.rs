@@ -95,8 +95,9 @@ pub fn parse(spec: &str) -> Result<Fault, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chaos::fault::{Effect, EventKind, Position, Stage};
+    use crate::chaos::fault::{Effect, EventKind, Stage};
     use crate::chaos::faults::{close::Close, error::Error};
+    use crate::chaos::trigger::Position;
     use std::time::Duration;
 
     #[test]

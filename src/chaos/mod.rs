@@ -10,21 +10,21 @@
 //! schedule into deliveries (pure); `handshake` decides refusals before a socket exists.
 //! The connection executes the deliveries and logs every fault.
 
-pub mod apply;
-pub mod connection;
-pub mod fault;
-pub mod faults;
-pub mod format;
-pub mod handshake;
-pub mod inline;
-pub mod trigger;
+pub(crate) mod apply;
+pub(crate) mod connection;
+pub(crate) mod fault;
+pub(crate) mod faults;
+pub(crate) mod format;
+pub(crate) mod handshake;
+pub(crate) mod inline;
+pub(crate) mod trigger;
 
 use std::path::{Path, PathBuf};
 
-pub use apply::{Context, Delivery, Injected, Op, TurnState, apply};
-pub use connection::{ConnectionChaos, TurnChaos};
-pub use fault::{EventKind, Fault, Stage};
-pub use faults::FaultKind;
+pub(crate) use apply::{Delivery, Op, apply};
+pub(crate) use connection::{ConnectionChaos, TurnChaos};
+pub(crate) use fault::{Fault, Stage};
+pub(crate) use faults::FaultKind;
 
 use crate::library::Library;
 use crate::located::problem::{JsonPath, Problem};
@@ -35,21 +35,24 @@ use crate::located::source::Source;
 #[derive(Debug)]
 pub struct Profile {
     /// The file's path under `chaos/`, without `.json` (`chaos/flaky.json` → `flaky`).
-    pub name: String,
-    pub description: Option<String>,
-    pub file: PathBuf,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
     pub faults: Vec<Fault>,
 }
 
 /// Reads and validates `chaos/<rel>`.
-pub fn load_profile(dir: &Path, rel: &Path) -> Result<Profile, Vec<Problem>> {
+pub(crate) fn load_profile(dir: &Path, rel: &Path) -> Result<Profile, Vec<Problem>> {
     let path = dir.join(rel);
     let text = read_text(&path)?;
     profile_from_text(rel, path, &text)
 }
 
 /// Compiles the text of the profile at `rel` (read from `path`).
-pub fn profile_from_text(rel: &Path, path: PathBuf, text: &str) -> Result<Profile, Vec<Problem>> {
+pub(crate) fn profile_from_text(
+    rel: &Path,
+    path: PathBuf,
+    text: &str,
+) -> Result<Profile, Vec<Problem>> {
     let src = Source::new(&path, text);
     let value = src.parse().map_err(|p| vec![p])?;
     let file: format::ProfileFile = src.deserialize(value).map_err(|p| vec![p])?;
@@ -74,13 +77,12 @@ pub fn profile_from_text(rel: &Path, path: PathBuf, text: &str) -> Result<Profil
     Ok(Profile {
         name,
         description: file.description,
-        file: path,
         faults,
     })
 }
 
 /// Compiles a list of fault specs found at `path`.
-pub fn compile_all(
+pub(crate) fn compile_all(
     src: &Source,
     path: &JsonPath,
     specs: Vec<format::FaultSpec>,
@@ -91,19 +93,6 @@ pub fn compile_all(
         .enumerate()
         .filter_map(|(i, spec)| fault::compile(src, &path.index(i), spec, problems))
         .collect()
-}
-
-/// The faults of one connection: the named profiles (the URL's `?chaos=`, else the
-/// server's `--chaos`), then the URL's inline faults. Unknown names and bad inline
-/// faults are returned as messages for the client, and left out.
-pub fn resolve(
-    library: &Library,
-    names: &[String],
-    inline: &[String],
-) -> (Vec<Fault>, Vec<String>) {
-    let (mut faults, inline, errors) = resolve_parts(library, names, inline);
-    faults.extend(inline);
-    (faults, errors)
 }
 
 /// The named profiles' faults and the inline faults, apart, each parsed once; and the
@@ -133,7 +122,7 @@ fn resolve_parts(
 /// The faults of the named profiles in `library`, in order; `missing` hears of names it
 /// does not have. Connections call this at every turn, so an edited profile takes effect
 /// on the next turn.
-pub fn profile_faults(
+pub(crate) fn profile_faults(
     library: &Library,
     names: &[String],
     mut missing: impl FnMut(&str),

@@ -12,7 +12,7 @@ use crate::rng::Rng;
 
 /// Where a fault's own action goes relative to the event that triggered it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Position {
+pub(crate) enum Position {
     #[default]
     Before,
     After,
@@ -20,23 +20,23 @@ pub enum Position {
 
 /// When a fault fires; every condition given must hold.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Trigger {
-    pub probability: Option<f64>,
+pub(crate) struct Trigger {
+    pub(crate) probability: Option<f64>,
     /// The Nth matching event of a turn (`at_step` or `after_step`).
-    pub step: Option<u32>,
-    pub position: Position,
-    pub after_marker: Option<String>,
-    pub after: Option<Duration>,
-    pub from: From,
-    pub turn: Option<u32>,
-    pub attempt: Option<u32>,
-    pub every: Option<u32>,
+    pub(crate) step: Option<u32>,
+    pub(crate) position: Position,
+    pub(crate) after_marker: Option<String>,
+    pub(crate) after: Option<Duration>,
+    pub(crate) from: From,
+    pub(crate) turn: Option<u32>,
+    pub(crate) attempt: Option<u32>,
+    pub(crate) every: Option<u32>,
 }
 
 impl Trigger {
     /// Triggers that fire once per turn (a step, a marker, a time) rather than at every
     /// matching event.
-    pub fn is_once(&self) -> bool {
+    pub(crate) fn is_once(&self) -> bool {
         self.step.is_some() || self.after_marker.is_some() || self.after.is_some()
     }
 }

@@ -37,18 +37,18 @@ pub(super) enum Hold {
 /// A connection's control state.
 pub(super) struct Ctl {
     app: Arc<App>,
-    pub live: Arc<Live>,
-    pub hold: Hold,
+    pub(crate) live: Arc<Live>,
+    pub(crate) hold: Hold,
     /// Pace set through the API (multiplies the turn's timing from then on).
-    pub rate: crate::speed::Speed,
+    pub(crate) rate: crate::speed::Speed,
     /// Faults injected through the API for the next turn.
-    pub next_faults: Vec<Fault>,
+    pub(crate) next_faults: Vec<Fault>,
     /// Why the turn being finished ends, for the journal.
-    pub why: &'static str,
+    pub(crate) why: &'static str,
     /// When the frame being written was scheduled, and its turn's start.
-    pub scheduled: Option<(Duration, tokio::time::Instant)>,
+    pub(crate) scheduled: Option<(Duration, tokio::time::Instant)>,
     /// The type of the last frame written (a `step` answers it).
-    pub last_type: std::borrow::Cow<'static, str>,
+    pub(crate) last_type: std::borrow::Cow<'static, str>,
     /// The id and run label, shared by every journal entry.
     conn: Arc<str>,
     run: Option<Arc<str>>,
@@ -58,13 +58,19 @@ pub(super) struct Ctl {
     seen: Facts,
     seen_choice: crate::protocol::DialectChoice,
     /// A `corrupt` fault injected now: the next frame written is cut in half.
-    pub corrupt_next: bool,
+    pub(crate) corrupt_next: bool,
     /// The reason of the close frame, whoever sent it first.
-    pub close_reason: Option<String>,
+    pub(crate) close_reason: Option<String>,
 }
 
 impl Ctl {
-    pub fn new(app: &Arc<App>, id: &str, run: Option<String>, query: &str, facts: Facts) -> Ctl {
+    pub(crate) fn new(
+        app: &Arc<App>,
+        id: &str,
+        run: Option<String>,
+        query: &str,
+        facts: Facts,
+    ) -> Ctl {
         let seen = facts.clone();
         let live_run = run.as_deref().map(Arc::from);
         let live = app
@@ -96,7 +102,7 @@ impl Ctl {
     }
 
     /// Journals an entry (after the frames still waiting, so the order stays true).
-    pub fn record(&self, what: What) {
+    pub(crate) fn record(&self, what: What) {
         let journal = &self.app.control.journal;
         let mut pending = self.pending.borrow_mut();
         let entry = std::iter::once((journal.since_start(), what));
@@ -119,7 +125,7 @@ impl Ctl {
     }
 
     /// Journals the frames written since the last flush, in one go.
-    pub fn flush_journal(&self) {
+    pub(crate) fn flush_journal(&self) {
         let mut pending = self.pending.borrow_mut();
         if !pending.is_empty() {
             let journal = &self.app.control.journal;
@@ -128,7 +134,7 @@ impl Ctl {
     }
 
     /// Journals a frame written to the socket.
-    pub fn frame_sent(&mut self, frame: &str) {
+    pub(crate) fn frame_sent(&mut self, frame: &str) {
         self.journal_frame(journal::frame_type(frame), frame);
     }
 
@@ -161,7 +167,7 @@ impl Ctl {
     }
 
     /// The frame to write: cut in half when a `corrupt` fault was injected now.
-    pub fn maybe_corrupt(&mut self, frame: String) -> String {
+    pub(crate) fn maybe_corrupt(&mut self, frame: String) -> String {
         if !std::mem::take(&mut self.corrupt_next) {
             return frame;
         }
@@ -171,7 +177,7 @@ impl Ctl {
         }
     }
 
-    pub fn client_frame(&self, action: String, message: Option<&str>, text: &str) {
+    pub(crate) fn client_frame(&self, action: String, message: Option<&str>, text: &str) {
         let (text, truncated) = journal::truncate(text, MAX_TEXT);
         self.record(What::ClientFrame {
             action,
@@ -381,7 +387,7 @@ impl Ctl {
     /// Journals a raw frame written to the socket. It has no PocketPaw `type`, so its
     /// type is `text` or `binary`; its body (with `--journal-frames`) is the text, or
     /// the byte count of a binary frame.
-    pub fn raw_frame_sent(&mut self, frame_type: &'static str, body: &str) {
+    pub(crate) fn raw_frame_sent(&mut self, frame_type: &'static str, body: &str) {
         self.journal_frame(std::borrow::Cow::Borrowed(frame_type), body);
     }
 }

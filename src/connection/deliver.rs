@@ -15,7 +15,7 @@ use crate::protocol::dialect;
 
 /// A text frame that is not valid JSON: the rendered frame cut in half (on a character
 /// boundary, so it is still valid UTF-8 and only the JSON parser complains).
-pub fn corrupt(frame: &str) -> Message {
+pub(crate) fn corrupt(frame: &str) -> Message {
     let mut cut = frame.len() / 2;
     while !frame.is_char_boundary(cut) {
         cut -= 1;
@@ -25,7 +25,7 @@ pub fn corrupt(frame: &str) -> Message {
 
 /// A text message split into `pieces` WebSocket frames: a first text frame without FIN,
 /// then continuation frames, the last with FIN. Clients must reassemble them.
-pub fn fragments(frame: &str, pieces: u32) -> Vec<Message> {
+pub(crate) fn fragments(frame: &str, pieces: u32) -> Vec<Message> {
     fragments_of(frame.as_bytes(), Data::Text, pieces)
 }
 

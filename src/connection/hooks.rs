@@ -10,7 +10,7 @@ use crate::protocol::Action;
 use super::Setup;
 
 /// Journals a handshake, and its refusal when chaos refuses it.
-pub fn handshake(app: &Arc<App>, setup: &Setup) {
+pub(crate) fn handshake(app: &Arc<App>, setup: &Setup) {
     let journal = &app.control.journal;
     let run = setup.params.run.as_deref();
     let path_and_query = path_and_query(&setup.params.query);
@@ -44,7 +44,7 @@ pub fn handshake(app: &Arc<App>, setup: &Setup) {
     }
 }
 
-pub fn path_and_query(query: &str) -> String {
+pub(crate) fn path_and_query(query: &str) -> String {
     if query.is_empty() {
         "/ws".to_owned()
     } else {
@@ -53,7 +53,7 @@ pub fn path_and_query(query: &str) -> String {
 }
 
 /// The name a client action is journaled under.
-pub fn action_name(action: &Action) -> String {
+pub(crate) fn action_name(action: &Action) -> String {
     match action {
         Action::Chat { .. } => "chat".into(),
         Action::Stop => "stop".into(),

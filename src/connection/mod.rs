@@ -23,15 +23,15 @@ mod control;
 mod dashboard;
 mod deliver;
 mod greeting;
-pub mod hooks;
+pub(crate) mod hooks;
 mod net;
 mod on_connect;
-pub mod params;
+pub(crate) mod params;
 mod playing;
 mod pushes;
-pub mod raw;
+pub(crate) mod raw;
 mod select_loop;
-pub mod setup;
+pub(crate) mod setup;
 mod turn;
 mod turn_end;
 mod turn_start;
@@ -54,8 +54,8 @@ use crate::sessions::new_session_id;
 use crate::speed::Speed;
 
 use closing::End;
-pub use params::Params;
-pub use setup::Setup;
+pub(crate) use params::Params;
+pub(crate) use setup::Setup;
 use turn::ActiveTurn;
 use wire::Wire;
 
@@ -63,7 +63,7 @@ use wire::Wire;
 use select_loop::sleep_until;
 
 /// A connection's state.
-pub struct Connection<'a, S> {
+pub(crate) struct Connection<'a, S> {
     app: Arc<App>,
     id: String,
     params: Params,
@@ -92,7 +92,12 @@ pub struct Connection<'a, S> {
 type Result<T = ()> = std::result::Result<T, End>;
 
 impl<'a, S: AsyncRead + AsyncWrite + Unpin> Connection<'a, S> {
-    pub fn new(app: Arc<App>, id: String, setup: Setup, ws: &'a mut WebSocketStream<S>) -> Self {
+    pub(crate) fn new(
+        app: Arc<App>,
+        id: String,
+        setup: Setup,
+        ws: &'a mut WebSocketStream<S>,
+    ) -> Self {
         let Setup {
             params, mut chaos, ..
         } = setup;
@@ -135,7 +140,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Connection<'a, S> {
     }
 
     /// Serves the connection until the client leaves or the server shuts down.
-    pub async fn run(mut self, param_errors: Vec<String>) {
+    pub(crate) async fn run(mut self, param_errors: Vec<String>) {
         let opened = Instant::now();
         self.ctl
             .live
@@ -179,7 +184,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Connection<'a, S> {
 /// The `Setup` stays boxed until the connection is built from it: a task future keeps
 /// room for everything it captures for the connection's whole life, and a `Setup` is
 /// about 560 bytes against the box's 8.
-pub async fn serve<S>(app: Arc<App>, mut ws: WebSocketStream<S>, mut setup: Box<Setup>)
+pub(crate) async fn serve<S>(app: Arc<App>, mut ws: WebSocketStream<S>, mut setup: Box<Setup>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {

@@ -11,23 +11,23 @@ use crate::speed::Speed;
 /// The query parameters of `/ws`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Params {
-    pub scenario: Option<String>,
-    pub dialect: Option<DialectChoice>,
-    pub speed: Option<Speed>,
-    pub seed: Option<u64>,
-    pub resume_session: Option<String>,
+    pub(crate) scenario: Option<String>,
+    pub(crate) dialect: Option<DialectChoice>,
+    pub(crate) speed: Option<Speed>,
+    pub(crate) seed: Option<u64>,
+    pub(crate) resume_session: Option<String>,
     /// Timing overrides: `first_token`, `chunk`, `chunk_size`, `chunk_delay`, `jitter`.
-    pub timing: TimingSpec,
+    pub(crate) timing: TimingSpec,
     /// `?chaos=a,b`: chaos profiles by name (`none` for none); replaces `--chaos`.
-    pub chaos: Option<Vec<String>>,
+    pub(crate) chaos: Option<Vec<String>>,
     /// `?fault=KIND:key=value…`: inline faults (the parameter may repeat).
-    pub faults: Vec<String>,
+    pub(crate) faults: Vec<String>,
     /// `?run=LABEL`: groups a test's connections in the control API and the journal.
-    pub run: Option<String>,
+    pub(crate) run: Option<String>,
     /// `?freeze=MARKER`: a turn holds (state `frozen`) when it reaches this marker.
-    pub freeze: Option<String>,
+    pub(crate) freeze: Option<String>,
     /// The raw query string, kept for logs.
-    pub query: String,
+    pub(crate) query: String,
 }
 
 /// Names accepted in the query string (`token` is the dashboard's and is ignored).
@@ -154,7 +154,7 @@ fn unknown_parameters(names: &[String]) -> String {
 /// The query without its `run` parameters, as given otherwise: what the connection's
 /// faults are seeded from, so a new run label counts attempts afresh but replays the same
 /// faults.
-pub fn without_run(query: &str) -> String {
+pub(crate) fn without_run(query: &str) -> String {
     query
         .split('&')
         .filter(|pair| {

@@ -47,7 +47,7 @@ use crate::rng::{self, Rng};
 const DUE_BATCH: usize = 64;
 
 /// The raw recording a connection pins with `?scenario=`, if it pins one.
-pub fn pinned(app: &App, setup: &Setup) -> Option<(Arc<Scenario>, Arc<RawScript>)> {
+pub(crate) fn pinned(app: &App, setup: &Setup) -> Option<(Arc<Scenario>, Arc<RawScript>)> {
     let name = setup.params.scenario.as_deref()?;
     let scenario = app.library().get(name)?.clone();
     let script = scenario.raw.clone()?;
@@ -119,7 +119,7 @@ struct RawConnection<'a, S> {
 }
 
 /// Serves a connection that pinned a raw recording.
-pub async fn serve<S>(
+pub(crate) async fn serve<S>(
     app: Arc<App>,
     mut ws: WebSocketStream<S>,
     setup: Setup,

@@ -11,22 +11,22 @@ use crate::chaos::handshake::Refusal;
 use crate::rng;
 
 /// Everything a connection starts with.
-pub struct Setup {
+pub(crate) struct Setup {
     /// The connection's id (`c7`), given at the handshake so a refused one has one too.
-    pub id: String,
-    pub params: Params,
+    pub(crate) id: String,
+    pub(crate) params: Params,
     /// Problems with the URL, sent to the client as `error` frames once it is connected.
-    pub errors: Vec<String>,
+    pub(crate) errors: Vec<String>,
     /// 1-based attempt number for this URL since the server started.
-    pub attempt: u32,
+    pub(crate) attempt: u32,
     /// Set when a `reject` or `refuse_first` fault refuses the handshake.
-    pub refusal: Option<Refusal>,
+    pub(crate) refusal: Option<Refusal>,
     /// The connection's chaos: its faults by stage, its RNG, its connect timer.
-    pub chaos: ConnectionChaos,
+    pub(crate) chaos: ConnectionChaos,
 }
 
 impl Setup {
-    pub fn new(app: &Arc<App>, query: &str) -> Setup {
+    pub(crate) fn new(app: &Arc<App>, query: &str) -> Setup {
         let (params, mut errors) = params::parse(query);
         let library = app.library();
         let profiles = params

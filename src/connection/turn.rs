@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::time::{Duration, Instant};
 
-pub use crate::chaos::TurnChaos;
+pub(crate) use crate::chaos::TurnChaos;
 use crate::chaos::{Delivery, FaultKind, Op, apply};
 use crate::library::Scenario;
 use crate::library::scenario::{Body, Plan};
@@ -18,14 +18,14 @@ use crate::rng::Rng;
 
 /// What a turn plays: a scenario's turn (kept alive even if a reload replaces the
 /// library meanwhile), or a built-in reply.
-pub enum BodyRef {
+pub(crate) enum BodyRef {
     Scenario(Arc<Scenario>, usize),
     Owned(Arc<Body>),
 }
 
 impl BodyRef {
     /// Whether it is scripted steps rather than recorded frames.
-    pub fn is_scripted(&self) -> bool {
+    pub(crate) fn is_scripted(&self) -> bool {
         let body = match self {
             BodyRef::Scenario(s, i) => s.turns.get(*i).map(|t| &t.body),
             BodyRef::Owned(b) => Some(&**b),
@@ -40,7 +40,7 @@ fn gate_of(segment: &Segment) -> Option<(Duration, Plan)> {
 }
 
 /// What [`ActiveTurn::pop_due`] found.
-pub enum Due<'a> {
+pub(crate) enum Due<'a> {
     /// An event to send now, and the session it belongs to. Borrowed: the schedule is
     /// shared between connections, and copying an event would bump (and bounce between
     /// cores) the reference counts every connection shares.
@@ -61,40 +61,40 @@ enum Playback {
 }
 
 /// A turn in flight on one connection.
-pub struct ActiveTurn {
-    pub scenario: String,
-    pub session_id: String,
+pub(crate) struct ActiveTurn {
+    pub(crate) scenario: String,
+    pub(crate) session_id: String,
     timing: Timing,
     rng: Rng,
     chaos: TurnChaos,
     /// Maps the offsets in `playback` to instants (pause and speed move it, not them).
-    pub playhead: Playhead,
+    pub(crate) playhead: Playhead,
     /// When the current segment started (a plan's branch starts at the answer).
     segment_start: Instant,
     /// The offset of the last event popped, in its segment.
     last_at: Duration,
     /// When the turn started, for the journal's scheduled and actual times.
-    pub t0: Instant,
+    pub(crate) t0: Instant,
     playback: Playback,
     /// The plan the current segment stops at, and when it is reached.
     gate: Option<(Duration, Plan)>,
     /// Set once the gate is reached: the plan, and when waiting gives up.
     waiting: Option<(Instant, Plan)>,
-    pub answer: String,
-    pub started: std::time::Instant,
-    pub sent: u64,
+    pub(crate) answer: String,
+    pub(crate) started: std::time::Instant,
+    pub(crate) sent: u64,
     /// Played for a dashboard connection: a plan does not wait (the dashboard has no
     /// plan UI, addendum C.9) but plays its `dashboard_plan` branch at once.
-    pub for_dashboard: bool,
+    pub(crate) for_dashboard: bool,
     /// An `exception` agent error was sent: the real backend then stores no answer.
-    pub failed_by_exception: bool,
+    pub(crate) failed_by_exception: bool,
     /// A scripted turn (not a recording, which replays its frames as recorded): the
     /// dashboard dialect opens it with the real backend's empty thinking event.
-    pub scripted: bool,
+    pub(crate) scripted: bool,
 }
 
 impl ActiveTurn {
-    pub fn new(
+    pub(crate) fn new(
         scenario: String,
         session_id: String,
         timing: Timing,
@@ -168,7 +168,7 @@ impl ActiveTurn {
     }
 
     /// When something next needs doing: the next delivery, or the end of a plan's wait.
-    pub fn next_due(&self) -> Option<Instant> {
+    pub(crate) fn next_due(&self) -> Option<Instant> {
         if self.playhead.is_paused() {
             return None;
         }
@@ -181,28 +181,28 @@ impl ActiveTurn {
         self.waiting.as_ref().map(|(deadline, _)| *deadline)
     }
 
-    pub fn is_waiting_for_plan(&self) -> bool {
+    pub(crate) fn is_waiting_for_plan(&self) -> bool {
         self.waiting.is_some() || (self.upcoming().is_none() && self.gate.is_some())
     }
 
     /// True once nothing is left to send or wait for: the last event went out.
-    pub fn is_over(&self) -> bool {
+    pub(crate) fn is_over(&self) -> bool {
         self.upcoming().is_none() && self.gate.is_none() && self.waiting.is_none()
     }
 
     /// When the last event popped was scheduled, from the turn's start.
-    pub fn last_scheduled(&self) -> Duration {
+    pub(crate) fn last_scheduled(&self) -> Duration {
         self.segment_start.saturating_duration_since(self.t0) + self.last_at
     }
 
     /// Holds the turn exactly where the last event popped was scheduled (a freeze).
-    pub fn hold_at_last(&mut self, now: Instant) {
+    pub(crate) fn hold_at_last(&mut self, now: Instant) {
         self.playhead.hold_at(self.last_at, now);
     }
 
     /// Goes on after a pause or a freeze; a plan's wait for an answer does not run out
     /// while held, so its deadline moves by the time held.
-    pub fn resume(&mut self, now: Instant) {
+    pub(crate) fn resume(&mut self, now: Instant) {
         let held = self.playhead.resume(now);
         if let Some((deadline, _)) = self.waiting.as_mut() {
             *deadline = later(*deadline, held);
@@ -210,12 +210,12 @@ impl ActiveTurn {
     }
 
     /// The next thing due at `now`.
-    pub fn pop_due(&mut self, now: Instant, chaos_rng: &mut Rng) -> Due<'_> {
+    pub(crate) fn pop_due(&mut self, now: Instant, chaos_rng: &mut Rng) -> Due<'_> {
         self.pop(now, chaos_rng, false)
     }
 
     /// The next event whatever its time, moving a held playhead to it (a `step`).
-    pub fn pop_next(&mut self, now: Instant, chaos_rng: &mut Rng) -> Due<'_> {
+    pub(crate) fn pop_next(&mut self, now: Instant, chaos_rng: &mut Rng) -> Due<'_> {
         if let Some(at) = self.upcoming().or(self.gate.as_ref().map(|(at, _)| *at)) {
             self.playhead.advance_to(at);
         }
@@ -290,7 +290,12 @@ impl ActiveTurn {
     }
 
     /// Continues with the branch the answer chose (`None`: the wait timed out).
-    pub fn answer_plan(&mut self, answer: Option<PlanAnswer>, now: Instant, chaos_rng: &mut Rng) {
+    pub(crate) fn answer_plan(
+        &mut self,
+        answer: Option<PlanAnswer>,
+        now: Instant,
+        chaos_rng: &mut Rng,
+    ) {
         let plan = match self.waiting.take() {
             Some((_, plan)) => plan,
             None => match self.gate.take() {
@@ -322,7 +327,7 @@ fn dashboard_answer(plan: &Plan) -> Option<PlanAnswer> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chaos::{Context, TurnState};
+    use crate::chaos::apply::{Context, TurnState};
     use crate::library::Library;
     use crate::playback::expand_turn;
     use crate::rng;

@@ -20,7 +20,7 @@ pub enum Access {
 impl Access {
     /// The rule for these flags: `--no-admin` wins; a token is required when given;
     /// without one the API is on for a loopback `--host` only.
-    pub fn from_flags(host: &str, token: Option<&str>, no_admin: bool) -> Access {
+    pub(crate) fn from_flags(host: &str, token: Option<&str>, no_admin: bool) -> Access {
         if no_admin {
             return Access::Off;
         }
@@ -32,7 +32,7 @@ impl Access {
     }
 
     /// One line for the start-up log.
-    pub fn describe(&self) -> &'static str {
+    pub(crate) fn describe(&self) -> &'static str {
         match self {
             Access::Loopback => "control API on /__pawmock/ for loopback clients only",
             Access::Token(_) => {
@@ -43,7 +43,7 @@ impl Access {
     }
 
     /// Whether a request from `peer` with this `Authorization` header may pass.
-    pub fn allows(&self, peer: Option<SocketAddr>, authorization: Option<&str>) -> Verdict {
+    pub(crate) fn allows(&self, peer: Option<SocketAddr>, authorization: Option<&str>) -> Verdict {
         match self {
             Access::Off => Verdict::Hidden,
             Access::Loopback => match peer {
@@ -69,7 +69,7 @@ impl Access {
 
 /// What a request gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Allowed,
     /// 401: a token is required and this one is missing or wrong.
     Unauthorized,

@@ -16,7 +16,7 @@ use crate::located::source::Source;
 
 /// What the API asks a connection to do.
 #[derive(Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Hold the playhead (of the turn in flight and of the turns that start while held).
     Pause,
     /// Let it go on from where it stopped (also ends a freeze).
@@ -36,7 +36,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Command::Pause => "pause",
             Command::Resume => "resume",
@@ -51,7 +51,7 @@ impl Command {
 
 /// What `send` sends.
 #[derive(Debug)]
-pub enum Outgoing {
+pub(crate) enum Outgoing {
     /// Steps in the scenario syntax, rendered in the connection's dialect.
     Steps(Vec<Step>),
     /// A text frame sent exactly as given.
@@ -60,16 +60,16 @@ pub enum Outgoing {
 
 /// A command and where its answer goes.
 #[derive(Debug)]
-pub struct Envelope {
-    pub command: Command,
-    pub reply: oneshot::Sender<Result<Value, ApiError>>,
+pub(crate) struct Envelope {
+    pub(crate) command: Command,
+    pub(crate) reply: oneshot::Sender<Result<Value, ApiError>>,
 }
 
 /// The actions a connection route takes, for hints.
-pub const ACTIONS: &str = "pause, resume, step, speed, fault, send, close";
+pub(crate) const ACTIONS: &str = "pause, resume, step, speed, fault, send, close";
 
 /// Reads the command `action` from its request body.
-pub fn parse(action: &str, body: &[u8]) -> Result<Command, ApiError> {
+pub(crate) fn parse(action: &str, body: &[u8]) -> Result<Command, ApiError> {
     let json = || -> Result<Value, ApiError> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
@@ -126,7 +126,7 @@ fn speed(body: &Value) -> Result<Command, ApiError> {
 }
 
 /// A fault in the `?fault=` syntax (a JSON string) or its JSON form (an object).
-pub fn fault(body: &Value) -> Result<Fault, ApiError> {
+pub(crate) fn fault(body: &Value) -> Result<Fault, ApiError> {
     let hint = "a fault is the ?fault= syntax as a JSON string, e.g. \"close:code=1012:reason=restart\", or its JSON form, e.g. {\"kind\": \"error\", \"message\": \"boom\"}";
     let fault = match body {
         Value::String(s) => {

@@ -14,9 +14,9 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 /// Client frame text kept per entry, in bytes; longer text is cut (and marked so).
-pub const MAX_TEXT: usize = 1024;
+pub(crate) const MAX_TEXT: usize = 1024;
 /// Frame bodies kept per entry with `--journal-frames`, in bytes.
-pub const MAX_BODY: usize = 4096;
+pub(crate) const MAX_BODY: usize = 4096;
 
 /// The journal's bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,31 +41,31 @@ impl Default for JournalConfig {
 
 /// One thing that happened.
 #[derive(Debug, Clone, Serialize)]
-pub struct Entry {
-    pub seq: u64,
+pub(crate) struct Entry {
+    pub(crate) seq: u64,
     /// Wall-clock time, written as ISO 8601 UTC (formatted only when read).
     #[serde(serialize_with = "iso8601")]
-    pub at: SystemTime,
+    pub(crate) at: SystemTime,
     /// Milliseconds since the server started (monotonic: for durations between entries).
-    pub t_ms: f64,
+    pub(crate) t_ms: f64,
     /// The connection id (`c7`), as in the log's `conn=`. Shared, not copied: a busy
     /// connection writes an entry per frame.
     #[serde(serialize_with = "shared_str")]
-    pub conn: Arc<str>,
+    pub(crate) conn: Arc<str>,
     /// The connection's `?run=` label.
     #[serde(
         skip_serializing_if = "Option::is_none",
         serialize_with = "shared_opt_str"
     )]
-    pub run: Option<Arc<str>>,
+    pub(crate) run: Option<Arc<str>>,
     #[serde(flatten)]
-    pub what: What,
+    pub(crate) what: What,
 }
 
 /// What an entry records; `kind` names it in JSON.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum What {
+pub(crate) enum What {
     /// A WebSocket handshake arrived.
     Handshake {
         path_and_query: String,
@@ -214,7 +214,7 @@ struct Ring {
 }
 
 /// The bounded, ordered record of what happened.
-pub struct Journal {
+pub(crate) struct Journal {
     ring: Mutex<Ring>,
     config: JournalConfig,
     started: std::time::Instant,
@@ -226,16 +226,16 @@ pub struct Journal {
 
 /// A page of entries and whether older ones were pushed out.
 #[derive(Debug, Serialize)]
-pub struct Page {
-    pub entries: Vec<Entry>,
+pub(crate) struct Page {
+    pub(crate) entries: Vec<Entry>,
     /// The seq the next entry will have (pass it as `since` to poll for newer ones).
-    pub next_seq: u64,
+    pub(crate) next_seq: u64,
     /// Entries pushed out by the journal's bounds since it was last cleared.
-    pub dropped: u64,
+    pub(crate) dropped: u64,
 }
 
 impl Journal {
-    pub fn new(config: JournalConfig) -> Journal {
+    pub(crate) fn new(config: JournalConfig) -> Journal {
         Journal {
             ring: Mutex::new(Ring {
                 entries: VecDeque::new(),
@@ -250,12 +250,8 @@ impl Journal {
         }
     }
 
-    pub fn config(&self) -> JournalConfig {
-        self.config
-    }
-
     /// Whether frame bodies are kept (`--journal-frames`).
-    pub fn keeps_frames(&self) -> bool {
+    pub(crate) fn keeps_frames(&self) -> bool {
         self.config.frames
     }
 
@@ -264,24 +260,24 @@ impl Journal {
     }
 
     /// Appends an entry; returns its seq.
-    pub fn record(&self, conn: &str, run: Option<&str>, what: What) -> u64 {
+    pub(crate) fn record(&self, conn: &str, run: Option<&str>, what: What) -> u64 {
         self.record_shared(&Arc::from(conn), &run.map(Arc::from), what)
     }
 
     /// Appends an entry of a connection that keeps its id and label shared.
-    pub fn record_shared(&self, conn: &Arc<str>, run: &Option<Arc<str>>, what: What) -> u64 {
+    pub(crate) fn record_shared(&self, conn: &Arc<str>, run: &Option<Arc<str>>, what: What) -> u64 {
         self.record_batch(conn, run, std::iter::once((self.since_start(), what)))
     }
 
     /// The time since the journal started, to stamp an entry recorded later in a batch.
-    pub fn since_start(&self) -> std::time::Duration {
+    pub(crate) fn since_start(&self) -> std::time::Duration {
         self.started.elapsed()
     }
 
     /// Appends entries of one connection at once, each with the time it happened (from
     /// [`Journal::since_start`]): a connection sending a batch of frames takes the lock
     /// once, not once per frame. Returns the last seq.
-    pub fn record_batch(
+    pub(crate) fn record_batch(
         &self,
         conn: &Arc<str>,
         run: &Option<Arc<str>>,
@@ -329,7 +325,7 @@ impl Journal {
     }
 
     /// Entries with `seq >= since`, of one run if given.
-    pub fn page(&self, run: Option<&str>, since: u64) -> Page {
+    pub(crate) fn page(&self, run: Option<&str>, since: u64) -> Page {
         let ring = self.lock();
         let start = ring.entries.partition_point(|(e, _)| e.seq < since);
         Page {
@@ -346,7 +342,7 @@ impl Journal {
     }
 
     /// Forgets every entry; seq numbers keep counting up.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         let mut ring = self.lock();
         ring.entries.clear();
         ring.bytes = 0;
@@ -354,7 +350,7 @@ impl Journal {
     }
 
     /// Learns of every new entry: the value is the latest seq.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         let ring = self.lock();
         let receiver = self.latest.subscribe();
         // Entries recorded while nobody listened did not update the value.
@@ -363,7 +359,8 @@ impl Journal {
     }
 
     /// Entries and bytes held now (for tests of the bounds).
-    pub fn usage(&self) -> (usize, usize) {
+    #[cfg(test)]
+    pub(crate) fn usage(&self) -> (usize, usize) {
         let ring = self.lock();
         (ring.entries.len(), ring.bytes)
     }
@@ -374,7 +371,7 @@ fn iso8601<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error
 }
 
 /// Cuts `text` to at most `max` bytes on a char boundary; says whether it cut.
-pub fn truncate(text: &str, max: usize) -> (String, bool) {
+pub(crate) fn truncate(text: &str, max: usize) -> (String, bool) {
     if text.len() <= max {
         return (text.to_owned(), false);
     }
@@ -406,7 +403,7 @@ const KNOWN_TYPES: &[&str] = &[
 ];
 
 /// The `type` of a rendered frame, found without parsing it (`?` when it has none).
-pub fn frame_type(frame: &str) -> Cow<'static, str> {
+pub(crate) fn frame_type(frame: &str) -> Cow<'static, str> {
     let key = "\"type\":\"";
     let found = frame
         .find(key)

@@ -12,12 +12,12 @@ use tokio::sync::Notify;
 use super::commands::Envelope;
 
 /// Commands a connection may have queued before the API answers 429 for it.
-pub const COMMAND_BACKLOG: usize = 16;
+pub(crate) const COMMAND_BACKLOG: usize = 16;
 
 /// What a connection is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ConnState {
+pub(crate) enum ConnState {
     /// No turn in flight.
     Idle,
     Playing,
@@ -28,7 +28,7 @@ pub enum ConnState {
 }
 
 impl ConnState {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             ConnState::Idle => "idle",
             ConnState::Playing => "playing",
@@ -37,7 +37,7 @@ impl ConnState {
         }
     }
 
-    pub fn parse(s: &str) -> Option<ConnState> {
+    pub(crate) fn parse(s: &str) -> Option<ConnState> {
         Some(match s {
             "idle" => ConnState::Idle,
             "playing" => ConnState::Playing,
@@ -59,21 +59,21 @@ impl ConnState {
 
 /// Facts that change rarely (a dialect detected, a session switched).
 #[derive(Debug, Clone)]
-pub struct Facts {
-    pub dialect: String,
-    pub scenario: Option<String>,
-    pub session: String,
+pub(crate) struct Facts {
+    pub(crate) dialect: String,
+    pub(crate) scenario: Option<String>,
+    pub(crate) session: String,
 }
 
 /// One live connection as the API sees it. Shared by the connection (which writes) and
 /// the registry (which reads); the busy counters are atomics so writing them is cheap.
-pub struct Live {
-    pub id: String,
-    pub run: Option<String>,
-    pub path_and_query: String,
+pub(crate) struct Live {
+    pub(crate) id: String,
+    pub(crate) run: Option<String>,
+    pub(crate) path_and_query: String,
     /// When the WebSocket opened; written as ISO 8601 only when the API reads it (every
     /// connection opening formatted and kept a string nobody may ask for).
-    pub opened_at: std::time::SystemTime,
+    pub(crate) opened_at: std::time::SystemTime,
     facts: Mutex<Facts>,
     state: AtomicU8,
     frames_sent: AtomicU64,
@@ -91,29 +91,29 @@ struct Mailbox {
 }
 
 impl Live {
-    pub fn state(&self) -> ConnState {
+    pub(crate) fn state(&self) -> ConnState {
         ConnState::from_u8(self.state.load(Ordering::Relaxed))
     }
 
     /// Sets the state; returns whether it changed.
-    pub fn set_state(&self, s: ConnState) -> bool {
+    pub(crate) fn set_state(&self, s: ConnState) -> bool {
         self.state.swap(s as u8, Ordering::Relaxed) != s as u8
     }
 
-    pub fn set_frames_sent(&self, n: u64) {
+    pub(crate) fn set_frames_sent(&self, n: u64) {
         self.frames_sent.store(n, Ordering::Relaxed);
     }
 
-    pub fn update(&self, f: impl FnOnce(&mut Facts)) {
+    pub(crate) fn update(&self, f: impl FnOnce(&mut Facts)) {
         f(&mut self.facts.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
-    pub fn facts(&self) -> Facts {
+    pub(crate) fn facts(&self) -> Facts {
         self.facts.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Queues a command; `Err` when the connection is gone or has too many queued.
-    pub fn command(&self, envelope: Envelope) -> Result<(), NotQueued> {
+    pub(crate) fn command(&self, envelope: Envelope) -> Result<(), NotQueued> {
         {
             let mut mailbox = self.mailbox.lock().unwrap_or_else(|e| e.into_inner());
             if mailbox.closed {
@@ -130,12 +130,12 @@ impl Live {
     }
 
     /// Waits until a command may be waiting (for the connection's `select!`).
-    pub async fn rung(&self) {
+    pub(crate) async fn rung(&self) {
         self.bell.notified().await;
     }
 
     /// The next waiting command, if any.
-    pub fn next_command(&self) -> Option<Envelope> {
+    pub(crate) fn next_command(&self) -> Option<Envelope> {
         self.mailbox
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -145,7 +145,7 @@ impl Live {
 
     /// Refuses commands from now on and drops the waiting ones (their callers learn
     /// that the connection closed).
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         let waiting = {
             let mut mailbox = self.mailbox.lock().unwrap_or_else(|e| e.into_inner());
             mailbox.closed = true;
@@ -155,7 +155,7 @@ impl Live {
     }
 
     /// The JSON the API answers for this connection.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let facts = self.facts();
         json!({
             "id": self.id,
@@ -173,7 +173,7 @@ impl Live {
 
 /// Why a command was not queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotQueued {
+pub(crate) enum NotQueued {
     /// [`COMMAND_BACKLOG`] commands wait already.
     Busy,
     /// The connection has ended.
@@ -182,7 +182,7 @@ pub enum NotQueued {
 
 /// Every live connection, by the number in its id (so listing is in opening order).
 #[derive(Default)]
-pub struct Registry {
+pub(crate) struct Registry {
     conns: Mutex<BTreeMap<u64, Arc<Live>>>,
 }
 
@@ -192,7 +192,7 @@ impl Registry {
     }
 
     /// Adds a connection; the receiver is its end of the command channel.
-    pub fn add(
+    pub(crate) fn add(
         &self,
         id: &str,
         run: Option<String>,
@@ -214,17 +214,17 @@ impl Registry {
         live
     }
 
-    pub fn remove(&self, id: &str) {
+    pub(crate) fn remove(&self, id: &str) {
         self.lock().remove(&number(id));
     }
 
-    pub fn get(&self, id: &str) -> Option<Arc<Live>> {
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Live>> {
         let n = id.strip_prefix('c')?.parse::<u64>().ok()?;
         self.lock().get(&n).cloned()
     }
 
     /// Live connections, of one run if given, in opening order.
-    pub fn list(&self, run: Option<&str>) -> Vec<Arc<Live>> {
+    pub(crate) fn list(&self, run: Option<&str>) -> Vec<Arc<Live>> {
         self.lock()
             .values()
             .filter(|c| run.is_none_or(|r| c.run.as_deref() == Some(r)))
@@ -249,7 +249,7 @@ mod tests {
         let (reply, answer) = tokio::sync::oneshot::channel();
         (
             Envelope {
-                command: super::super::commands::Command::Pause,
+                command: crate::control::commands::Command::Pause,
                 reply,
             },
             answer,

@@ -19,7 +19,7 @@ use super::registry::{ConnState, Live, NotQueued};
 use super::{ApiError, summary};
 use crate::app::App;
 
-pub type Reply = Response<Vec<u8>>;
+pub(crate) type Reply = Response<Vec<u8>>;
 
 /// The largest request body accepted.
 const MAX_BODY: usize = 64 * 1024;
@@ -34,7 +34,9 @@ POST /__pawmock/connections/{action}?run=LABEL, POST /__pawmock/wait, \
 GET|DELETE /__pawmock/journal[?run=&since=], GET /__pawmock/journal/summary[?run=], POST /__pawmock/reset";
 
 /// Every request under `/__pawmock/` with something after the prefix.
-pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rejection> + Clone {
+pub(crate) fn route(
+    app: Arc<App>,
+) -> impl Filter<Extract = (Reply,), Error = warp::Rejection> + Clone {
     warp::path("__pawmock")
         .and(warp::path::tail())
         .and_then(|tail: warp::path::Tail| async move {
@@ -157,7 +159,7 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// Answers one request under `/__pawmock/` (`tail` is the path after it).
-pub async fn handle(
+pub(crate) async fn handle(
     app: &Arc<App>,
     method: &Method,
     tail: &str,

@@ -8,33 +8,33 @@ use serde::Serialize;
 use super::journal::{Entry, What};
 
 /// Why a turn was cancelled, when the client never saw that message answered.
-pub const UNANSWERED_WHY: &[&str] = &["connection closed", "fault"];
+pub(crate) const UNANSWERED_WHY: &[&str] = &["connection closed", "fault"];
 
 /// The figures of one run label.
 #[derive(Debug, Default, Clone, Serialize, PartialEq)]
-pub struct RunSummary {
-    pub run: Option<String>,
+pub(crate) struct RunSummary {
+    pub(crate) run: Option<String>,
     /// WebSocket handshakes, refused ones included.
-    pub attempts: u64,
+    pub(crate) attempts: u64,
     /// Handshakes a chaos fault refused.
-    pub refused: u64,
+    pub(crate) refused: u64,
     /// Connections opened.
-    pub connections: u64,
+    pub(crate) connections: u64,
     /// Attempts after the first.
-    pub reconnects: u64,
+    pub(crate) reconnects: u64,
     /// For each server-side close, abort or refusal followed by another handshake of the
     /// run: the milliseconds between them.
-    pub reconnect_ms: Vec<f64>,
+    pub(crate) reconnect_ms: Vec<f64>,
     /// Chat messages sent again on a later connection after the server closed the one
     /// where they got no `stream_end`.
-    pub resent_messages: Vec<String>,
+    pub(crate) resent_messages: Vec<String>,
     /// `stop` actions the client sent.
-    pub stops: u64,
-    pub turns_completed: u64,
-    pub turns_cancelled: u64,
+    pub(crate) stops: u64,
+    pub(crate) turns_completed: u64,
+    pub(crate) turns_cancelled: u64,
     /// Connections closed by the server first (faults, the API, shutdown) and by the client.
-    pub server_closes: u64,
-    pub client_closes: u64,
+    pub(crate) server_closes: u64,
+    pub(crate) client_closes: u64,
 }
 
 #[derive(Default)]
@@ -47,7 +47,7 @@ struct RunState {
 }
 
 /// Summaries per run label (`None`: connections without `?run=`), in label order.
-pub fn summarize<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Vec<RunSummary> {
+pub(crate) fn summarize<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Vec<RunSummary> {
     let mut runs: BTreeMap<Option<String>, RunState> = BTreeMap::new();
     // The chat each connection is waiting on an answer for.
     let mut waiting: HashMap<&str, String> = HashMap::new();

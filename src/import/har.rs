@@ -17,25 +17,25 @@ use crate::record::line::{self, Direction};
 
 /// One recording written.
 #[derive(Debug)]
-pub struct Written {
-    pub path: PathBuf,
-    pub url: String,
-    pub frames: usize,
+pub(crate) struct Written {
+    pub(crate) path: PathBuf,
+    pub(crate) url: String,
+    pub(crate) frames: usize,
 }
 
 /// A recording made from one WebSocket entry, not yet written.
 #[derive(Debug)]
-pub struct Converted {
+pub(crate) struct Converted {
     /// File name, `<har name>-<n>.jsonl`.
-    pub name: String,
+    pub(crate) name: String,
     /// The entry's URL, its query redacted.
-    pub url: String,
-    pub text: String,
-    pub frames: usize,
+    pub(crate) url: String,
+    pub(crate) text: String,
+    pub(crate) frames: usize,
 }
 
 /// Reads `har`, converts every WebSocket in it and writes the recordings into `out`.
-pub fn import(har: &Path, out: &Path, redactor: &Redactor) -> Result<Vec<Written>, String> {
+pub(crate) fn import(har: &Path, out: &Path, redactor: &Redactor) -> Result<Vec<Written>, String> {
     let text = std::fs::read_to_string(har).map_err(|e| {
         format!(
             "cannot read {}: {e}; give the path of a .har file",
@@ -52,7 +52,11 @@ pub fn import(har: &Path, out: &Path, redactor: &Redactor) -> Result<Vec<Written
 }
 
 /// Converts a HAR's text; the error names the JSON path of the first problem.
-pub fn convert(text: &str, stem: &str, redactor: &Redactor) -> Result<Vec<Converted>, String> {
+pub(crate) fn convert(
+    text: &str,
+    stem: &str,
+    redactor: &Redactor,
+) -> Result<Vec<Converted>, String> {
     let doc: Value = serde_json::from_str(text).map_err(|e| {
         let what = e.to_string();
         let what = what.rsplit_once(" at line ").map_or(what.as_str(), |(w, _)| w);
@@ -174,7 +178,7 @@ fn redact_url(url: &str, redactor: &Redactor) -> String {
 
 /// Writes every recording to a temporary file, then renames them all into place; on
 /// any failure the temporary files are removed and nothing is left behind.
-pub fn write_all(out: &Path, converted: &[Converted]) -> Result<Vec<Written>, String> {
+pub(crate) fn write_all(out: &Path, converted: &[Converted]) -> Result<Vec<Written>, String> {
     std::fs::create_dir_all(out).map_err(|e| {
         format!(
             "cannot create the output directory {}: {e}; choose another with --out DIR",

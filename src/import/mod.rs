@@ -1,12 +1,12 @@
 //! `pawmock import FILE.har`: the WebSocket messages a browser saved in a HAR file
 //! become recordings `serve` replays.
 
-pub mod har;
+pub(crate) mod har;
 
 use std::process::ExitCode;
 
 /// Runs `pawmock import`.
-pub fn command(args: &crate::cli::ImportArgs) -> ExitCode {
+pub(crate) fn command(args: &crate::cli::ImportArgs) -> ExitCode {
     let redactor = match crate::record::Redactor::with_rules(&args.output.redact) {
         Ok(r) => r,
         Err(e) => {

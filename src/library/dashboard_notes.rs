@@ -8,7 +8,7 @@ use super::scenario::{Body, Step, StepKind};
 ///
 /// The shipped dashboard has no plan UI (addendum C.9), so a plan there plays a branch
 /// at once instead of waiting: `approve` unless the step's `dashboard_plan` says.
-pub fn dashboard_notes(library: &Library) -> Vec<String> {
+pub(crate) fn dashboard_notes(library: &Library) -> Vec<String> {
     let mut notes = Vec::new();
     for s in library.scenarios() {
         for (t, turn) in s.turns.iter().enumerate() {

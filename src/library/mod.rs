@@ -1,20 +1,20 @@
 //! The recordings directory: file formats, loading with located errors, and the
 //! immutable [`Library`] snapshot every connection reads from.
 
-pub mod dashboard_notes;
-pub mod format;
-pub mod raw;
-pub mod recording;
-pub mod reload;
-pub mod scenario;
-pub mod schema;
+pub(crate) mod dashboard_notes;
+pub(crate) mod format;
+pub(crate) mod raw;
+pub(crate) mod recording;
+pub(crate) mod reload;
+pub(crate) mod scenario;
+pub(crate) mod schema;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use crate::located::problem::{JsonPath, Problem};
-pub use scenario::{Scenario, ScenarioKind};
+pub(crate) use crate::located::problem::{JsonPath, Problem};
+pub(crate) use scenario::Scenario;
 
 use crate::backend::BackendData;
 
@@ -24,7 +24,7 @@ use format::ScenarioFile;
 
 /// What a file in the recordings directory is, judged by its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
+pub(crate) enum FileKind {
     Scenario,
     Recording,
     /// `chaos/*.json`: fault profiles.
@@ -36,7 +36,7 @@ pub enum FileKind {
 }
 
 /// Classifies `rel`, a path relative to the recordings directory.
-pub fn classify(rel: &Path) -> FileKind {
+pub(crate) fn classify(rel: &Path) -> FileKind {
     let Some(file_name) = rel.file_name().and_then(|n| n.to_str()) else {
         return FileKind::Ignored;
     };
@@ -61,7 +61,7 @@ pub fn classify(rel: &Path) -> FileKind {
 
 /// The scenario name of a file: its path under the directory, without the extension,
 /// with `/` between folders (`demo/weather.json` → `demo/weather`).
-pub fn scenario_name(rel: &Path) -> String {
+pub(crate) fn scenario_name(rel: &Path) -> String {
     let stem = rel.with_extension("");
     stem.components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
@@ -82,7 +82,7 @@ pub enum Entry {
 }
 
 /// Reads and compiles one file; `None` for files pawmock does not read (by [`classify`]).
-pub fn load_file(dir: &Path, rel: &Path) -> Option<Result<Entry, Vec<Problem>>> {
+pub(crate) fn load_file(dir: &Path, rel: &Path) -> Option<Result<Entry, Vec<Problem>>> {
     match classify(rel) {
         FileKind::Scenario | FileKind::Recording => {
             Some(load_scenario(dir, rel).map(|s| Entry::Scenario(Arc::new(s))))
@@ -98,7 +98,7 @@ pub fn load_file(dir: &Path, rel: &Path) -> Option<Result<Entry, Vec<Problem>>> 
 }
 
 /// Reads and compiles one scenario or recording file.
-pub fn load_scenario(dir: &Path, rel: &Path) -> Result<Scenario, Vec<Problem>> {
+pub(crate) fn load_scenario(dir: &Path, rel: &Path) -> Result<Scenario, Vec<Problem>> {
     let path = dir.join(rel);
     let text = read_text(&path)?;
     scenario_from_text(rel, &path, &text)
@@ -123,7 +123,11 @@ pub fn compile_text(rel: &Path, path: &Path, text: &str) -> Option<Result<Entry,
 }
 
 /// Compiles the text of the scenario or recording at `rel` (read from `path`).
-pub fn scenario_from_text(rel: &Path, path: &Path, text: &str) -> Result<Scenario, Vec<Problem>> {
+pub(crate) fn scenario_from_text(
+    rel: &Path,
+    path: &Path,
+    text: &str,
+) -> Result<Scenario, Vec<Problem>> {
     let name = scenario_name(rel);
     match classify(rel) {
         FileKind::Recording => recording::compile(&name, path, text),
@@ -137,14 +141,14 @@ pub fn scenario_from_text(rel: &Path, path: &Path, text: &str) -> Result<Scenari
 }
 
 /// Every file under `dir` (recursively), relative to it, in file-name order.
-pub fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     list_files_reporting(dir).map(|(files, _)| files)
 }
 
 /// Like [`list_files`], and what could not be listed: an unreadable subdirectory (named,
 /// and skipped: the rest is served), a name that is not UTF-8, a directory symlink that
 /// loops. Directory symlinks are followed. Only `dir` itself being unreadable is an error.
-pub fn list_files_reporting(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<Problem>)> {
+pub(crate) fn list_files_reporting(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<Problem>)> {
     struct Walk<'a> {
         root: &'a Path,
         out: Vec<PathBuf>,
@@ -233,7 +237,6 @@ pub fn list_files_reporting(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<Pr
 /// snapshot a turn started with, so a reload never changes a turn in flight.
 #[derive(Debug, Default)]
 pub struct Library {
-    dir: PathBuf,
     scenarios: Vec<Arc<Scenario>>,
     by_name: HashMap<String, usize>,
     chaos: std::collections::BTreeMap<String, Arc<crate::chaos::Profile>>,
@@ -246,7 +249,7 @@ pub struct Loaded {
     pub library: Library,
     pub problems: Vec<Problem>,
     /// How many files were read (scenarios, recordings, profiles, backend data).
-    pub files: usize,
+    pub(crate) files: usize,
 }
 
 impl Library {
@@ -268,7 +271,7 @@ impl Library {
                 .map(|p| &p.file)
                 .collect::<std::collections::BTreeSet<_>>()
                 .len();
-        let (library, dup) = Library::from_entries(dir, entries);
+        let (library, dup) = Library::from_entries(entries);
         problems.extend(dup);
         Ok(Loaded {
             library,
@@ -279,8 +282,7 @@ impl Library {
 
     /// Builds a snapshot from good entries, in file-name order. Two files with the same
     /// scenario name (`x.json` and `x.jsonl`) keep the first; the second is a problem.
-    pub fn from_entries(
-        dir: &Path,
+    pub(crate) fn from_entries(
         entries: impl IntoIterator<Item = Entry>,
     ) -> (Library, Vec<Problem>) {
         let mut by_name = HashMap::new();
@@ -318,7 +320,6 @@ impl Library {
         }
         (
             Library {
-                dir: dir.to_owned(),
                 scenarios: kept,
                 by_name,
                 chaos,
@@ -326,10 +327,6 @@ impl Library {
             },
             problems,
         )
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// All scenarios in file-name order.
@@ -351,17 +348,17 @@ impl Library {
     }
 
     /// Names of all chaos profiles, sorted.
-    pub fn chaos_names(&self) -> Vec<&str> {
+    pub(crate) fn chaos_names(&self) -> Vec<&str> {
         self.chaos.keys().map(String::as_str).collect()
     }
 
     /// All chaos profiles, by name.
-    pub fn chaos_profiles(&self) -> impl Iterator<Item = &Arc<crate::chaos::Profile>> {
+    pub(crate) fn chaos_profiles(&self) -> impl Iterator<Item = &Arc<crate::chaos::Profile>> {
         self.chaos.values()
     }
 
     /// The canned backend data: the directory's `backend.json`, else the built-in data.
-    pub fn backend(&self) -> Arc<BackendData> {
+    pub(crate) fn backend(&self) -> Arc<BackendData> {
         self.backend.clone().unwrap_or_else(BackendData::builtin)
     }
 }

@@ -17,33 +17,33 @@ use crate::protocol::raw::RawFrame;
 
 /// A server-side step of a raw recording.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RawOut {
+pub(crate) enum RawOut {
     Frame(RawFrame),
     /// A named point (not sent; chaos triggers can use it).
     Marker(String),
 }
 
 /// Recorded server frames, each with its delay since the previous line.
-pub type Replies = Vec<(Duration, RawOut)>;
+pub(crate) type Replies = Vec<(Duration, RawOut)>;
 
 /// One recorded client frame and what the server sent after it.
 #[derive(Debug)]
-pub struct Exchange {
-    pub trigger: RawFrame,
-    pub replies: Replies,
+pub(crate) struct Exchange {
+    pub(crate) trigger: RawFrame,
+    pub(crate) replies: Replies,
 }
 
 /// A `raw` recording, ready to replay.
 #[derive(Debug)]
-pub struct RawScript {
-    pub greeting: Replies,
-    pub exchanges: Vec<Exchange>,
-    pub matcher: Matcher,
+pub(crate) struct RawScript {
+    pub(crate) greeting: Replies,
+    pub(crate) exchanges: Vec<Exchange>,
+    pub(crate) matcher: Matcher,
 }
 
 impl RawScript {
     /// The names of its marker lines, each once, in order: what `?freeze=` may name.
-    pub fn markers(&self) -> Vec<String> {
+    pub(crate) fn markers(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         let replies =
             std::iter::once(&self.greeting).chain(self.exchanges.iter().map(|x| &x.replies));
@@ -59,7 +59,7 @@ impl RawScript {
 
     /// The exchange a client frame starts, searching from `from` (the exchange after
     /// the last one played) round to the start; `None` when no recorded frame matches.
-    pub fn find(&self, frame: &RawFrame, from: usize) -> Option<usize> {
+    pub(crate) fn find(&self, frame: &RawFrame, from: usize) -> Option<usize> {
         let n = self.exchanges.len();
         (0..n)
             .map(|k| (from + k) % n.max(1))
@@ -69,7 +69,7 @@ impl RawScript {
 
 /// Compiled `match` rules of a recording's header.
 #[derive(Debug, Default)]
-pub struct Matcher {
+pub(crate) struct Matcher {
     ignore: Vec<JsonPath>,
     only: Vec<JsonPath>,
     ignore_regex: Vec<Regex>,
@@ -77,7 +77,7 @@ pub struct Matcher {
 
 impl Matcher {
     /// Compiles the rules; each error names the rule's place (`match.ignore[0]`) and why.
-    pub fn compile(spec: &MatchSpec) -> Result<Matcher, Vec<(String, String)>> {
+    pub(crate) fn compile(spec: &MatchSpec) -> Result<Matcher, Vec<(String, String)>> {
         let mut errors = Vec::new();
         let mut paths = |list: &[String], field: &str| -> Vec<JsonPath> {
             list.iter()
@@ -125,7 +125,7 @@ impl Matcher {
     }
 
     /// Whether a client frame matches a recorded one under these rules.
-    pub fn matches(&self, recorded: &RawFrame, got: &RawFrame) -> bool {
+    pub(crate) fn matches(&self, recorded: &RawFrame, got: &RawFrame) -> bool {
         match (recorded, got) {
             (RawFrame::Text(a), RawFrame::Text(b)) => self.key(a) == self.key(b),
             (RawFrame::Binary(a), RawFrame::Binary(b)) => a == b,

@@ -34,7 +34,7 @@ use crate::protocol::raw::RawFrame;
 
 /// Reads a recording into a scenario whose Nth turn replays the Nth recorded exchange
 /// (or, for a `raw` recording, into its [`RawScript`]).
-pub fn compile(name: &str, file: &Path, text: &str) -> Result<Scenario, Vec<Problem>> {
+pub(crate) fn compile(name: &str, file: &Path, text: &str) -> Result<Scenario, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let mut header: Option<RecordingHeader> = None;

@@ -90,7 +90,7 @@ pub struct Report {
     /// duplicate scenario names. An error that stays the same is not repeated.
     pub problems: Vec<Problem>,
     /// Time to re-read the files and build the new library.
-    pub elapsed: Duration,
+    pub(crate) elapsed: Duration,
 }
 
 impl Report {
@@ -209,7 +209,7 @@ impl Reloader {
 
     /// The problems of every file that does not load as it is on disk now, and the
     /// duplicate names of the current library (what the inspector lists).
-    pub fn problems(&self) -> Vec<Problem> {
+    pub(crate) fn problems(&self) -> Vec<Problem> {
         self.files
             .values()
             .flat_map(|f| f.problems.iter().cloned())
@@ -218,12 +218,12 @@ impl Reloader {
     }
 
     /// The directory as given to [`Reloader::scan`].
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
     /// The canonical form of the directory: the path to hand to a watcher.
-    pub fn canonical_root(&self) -> &Path {
+    pub(crate) fn canonical_root(&self) -> &Path {
         &self.canonical
     }
 
@@ -440,10 +440,7 @@ impl Reloader {
 
     /// The library of the last good entry of every file, in relative-path order.
     fn build(&self) -> (Library, Vec<Problem>) {
-        Library::from_entries(
-            &self.root,
-            self.files.values().filter_map(|s| s.good.clone()),
-        )
+        Library::from_entries(self.files.values().filter_map(|s| s.good.clone()))
     }
 }
 

@@ -17,7 +17,7 @@ use crate::protocol::{Event, HistoryMessage};
 use crate::speed::Speed;
 
 /// How long a plan waits for the client's answer when the file does not say.
-pub const DEFAULT_PLAN_WAIT: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_PLAN_WAIT: Duration = Duration::from_secs(300);
 
 /// One conversation of the library.
 #[derive(Debug)]
@@ -26,22 +26,22 @@ pub struct Scenario {
     pub name: String,
     pub title: String,
     pub description: Option<String>,
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     pub timing: TimingSpec,
     pub history: Vec<HistoryMessage>,
     /// Session that holds `history`.
     pub session_id: String,
     pub turns: Vec<Turn>,
     /// For recordings: what selects it when unpinned (scripted scenarios use their turns).
-    pub selector: Option<When>,
+    pub(crate) selector: Option<When>,
     pub kind: ScenarioKind,
     /// Faults applied to this scenario's turns.
-    pub chaos: Vec<crate::chaos::Fault>,
+    pub(crate) chaos: Vec<crate::chaos::Fault>,
     /// Steps played after the handshake on connections pinned to this scenario.
-    pub on_connect: Vec<Step>,
+    pub(crate) on_connect: Vec<Step>,
     /// A `raw` recording's frames (its `turns` are empty): replayed by
     /// `connection::raw` when a connection pins it.
-    pub raw: Option<Arc<super::raw::RawScript>>,
+    pub(crate) raw: Option<Arc<super::raw::RawScript>>,
     /// What loading noticed without refusing the file (a recording's cut-off last line).
     pub warnings: Vec<String>,
 }
@@ -97,7 +97,7 @@ pub enum ScenarioKind {
 
 #[derive(Debug)]
 pub struct Turn {
-    pub when: When,
+    pub(crate) when: When,
     pub body: Body,
 }
 
@@ -111,7 +111,7 @@ pub enum Body {
 
 /// Which user message selects a turn.
 #[derive(Debug, Clone)]
-pub enum When {
+pub(crate) enum When {
     Any,
     /// Any of these (lower-cased) fragments.
     Contains(Vec<String>),
@@ -127,7 +127,7 @@ pub enum When {
 
 impl When {
     /// Whether `text`, the `turn_no`-th message to this scenario, matches.
-    pub fn matches(&self, text: &str, turn_no: u32) -> bool {
+    pub(crate) fn matches(&self, text: &str, turn_no: u32) -> bool {
         match self {
             When::Any => true,
             When::Contains(parts) => {
@@ -143,7 +143,7 @@ impl When {
 
     /// Whether `text` picks this turn's scenario when no scenario is pinned: only rules
     /// that look at the text do, so `"any"` and `{"turn": N}` never steal every message.
-    pub fn matches_text(&self, text: &str) -> bool {
+    pub(crate) fn matches_text(&self, text: &str) -> bool {
         match self {
             When::Any | When::Turn(_) => false,
             When::AnyOf(rules) => rules.iter().any(|r| r.matches_text(text)),
@@ -215,7 +215,7 @@ impl SayText {
     }
 
     /// The pieces for `unit` and `size`, cut by `cut` the first time they are asked for.
-    pub fn pieces(
+    pub(crate) fn pieces(
         &self,
         unit: ChunkUnit,
         size: usize,
@@ -248,18 +248,22 @@ impl std::fmt::Debug for SayText {
 /// A plan waiting for approval and the three ways it can go on.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    pub text: String,
-    pub approve: Vec<Step>,
-    pub reject: Vec<Step>,
-    pub timeout: Vec<Step>,
-    pub wait: Duration,
+    pub(crate) text: String,
+    pub(crate) approve: Vec<Step>,
+    pub(crate) reject: Vec<Step>,
+    pub(crate) timeout: Vec<Step>,
+    pub(crate) wait: Duration,
     /// The branch the dashboard dialect plays at once (`None`: the file did not say,
     /// so `approve`; `pawmock check` mentions it).
-    pub dashboard: Option<DashboardPlan>,
+    pub(crate) dashboard: Option<DashboardPlan>,
 }
 
 /// Turns a parsed scenario file into a [`Scenario`], or every problem found in it.
-pub fn compile(name: &str, src: &Source, file: ScenarioFile) -> Result<Scenario, Vec<Problem>> {
+pub(crate) fn compile(
+    name: &str,
+    src: &Source,
+    file: ScenarioFile,
+) -> Result<Scenario, Vec<Problem>> {
     let mut problems = Vec::new();
     check_timing(
         src,
@@ -344,7 +348,7 @@ fn compile_turn(
 const WHEN_HINT: &str = r#"write "any", {"contains": "text"}, {"contains": ["a", "b"]}, {"equals": "text"}, {"regex": "pattern"}, {"turn": 2}, or a list of these such as [{"contains": "weather"}, "any"]"#;
 
 /// Reads a `when` value; `None` (absent) means `any`. A list means any of its rules.
-pub fn compile_when(
+pub(crate) fn compile_when(
     src: &Source,
     path: &JsonPath,
     when: Option<&Value>,
@@ -466,7 +470,7 @@ const STEP_KINDS: [&str; 9] = [
 
 /// Compiles steps given outside a file (the control API's `send`): `value` is one step
 /// object or a list of them; problems come back as `path: message` lines with hints.
-pub fn compile_loose_steps(value: &Value) -> Result<Vec<Step>, Vec<Problem>> {
+pub(crate) fn compile_loose_steps(value: &Value) -> Result<Vec<Step>, Vec<Problem>> {
     let list = match value {
         Value::Array(_) => value.clone(),
         other => Value::Array(vec![other.clone()]),
@@ -634,7 +638,12 @@ fn compile_step(
 }
 
 /// Checks the ranges serde cannot express.
-pub fn check_timing(src: &Source, path: &JsonPath, t: &TimingSpec, problems: &mut Vec<Problem>) {
+pub(crate) fn check_timing(
+    src: &Source,
+    path: &JsonPath,
+    t: &TimingSpec,
+    problems: &mut Vec<Problem>,
+) {
     let mut bad =
         |key: &str, msg: &str| problems.push(src.problem(path.key(key), msg.into(), None));
     if t.jitter.is_some_and(|j| !(0.0..=1.0).contains(&j)) {

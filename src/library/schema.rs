@@ -6,7 +6,7 @@ use super::format::{RecordingHeader, ScenarioFile};
 use crate::backend::data::BackendFile;
 
 /// `(file name, schema)` for every format.
-pub fn all() -> Vec<(&'static str, serde_json::Value)> {
+pub(crate) fn all() -> Vec<(&'static str, serde_json::Value)> {
     vec![
         (
             "scenario.schema.json",
@@ -29,7 +29,7 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
 }
 
 /// The text written for a schema: pretty JSON with a final newline.
-pub fn render(schema: &serde_json::Value) -> String {
+pub(crate) fn render(schema: &serde_json::Value) -> String {
     let mut s = serde_json::to_string_pretty(schema).expect("schema is JSON");
     s.push('\n');
     s
@@ -37,7 +37,7 @@ pub fn render(schema: &serde_json::Value) -> String {
 
 /// Writes every schema into `dir` (each through a temp file and a rename, so an editor
 /// never reads half a schema).
-pub fn write_all(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+pub(crate) fn write_all(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
     for (name, schema) in all() {

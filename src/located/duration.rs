@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize, Serializer};
 pub const MAX: Duration = Duration::from_secs(24 * 3600);
 
 /// Refuses durations above [`MAX`].
-pub fn bounded(d: Duration, written: &str) -> Result<Duration, String> {
+pub(crate) fn bounded(d: Duration, written: &str) -> Result<Duration, String> {
     if d > MAX {
         Err(format!(
             "duration {written} is longer than the 24h pawmock accepts"
@@ -24,7 +24,7 @@ pub fn bounded(d: Duration, written: &str) -> Result<Duration, String> {
 }
 
 /// A number of seconds as a bounded duration: finite, ≥ 0 and at most [`MAX`].
-pub fn from_secs(n: f64) -> Result<Duration, String> {
+pub(crate) fn from_secs(n: f64) -> Result<Duration, String> {
     let d = Duration::try_from_secs_f64(n)
         .map_err(|_| format!("invalid duration {n}: seconds must be a finite number ≥ 0"))?;
     bounded(d, &n.to_string())
@@ -32,7 +32,7 @@ pub fn from_secs(n: f64) -> Result<Duration, String> {
 
 /// `t + d`, saturating: an instant too far ahead to represent becomes "in 30 years"
 /// (what tokio itself uses for "never"), so no offset can make instant arithmetic panic.
-pub fn later(t: tokio::time::Instant, d: Duration) -> tokio::time::Instant {
+pub(crate) fn later(t: tokio::time::Instant, d: Duration) -> tokio::time::Instant {
     t.checked_add(d)
         .unwrap_or_else(|| t + Duration::from_secs(86400 * 365 * 30))
 }

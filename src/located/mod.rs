@@ -9,9 +9,9 @@
 //! `backend`, `playback`, `cli`, `limits`, `control`) and imports none of them, so those
 //! modules can share it without importing each other.
 
-pub mod duration;
-pub mod problem;
-pub mod source;
+pub(crate) mod duration;
+pub(crate) mod problem;
+pub(crate) mod source;
 
 use std::path::Path;
 
@@ -19,7 +19,7 @@ use problem::{JsonPath, Problem};
 
 /// The largest file pawmock reads: far above any scenario or recording, and a bound on
 /// what one file can make the loader hold.
-pub const MAX_FILE_BYTES: u64 = 256 << 20;
+pub(crate) const MAX_FILE_BYTES: u64 = 256 << 20;
 
 /// A problem at the start of a file (or directory) that cannot be used at all.
 pub(crate) fn file_problem(path: &Path, message: String, hint: &str) -> Problem {
@@ -39,7 +39,7 @@ pub(crate) fn file_problem(path: &Path, message: String, hint: &str) -> Problem 
 /// non-blocking (opening a FIFO for reading would otherwise wait for a writer forever,
 /// hanging `check`, start-up, every reload and Ctrl-C) and its type is checked on the
 /// open handle.
-pub fn read_text(path: &Path) -> Result<String, Vec<Problem>> {
+pub(crate) fn read_text(path: &Path) -> Result<String, Vec<Problem>> {
     use std::io::Read;
     let unreadable = |e: std::io::Error| {
         vec![file_problem(

@@ -5,27 +5,27 @@ use std::path::PathBuf;
 
 /// One segment of a JSON path: an object key or an array index.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Segment {
+pub(crate) enum Segment {
     Key(String),
     Index(usize),
 }
 
 /// A JSON path such as `turns[0].reply[2].duration` (the root prints as `$`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct JsonPath(pub Vec<Segment>);
+pub(crate) struct JsonPath(pub Vec<Segment>);
 
 impl JsonPath {
-    pub fn root() -> Self {
+    pub(crate) fn root() -> Self {
         JsonPath(Vec::new())
     }
 
-    pub fn key(&self, key: &str) -> Self {
+    pub(crate) fn key(&self, key: &str) -> Self {
         let mut p = self.clone();
         p.0.push(Segment::Key(key.to_owned()));
         p
     }
 
-    pub fn index(&self, index: usize) -> Self {
+    pub(crate) fn index(&self, index: usize) -> Self {
         let mut p = self.clone();
         p.0.push(Segment::Index(index));
         p
@@ -54,9 +54,9 @@ pub struct Problem {
     pub file: PathBuf,
     pub line: usize,
     pub column: usize,
-    pub path: JsonPath,
+    pub(crate) path: JsonPath,
     pub message: String,
-    pub hint: Option<String>,
+    pub(crate) hint: Option<String>,
 }
 
 impl fmt::Display for Problem {

@@ -17,15 +17,15 @@ use serde_json::Value;
 use super::problem::{JsonPath, Problem, Segment};
 
 /// The text of one JSON document (or one line of a JSON Lines file) and where it came from.
-pub struct Source<'a> {
-    pub file: &'a Path,
-    pub text: &'a str,
+pub(crate) struct Source<'a> {
+    pub(crate) file: &'a Path,
+    pub(crate) text: &'a str,
     /// Added to every reported line (for lines of a `.jsonl` file).
-    pub line_offset: usize,
+    pub(crate) line_offset: usize,
 }
 
 impl<'a> Source<'a> {
-    pub fn new(file: &'a Path, text: &'a str) -> Self {
+    pub(crate) fn new(file: &'a Path, text: &'a str) -> Self {
         Source {
             file,
             text,
@@ -34,7 +34,7 @@ impl<'a> Source<'a> {
     }
 
     /// Parses the text into a JSON value, or a problem at the syntax error.
-    pub fn parse(&self) -> Result<Value, Problem> {
+    pub(crate) fn parse(&self) -> Result<Value, Problem> {
         match jsonc_parser::parse_to_ast(self.text, &CollectOptions::default(), &parse_options()) {
             Ok(result) => match result.value {
                 Some(node) => Ok(Value::from(node)),
@@ -55,7 +55,7 @@ impl<'a> Source<'a> {
     }
 
     /// Deserialises `value` into `T`, reporting a failure at the JSON path serde stopped at.
-    pub fn deserialize<T: DeserializeOwned>(&self, value: Value) -> Result<T, Problem> {
+    pub(crate) fn deserialize<T: DeserializeOwned>(&self, value: Value) -> Result<T, Problem> {
         serde_path_to_error::deserialize(value).map_err(|e| {
             let path = JsonPath(
                 e.path()
@@ -76,7 +76,7 @@ impl<'a> Source<'a> {
     }
 
     /// A problem at the start of the value `path` names (or of its nearest existing parent).
-    pub fn problem(&self, path: JsonPath, message: String, hint: Option<String>) -> Problem {
+    pub(crate) fn problem(&self, path: JsonPath, message: String, hint: Option<String>) -> Problem {
         let offset = self.locate(&path);
         self.problem_at(offset, path, message, hint)
     }
@@ -100,7 +100,7 @@ impl<'a> Source<'a> {
     }
 
     /// Byte offset where the value at `path` starts.
-    pub fn locate(&self, path: &JsonPath) -> usize {
+    pub(crate) fn locate(&self, path: &JsonPath) -> usize {
         let Ok(parsed) =
             jsonc_parser::parse_to_ast(self.text, &CollectOptions::default(), &parse_options())
         else {
@@ -138,7 +138,7 @@ fn parse_options() -> ParseOptions {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;

@@ -13,7 +13,7 @@ const TOKEN_CHARS: usize = 4;
 /// Units are found as byte offsets and each chunk is copied out once: a turn of a few
 /// hundred words is expanded whenever a connection starts one, so a thousand turns
 /// starting together must not cost a thousand times hundreds of small reallocations.
-pub fn split(text: &str, unit: ChunkUnit, size: usize) -> Vec<String> {
+pub(crate) fn split(text: &str, unit: ChunkUnit, size: usize) -> Vec<String> {
     if text.is_empty() {
         return Vec::new();
     }
@@ -141,7 +141,7 @@ mod tests {
         use super::super::TOKEN_CHARS;
         use crate::library::format::ChunkUnit;
 
-        pub fn split(text: &str, unit: ChunkUnit, size: usize) -> Vec<String> {
+        pub(crate) fn split(text: &str, unit: ChunkUnit, size: usize) -> Vec<String> {
             let units = match unit {
                 ChunkUnit::Char => text.chars().map(String::from).collect(),
                 ChunkUnit::Word => words(text),

@@ -1,14 +1,13 @@
 //! From a turn to timed events: the timing model, text chunking and `expand`, all pure
 //! functions of their inputs and the seeded RNG ([`crate::rng`]) (no clock, no I/O).
 
-pub mod chunk;
-pub mod playhead;
-pub mod raw;
-pub mod schedule;
-pub mod shared;
-pub mod timing;
+pub(crate) mod chunk;
+pub(crate) mod playhead;
+pub(crate) mod raw;
+pub(crate) mod schedule;
+pub(crate) mod shared;
+pub(crate) mod timing;
 
-pub use crate::protocol::Scheduled;
-pub use schedule::{Gate, Segment, expand_branch, expand_turn};
-pub use shared::SharedSchedules;
-pub use timing::Timing;
+pub(crate) use schedule::{Segment, expand_branch, expand_turn};
+pub(crate) use shared::SharedSchedules;
+pub(crate) use timing::Timing;

@@ -10,7 +10,7 @@ use crate::speed::Speed;
 
 /// Maps schedule offsets to instants: `anchor_wall + (offset - anchor_pos) / rate`.
 #[derive(Debug, Clone, Copy)]
-pub struct Playhead {
+pub(crate) struct Playhead {
     anchor_wall: Instant,
     anchor_pos: Duration,
     rate: Speed,
@@ -19,7 +19,7 @@ pub struct Playhead {
 
 impl Playhead {
     /// Offset 0 is due at `origin`; offsets play at `rate` (1 is the schedule's pace).
-    pub fn new(origin: Instant, rate: Speed, paused: bool) -> Playhead {
+    pub(crate) fn new(origin: Instant, rate: Speed, paused: bool) -> Playhead {
         Playhead {
             anchor_wall: origin,
             anchor_pos: Duration::ZERO,
@@ -29,7 +29,7 @@ impl Playhead {
     }
 
     /// When `offset` is due; `None` while paused.
-    pub fn due(&self, offset: Duration) -> Option<Instant> {
+    pub(crate) fn due(&self, offset: Duration) -> Option<Instant> {
         if self.paused {
             return None;
         }
@@ -41,12 +41,12 @@ impl Playhead {
     }
 
     /// Whether `offset` is due at `now` (never while paused).
-    pub fn reached(&self, offset: Duration, now: Instant) -> bool {
+    pub(crate) fn reached(&self, offset: Duration, now: Instant) -> bool {
         self.due(offset).is_some_and(|at| at <= now)
     }
 
     /// The schedule offset playback stands at.
-    pub fn position(&self, now: Instant) -> Duration {
+    pub(crate) fn position(&self, now: Instant) -> Duration {
         if self.paused {
             return self.anchor_pos;
         }
@@ -59,16 +59,16 @@ impl Playhead {
     }
 
     /// The control API's live speed (1 unless it was changed).
-    pub fn rate(&self) -> Speed {
+    pub(crate) fn rate(&self) -> Speed {
         self.rate
     }
 
-    pub fn is_paused(&self) -> bool {
+    pub(crate) fn is_paused(&self) -> bool {
         self.paused
     }
 
     /// Holds playback where it stands at `now`.
-    pub fn pause(&mut self, now: Instant) {
+    pub(crate) fn pause(&mut self, now: Instant) {
         if !self.paused {
             self.anchor_pos = self.position(now);
             self.anchor_wall = now;
@@ -77,14 +77,14 @@ impl Playhead {
     }
 
     /// Holds playback exactly at `offset` (a marker's), whatever the timer's lateness.
-    pub fn hold_at(&mut self, offset: Duration, now: Instant) {
+    pub(crate) fn hold_at(&mut self, offset: Duration, now: Instant) {
         self.anchor_pos = offset;
         self.anchor_wall = now;
         self.paused = true;
     }
 
     /// Goes on from where it was held, as of `now`; returns how long it was held.
-    pub fn resume(&mut self, now: Instant) -> Duration {
+    pub(crate) fn resume(&mut self, now: Instant) -> Duration {
         if !self.paused {
             return Duration::ZERO;
         }
@@ -95,14 +95,14 @@ impl Playhead {
     }
 
     /// Moves a held playhead forward to `offset` (a step releases the next event).
-    pub fn advance_to(&mut self, offset: Duration) {
+    pub(crate) fn advance_to(&mut self, offset: Duration) {
         if self.paused {
             self.anchor_pos = self.anchor_pos.max(offset);
         }
     }
 
     /// Plays at `rate` from `now` on (0: everything left is due at once).
-    pub fn set_rate(&mut self, rate: Speed, now: Instant) {
+    pub(crate) fn set_rate(&mut self, rate: Speed, now: Instant) {
         self.anchor_pos = self.position(now);
         if !self.paused {
             self.anchor_wall = now;
@@ -111,7 +111,7 @@ impl Playhead {
     }
 
     /// Stops for `length` from `now`, then goes on (a `stall` injected through the API).
-    pub fn stall(&mut self, now: Instant, length: Duration) {
+    pub(crate) fn stall(&mut self, now: Instant, length: Duration) {
         self.anchor_pos = self.position(now);
         self.anchor_wall = crate::located::duration::later(now, length);
     }

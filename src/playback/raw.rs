@@ -14,7 +14,7 @@ use crate::protocol::Scheduled;
 use crate::rng::Rng;
 
 /// The frames of one exchange (or the greeting) at absolute offsets from its start.
-pub fn expand_raw(
+pub(crate) fn expand_raw(
     replies: &[(Duration, RawOut)],
     timing: &Timing,
     jitter: Option<f64>,

@@ -14,24 +14,16 @@ use crate::rng::Rng;
 
 /// A plan that waits for the client, reached at `at`.
 #[derive(Debug, Clone)]
-pub struct Gate {
-    pub at: Duration,
-    pub plan: Plan,
+pub(crate) struct Gate {
+    pub(crate) at: Duration,
+    pub(crate) plan: Plan,
 }
 
 /// Events up to the end of a turn, or up to a plan that waits for an answer.
 #[derive(Debug, Clone)]
 pub struct Segment {
     pub events: Vec<Scheduled>,
-    pub gate: Option<Gate>,
-}
-
-impl Segment {
-    /// When the segment's last event (or its gate) is due.
-    pub fn length(&self) -> Duration {
-        let last = self.events.last().map_or(Duration::ZERO, |e| e.at);
-        self.gate.as_ref().map_or(last, |g| g.at.max(last))
-    }
+    pub(crate) gate: Option<Gate>,
 }
 
 /// Expands a whole turn: `stream_start` at once, then the body, then `stream_end` (unless
@@ -71,7 +63,7 @@ pub fn expand_turn(body: &Body, timing: &Timing, rng: &mut Rng) -> Segment {
 }
 
 /// Expands the branch a plan answer chose, from the moment of the answer.
-pub fn expand_branch(steps: &[Step], timing: &Timing, rng: &mut Rng) -> Segment {
+pub(crate) fn expand_branch(steps: &[Step], timing: &Timing, rng: &mut Rng) -> Segment {
     let mut b = Builder::new(timing);
     b.steps(steps, rng);
     b.finish()
@@ -79,7 +71,7 @@ pub fn expand_branch(steps: &[Step], timing: &Timing, rng: &mut Rng) -> Segment 
 
 /// Expands steps played outside a turn (the control API's `send`, a scenario's
 /// `on_connect`): their events only, without `stream_start` or `stream_end`.
-pub fn expand_steps(steps: &[Step], timing: &Timing, rng: &mut Rng) -> Vec<Scheduled> {
+pub(crate) fn expand_steps(steps: &[Step], timing: &Timing, rng: &mut Rng) -> Vec<Scheduled> {
     let mut b = Builder::new(timing);
     b.steps(steps, rng);
     b.events

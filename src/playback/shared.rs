@@ -21,7 +21,7 @@ const CAPACITY: usize = 64;
 
 /// The expansions most recently asked for.
 #[derive(Default)]
-pub struct SharedSchedules {
+pub(crate) struct SharedSchedules {
     entries: Mutex<VecDeque<Entry>>,
 }
 
@@ -69,7 +69,7 @@ impl SharedSchedules {
     /// The expansion of `scenario.turns[turn]` with `timing` and the RNG
     /// `rng::derive(seed, &scenario.name, index)`, and the RNG after it: exactly what
     /// expanding it afresh gives.
-    pub fn expand(
+    pub(crate) fn expand(
         &self,
         scenario: &Arc<Scenario>,
         turn: usize,

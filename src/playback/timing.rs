@@ -14,14 +14,14 @@ use crate::speed::Speed;
 /// The speeds layered into it (the scenario's, then the URL's or server's) multiply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Timing {
-    pub first_token: Duration,
+    pub(crate) first_token: Duration,
     pub chunk: ChunkUnit,
-    pub chunk_size: usize,
+    pub(crate) chunk_size: usize,
     pub chunk_delay: Duration,
-    pub jitter: f64,
-    pub think: Duration,
-    pub tool_duration: Duration,
-    pub max_gap: Duration,
+    pub(crate) jitter: f64,
+    pub(crate) think: Duration,
+    pub(crate) tool_duration: Duration,
+    pub(crate) max_gap: Duration,
     pub speed: Speed,
 }
 
@@ -81,7 +81,7 @@ impl Timing {
     }
 
     /// The gap after one chunk: `chunk_delay`, varied uniformly by ±`jitter`.
-    pub fn chunk_gap(&self, rng: &mut Rng) -> Duration {
+    pub(crate) fn chunk_gap(&self, rng: &mut Rng) -> Duration {
         if self.jitter == 0.0 {
             return self.chunk_delay;
         }
@@ -90,7 +90,7 @@ impl Timing {
     }
 
     /// Script time as wall time at this speed (speed 0: no time at all).
-    pub fn scale(&self, d: Duration) -> Duration {
+    pub(crate) fn scale(&self, d: Duration) -> Duration {
         self.speed.scale(d)
     }
 }

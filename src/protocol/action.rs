@@ -45,7 +45,7 @@ pub enum Action {
 }
 
 /// Legacy actions the shipped dashboard sends (or the real backend handles).
-pub const LEGACY_ACTIONS: &[&str] = &[
+pub(crate) const LEGACY_ACTIONS: &[&str] = &[
     "tool",
     "toggle_agent",
     "get_settings",
@@ -83,7 +83,7 @@ const CORE_ACTIONS: &[&str] = &[
 
 impl Action {
     /// The dialect this action reveals the client speaks, if it is dialect-specific.
-    pub fn implied_dialect(&self) -> Option<Dialect> {
+    pub(crate) fn implied_dialect(&self) -> Option<Dialect> {
         match self {
             Action::Chat { via, .. } | Action::Plan { via, .. } => Some(*via),
             Action::Authenticate | Action::Legacy { .. } => Some(Dialect::Dashboard),

@@ -30,7 +30,7 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Dialect::Docs => "docs",
             Dialect::Dashboard => "dashboard",
@@ -284,7 +284,7 @@ fn render_dashboard(event: &Event, sid: &str) -> Option<Value> {
 /// The frame that follows an event's own, for the one event that is two frames on the
 /// wire: an agent error reported by the backend (addendum C.1 path 1) is a failed
 /// `agent` tool_result, then its text as an answer chunk.
-pub fn follow_up(event: &Event, dialect: Dialect) -> Option<String> {
+pub(crate) fn follow_up(event: &Event, dialect: Dialect) -> Option<String> {
     match (event, dialect) {
         (
             Event::AgentError {
@@ -302,13 +302,13 @@ pub fn follow_up(event: &Event, dialect: Dialect) -> Option<String> {
 
 /// The empty thinking event the real backend sends at the start of every turn
 /// (addendum C.2), in the dashboard dialect.
-pub fn turn_thinking(session_id: &str) -> String {
+pub(crate) fn turn_thinking(session_id: &str) -> String {
     system_event("thinking", json!({"session_key": session_key(session_id)})).to_string()
 }
 
 /// Whether the dashboard dialect's frame for `event` goes to every dashboard
 /// connection (addendum C.3: the bus's `system_event`s), not only the one chatting.
-pub fn reaches_every_dashboard(event: &Event) -> bool {
+pub(crate) fn reaches_every_dashboard(event: &Event) -> bool {
     matches!(
         event,
         Event::Thinking { .. }
@@ -340,7 +340,7 @@ fn result_text(result: &Value) -> Value {
 /// Reads a recorded server frame (of either dialect) back into an [`Event`], so that a
 /// recording made in one dialect replays in the other. Frames it does not recognise stay
 /// [`Event::Raw`] and are sent unchanged.
-pub fn parse_frame(frame: &Value) -> Event {
+pub(crate) fn parse_frame(frame: &Value) -> Event {
     recognise(frame).unwrap_or_else(|| Event::Raw(frame.clone()))
 }
 

@@ -3,11 +3,11 @@
 //! Client frames are decoded into an [`Action`]; everything the server sends is an
 //! [`Event`] until [`dialect::render`] turns it into the JSON frame one dialect expects.
 
-pub mod action;
-pub mod dialect;
-pub mod event;
-pub mod raw;
+pub(crate) mod action;
+pub(crate) mod dialect;
+pub(crate) mod event;
+pub(crate) mod raw;
 
-pub use action::{Action, ActionError, PlanAnswer};
-pub use dialect::{Dialect, DialectChoice};
-pub use event::{Event, HistoryMessage, Scheduled};
+pub(crate) use action::{Action, PlanAnswer};
+pub(crate) use dialect::{Dialect, DialectChoice};
+pub(crate) use event::{Event, HistoryMessage, Scheduled};

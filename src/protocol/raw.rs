@@ -23,7 +23,7 @@ pub enum RawFrame {
 
 impl RawFrame {
     /// The message that sends it (closes are carried out by the connection).
-    pub fn message(&self) -> Option<Message> {
+    pub(crate) fn message(&self) -> Option<Message> {
         match self {
             RawFrame::Text(t) => Some(Message::text(t.to_string())),
             RawFrame::Binary(b) => Some(Message::binary(b.clone())),
@@ -32,7 +32,7 @@ impl RawFrame {
     }
 
     /// The frame's payload bytes (for corrupting and fragmenting).
-    pub fn payload(&self) -> &[u8] {
+    pub(crate) fn payload(&self) -> &[u8] {
         match self {
             RawFrame::Text(t) => t.as_bytes(),
             RawFrame::Binary(b) => b,
@@ -42,7 +42,7 @@ impl RawFrame {
 
     /// Cut in half (on a character boundary for text): a frame the client's parser
     /// will likely refuse.
-    pub fn corrupted(&self) -> RawFrame {
+    pub(crate) fn corrupted(&self) -> RawFrame {
         match self {
             RawFrame::Text(t) => {
                 let mut cut = t.len() / 2;
@@ -76,7 +76,7 @@ impl RawFrame {
 
     /// A text frame cut into `pieces` text frames of about equal length (the `slice`
     /// fault): each piece is a message of its own.
-    pub fn sliced(text: &str, pieces: u32) -> Vec<RawFrame> {
+    pub(crate) fn sliced(text: &str, pieces: u32) -> Vec<RawFrame> {
         let chars: Vec<char> = text.chars().collect();
         let n = (pieces as usize).clamp(1, chars.len().max(1));
         let size = chars.len().div_ceil(n).max(1);

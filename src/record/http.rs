@@ -20,7 +20,7 @@ use super::proxy::Reply;
 
 /// Largest request or response body passed through (the dashboard's bundles are a few
 /// megabytes at most).
-pub const MAX_BODY: usize = 64 << 20;
+pub(crate) const MAX_BODY: usize = 64 << 20;
 /// How long the upstream may take to answer one request.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -39,9 +39,9 @@ const HOP_BY_HOP: &[&str] = &[
     "content-length",
 ];
 
-pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
+pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
-pub fn client() -> HttpClient {
+pub(crate) fn client() -> HttpClient {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     connector.set_connect_timeout(Some(Duration::from_secs(10)));
@@ -83,7 +83,7 @@ where
 }
 
 /// Forwards one request to the upstream and returns its answer.
-pub async fn forward<S, B>(
+pub(crate) async fn forward<S, B>(
     recorder: Arc<Recorder>,
     method: Method,
     path_and_query: String,

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 /// Who sent a frame: the client (`in`, a turn trigger on replay) or the server (`out`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
+pub(crate) enum Direction {
     In,
     Out,
 }
@@ -34,7 +34,7 @@ impl Direction {
     }
 
     /// `client` or `server`, as a `close` line names the side that closed.
-    pub fn side(self) -> &'static str {
+    pub(crate) fn side(self) -> &'static str {
         match self {
             Direction::In => "client",
             Direction::Out => "server",
@@ -50,7 +50,7 @@ fn seconds(delay: Duration) -> Value {
 
 /// The payload of a text frame: the object itself when that round-trips to the same
 /// bytes, else the text as a string.
-pub fn text_payload(text: &str) -> Value {
+pub(crate) fn text_payload(text: &str) -> Value {
     if text.starts_with('{')
         && let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(text)
         && serde_json::to_string(&v).is_ok_and(|compact| compact == text)
@@ -61,19 +61,19 @@ pub fn text_payload(text: &str) -> Value {
 }
 
 /// A text frame's line.
-pub fn text(delay: Duration, direction: Direction, text: &str) -> String {
+pub(crate) fn text(delay: Duration, direction: Direction, text: &str) -> String {
     json!([seconds(delay), direction.text_kind(), text_payload(text)]).to_string()
 }
 
 /// A binary frame's line.
-pub fn binary(delay: Duration, direction: Direction, bytes: &[u8]) -> String {
+pub(crate) fn binary(delay: Duration, direction: Direction, bytes: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
     json!([seconds(delay), direction.binary_kind(), b64]).to_string()
 }
 
 /// A close's line: who closed, the code (1006 when the connection was lost without a
 /// close frame) and the reason.
-pub fn close(delay: Duration, by: Direction, code: u16, reason: &str) -> String {
+pub(crate) fn close(delay: Duration, by: Direction, code: u16, reason: &str) -> String {
     json!([
         seconds(delay),
         "close",

@@ -4,12 +4,12 @@
 //! replays. Other HTTP requests are forwarded to the upstream too, so a real frontend
 //! works through the recorder.
 
-pub mod http;
-pub mod line;
-pub mod proxy;
-pub mod redact;
-pub mod upstream;
-pub mod writer;
+pub(crate) mod http;
+pub(crate) mod line;
+pub(crate) mod proxy;
+pub(crate) mod redact;
+pub(crate) mod upstream;
+pub(crate) mod writer;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,15 +24,15 @@ use warp::Filter;
 use warp::http::{HeaderMap, Method};
 use warp::hyper::upgrade::OnUpgrade;
 
-pub use redact::Redactor;
-pub use upstream::Upstream;
+pub(crate) use redact::Redactor;
+pub(crate) use upstream::Upstream;
 
 /// What a running recorder shares between its connections.
 pub struct Recorder {
-    pub upstream: Upstream,
+    pub(crate) upstream: Upstream,
     /// Where recordings are written.
-    pub out: PathBuf,
-    pub redactor: Arc<Redactor>,
+    pub(crate) out: PathBuf,
+    pub(crate) redactor: Arc<Redactor>,
     http: http::HttpClient,
     next_connection: AtomicU64,
     pub shutdown: CancellationToken,
@@ -59,7 +59,7 @@ impl Recorder {
 
 /// Every request: a WebSocket handshake (any path) is proxied and recorded, anything
 /// else is forwarded over HTTP.
-pub fn routes(
+pub(crate) fn routes(
     recorder: Arc<Recorder>,
 ) -> impl Filter<Extract = (proxy::Reply,), Error = std::convert::Infallible> + Clone {
     let ws = {
@@ -117,7 +117,7 @@ pub fn routes(
 }
 
 /// Serves until `recorder.shutdown` is cancelled.
-pub async fn run(recorder: Arc<Recorder>, listener: TcpListener) {
+pub(crate) async fn run(recorder: Arc<Recorder>, listener: TcpListener) {
     if let Ok(addr) = listener.local_addr() {
         // Its own address first: tools read the first ws:// URL of this line.
         info!(
@@ -142,7 +142,7 @@ pub fn spawn(recorder: Arc<Recorder>, listener: TcpListener) -> tokio::task::Joi
 }
 
 /// `pawmock record`: parses the arguments, binds, and records until Ctrl-C.
-pub fn command(args: &crate::cli::RecordArgs) -> std::process::ExitCode {
+pub(crate) fn command(args: &crate::cli::RecordArgs) -> std::process::ExitCode {
     use std::process::ExitCode;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;

@@ -45,7 +45,7 @@ const HANDSHAKE_HEADERS: &[&str] = &[
     "transfer-encoding",
 ];
 
-pub type Reply = Response<bytes::Bytes>;
+pub(crate) type Reply = Response<bytes::Bytes>;
 
 fn plain(status: StatusCode, body: String) -> Reply {
     Response::builder()
@@ -57,7 +57,7 @@ fn plain(status: StatusCode, body: String) -> Reply {
 
 /// Answers a client's WebSocket handshake on `path?query` by first opening the same
 /// WebSocket upstream.
-pub async fn handshake(
+pub(crate) async fn handshake(
     recorder: Arc<Recorder>,
     path: String,
     query: String,

@@ -12,7 +12,7 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 
 /// What a redacted value becomes.
-pub const REDACTED: &str = "[redacted]";
+pub(crate) const REDACTED: &str = "[redacted]";
 
 /// Values that are secrets whatever key holds them: provider API keys, bearer tokens
 /// and JWTs. Each pattern matches the secret only, so the text around it stays readable.
@@ -99,7 +99,7 @@ impl Redactor {
 
     /// A text frame with its secrets replaced. JSON frames keep their shape (and, when
     /// nothing was replaced, their exact bytes).
-    pub fn text(&self, text: &str) -> String {
+    pub(crate) fn text(&self, text: &str) -> String {
         match serde_json::from_str::<Value>(text) {
             Ok(mut value) => {
                 if self.value(&mut value) {
@@ -113,7 +113,7 @@ impl Redactor {
     }
 
     /// Redacts a JSON value in place; true when anything changed.
-    pub fn value(&self, value: &mut Value) -> bool {
+    pub(crate) fn value(&self, value: &mut Value) -> bool {
         let mut changed = self.walk(value);
         for path in &self.paths {
             let pointers: Vec<String> = path
@@ -183,7 +183,7 @@ impl Redactor {
 
     /// A query string without `token` (never recorded) and with the text rules applied
     /// to the values left.
-    pub fn query(&self, query: &str) -> String {
+    pub(crate) fn query(&self, query: &str) -> String {
         let kept: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
             .filter(|(k, _)| !k.eq_ignore_ascii_case("token") && !is_secret_key(k))
             .map(|(k, v)| {

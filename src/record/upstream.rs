@@ -6,12 +6,10 @@ use warp::http::Uri;
 /// `http://host:port`, each with the client's own path and query.
 #[derive(Debug, Clone)]
 pub struct Upstream {
-    /// `host:port`.
-    pub authority: String,
     /// `ws://host:port`.
-    pub ws_origin: String,
+    pub(crate) ws_origin: String,
     /// `http://host:port`.
-    pub http_origin: String,
+    pub(crate) http_origin: String,
 }
 
 impl Upstream {
@@ -48,7 +46,6 @@ impl Upstream {
         Ok(Upstream {
             ws_origin: format!("ws://{authority}"),
             http_origin: format!("http://{authority}"),
-            authority,
         })
     }
 }
@@ -56,7 +53,7 @@ impl Upstream {
 /// The query a proxied WebSocket forwards: the client's, without pawmock's own replay
 /// parameters (`scenario`, `speed`, `chaos`, …). `token` and `resume_session` belong to
 /// the backend and are kept (the recording never stores `token`).
-pub fn forwarded_query(query: &str) -> String {
+pub(crate) fn forwarded_query(query: &str) -> String {
     let own = |k: &str| {
         k != "token" && k != "resume_session" && crate::connection::params::KNOWN.contains(&k)
     };

@@ -19,7 +19,7 @@ use super::line::{self, Direction};
 use super::redact::Redactor;
 
 /// The recording of one connection.
-pub struct RecordingFile {
+pub(crate) struct RecordingFile {
     path: PathBuf,
     redactor: std::sync::Arc<Redactor>,
     inner: Mutex<Inner>,
@@ -35,16 +35,16 @@ struct Inner {
 }
 
 /// What the header says about where a recording comes from.
-pub struct Origin<'a> {
-    pub upstream: &'a str,
-    pub path: &'a str,
+pub(crate) struct Origin<'a> {
+    pub(crate) upstream: &'a str,
+    pub(crate) path: &'a str,
     /// Already redacted.
-    pub query: &'a str,
-    pub connection: &'a str,
+    pub(crate) query: &'a str,
+    pub(crate) connection: &'a str,
 }
 
 /// `2026-11-30-024501` (UTC): sorts by time, and is a valid file name everywhere.
-pub fn file_stamp(t: SystemTime) -> String {
+pub(crate) fn file_stamp(t: SystemTime) -> String {
     let iso = crate::timestamp::iso8601(t);
     // 2026-11-30T02:45:01.123456+00:00
     format!(
@@ -59,7 +59,7 @@ pub fn file_stamp(t: SystemTime) -> String {
 impl RecordingFile {
     /// Creates `dir/<date>-<connection>.jsonl` (never overwriting a file) and writes the
     /// header line.
-    pub fn create(
+    pub(crate) fn create(
         dir: &Path,
         origin: &Origin,
         redactor: std::sync::Arc<Redactor>,
@@ -110,12 +110,12 @@ impl RecordingFile {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Appends a text frame (redacted).
-    pub fn text(&self, direction: Direction, text: &str) {
+    pub(crate) fn text(&self, direction: Direction, text: &str) {
         let text = self.redactor.text(text);
         self.append(direction == Direction::In, |delay| {
             line::text(delay, direction, &text)
@@ -123,7 +123,7 @@ impl RecordingFile {
     }
 
     /// Appends a binary frame (written as it is: rules cannot read binary payloads).
-    pub fn binary(&self, direction: Direction, bytes: &[u8]) {
+    pub(crate) fn binary(&self, direction: Direction, bytes: &[u8]) {
         self.append(direction == Direction::In, |delay| {
             line::binary(delay, direction, bytes)
         });
@@ -132,7 +132,7 @@ impl RecordingFile {
     /// Called when the connection is over: a recording in which the client sent nothing
     /// (a page that connected and left) has nothing to replay, and is removed rather
     /// than left for `check` to refuse. True when it was removed.
-    pub fn finish(&self) -> bool {
+    pub(crate) fn finish(&self) -> bool {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if inner.client_frames > 0 {
             return false;
@@ -141,7 +141,7 @@ impl RecordingFile {
     }
 
     /// Appends a close by `by` (1006: the connection was lost without a close frame).
-    pub fn close(&self, by: Direction, code: u16, reason: &str) {
+    pub(crate) fn close(&self, by: Direction, code: u16, reason: &str) {
         let reason = self.redactor.text(reason);
         self.append(false, |delay| line::close(delay, by, code, &reason));
     }

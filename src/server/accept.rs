@@ -32,8 +32,8 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(250);
 /// The limits the accept loop enforces.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
-    pub handshake_timeout: Duration,
-    pub max_pending: usize,
+    pub(crate) handshake_timeout: Duration,
+    pub(crate) max_pending: usize,
 }
 
 /// Accepts connections on `listener` until `shutdown` is cancelled; returns at once then

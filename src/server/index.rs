@@ -9,10 +9,12 @@ use warp::http::{Response, StatusCode};
 
 use crate::app::App;
 
-pub type Reply = Response<Vec<u8>>;
+pub(crate) type Reply = Response<Vec<u8>>;
 
 /// `GET /` when no frontend is served; rejected otherwise.
-pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rejection> + Clone {
+pub(crate) fn route(
+    app: Arc<App>,
+) -> impl Filter<Extract = (Reply,), Error = warp::Rejection> + Clone {
     warp::get()
         .and(warp::path::end())
         .and(warp::header::optional::<String>("host"))
@@ -28,7 +30,7 @@ pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rej
 }
 
 /// The page for a request that reached pawmock as `host`.
-pub fn page(app: &App, host: &str) -> Reply {
+pub(crate) fn page(app: &App, host: &str) -> Reply {
     let library = app.library();
     let ws = format!("ws://{host}/ws");
     let mut rows = String::new();

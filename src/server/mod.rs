@@ -4,13 +4,13 @@ mod accept;
 mod index;
 mod inspector;
 mod reminder_ringer;
-pub mod rest;
+pub(crate) mod rest;
 mod state_writer;
-pub mod static_files;
+pub(crate) mod static_files;
 mod upgrade;
-pub mod watch;
+pub(crate) mod watch;
 
-pub use static_files::static_root;
+pub(crate) use static_files::static_root;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -86,7 +86,7 @@ pub async fn bind(host: &str, port: u16) -> Result<TcpListener, BindError> {
 /// Binds every address `host` stands for: `localhost` is both 127.0.0.1 and ::1 (Node
 /// and some browsers try ::1 first), on the same port; ::1 is skipped, with a warning, on
 /// a machine without IPv6. Any other host binds its first address, as [`bind`].
-pub async fn bind_all(host: &str, port: u16) -> Result<Vec<TcpListener>, BindError> {
+pub(crate) async fn bind_all(host: &str, port: u16) -> Result<Vec<TcpListener>, BindError> {
     if !host.eq_ignore_ascii_case("localhost") {
         return Ok(vec![bind(host, port).await?]);
     }
@@ -106,7 +106,7 @@ pub async fn bind_all(host: &str, port: u16) -> Result<Vec<TcpListener>, BindErr
 /// dashboard's `/api` calls, `/metrics`, the `--static` frontend (GET and HEAD of any
 /// other path) or, without one, the index page at `/`; anything left is a JSON 404
 /// naming the path.
-pub fn routes(
+pub(crate) fn routes(
     app: Arc<App>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
     upgrade::route(app.clone())
@@ -131,12 +131,12 @@ pub fn routes(
 
 /// Serves until `app.shutdown` is cancelled, then closes every WebSocket with 1001 and
 /// waits (up to 3 s) for them to finish; sockets not yet upgraded are not waited for.
-pub async fn run(app: Arc<App>, listener: TcpListener) {
+pub(crate) async fn run(app: Arc<App>, listener: TcpListener) {
     run_all(app, vec![listener]).await;
 }
 
 /// [`run`] on several listeners at once (`--host localhost`: 127.0.0.1 and ::1).
-pub async fn run_all(app: Arc<App>, listeners: Vec<TcpListener>) {
+pub(crate) async fn run_all(app: Arc<App>, listeners: Vec<TcpListener>) {
     for listener in &listeners {
         let addr: Option<SocketAddr> = listener.local_addr().ok();
         if let Some(addr) = addr {

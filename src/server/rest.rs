@@ -30,23 +30,23 @@ mod qr;
 mod remote;
 mod system;
 
-pub type Reply = Response<Vec<u8>>;
+pub(crate) type Reply = Response<Vec<u8>>;
 
 /// One `/api` request as the endpoint families read it.
 pub(crate) struct Req<'a> {
-    pub app: &'a App,
-    pub data: &'a BackendData,
-    pub method: &'a Method,
+    pub(crate) app: &'a App,
+    pub(crate) data: &'a BackendData,
+    pub(crate) method: &'a Method,
     /// The path's segments after `api`, percent-decoded.
-    pub path: &'a [&'a str],
+    pub(crate) path: &'a [&'a str],
     params: &'a [(String, String)],
-    pub body: &'a [u8],
+    pub(crate) body: &'a [u8],
     /// The `Host` header, for the URLs the real backend builds from it.
-    pub host: &'a str,
+    pub(crate) host: &'a str,
 }
 
 impl Req<'_> {
-    pub fn param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(k, _)| k == name)
@@ -54,7 +54,7 @@ impl Req<'_> {
     }
 
     /// The body as a JSON object, or the 400 that says it is not one.
-    pub fn json(&self) -> Result<serde_json::Map<String, Value>, Box<Reply>> {
+    pub(crate) fn json(&self) -> Result<serde_json::Map<String, Value>, Box<Reply>> {
         match serde_json::from_slice::<Value>(self.body) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(other) => Err(Box::new(detail(
@@ -69,7 +69,7 @@ impl Req<'_> {
     }
 
     /// A string field of the JSON body (`None` for a missing or non-string field).
-    pub fn field(body: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+    pub(crate) fn field(body: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
         body.get(key).and_then(Value::as_str).map(str::to_owned)
     }
 }
@@ -92,7 +92,7 @@ impl warp::reject::Reject for BodyUnreadable {}
 
 /// Answers [`BodyTooLarge`] with a 413 naming the limit and [`BodyUnreadable`] with a
 /// 400; other rejections go on.
-pub async fn too_large(r: warp::Rejection) -> Result<Reply, warp::Rejection> {
+pub(crate) async fn too_large(r: warp::Rejection) -> Result<Reply, warp::Rejection> {
     if r.find::<BodyTooLarge>().is_some() {
         Ok(json_reply(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -109,7 +109,9 @@ pub async fn too_large(r: warp::Rejection) -> Result<Reply, warp::Rejection> {
 }
 
 /// Every request under `/api`.
-pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rejection> + Clone {
+pub(crate) fn route(
+    app: Arc<App>,
+) -> impl Filter<Extract = (Reply,), Error = warp::Rejection> + Clone {
     warp::path("api")
         .and(warp::method())
         .and(warp::path::full())
@@ -162,7 +164,7 @@ where
 }
 
 /// Answers one `/api` request.
-pub fn handle(
+pub(crate) fn handle(
     app: &App,
     method: &Method,
     path: &str,
@@ -288,7 +290,7 @@ fn list_sessions(app: &App, limit: Option<&str>) -> Reply {
 }
 
 /// One session as the sidebar reads it.
-pub fn session_json(s: &Session) -> Value {
+pub(crate) fn session_json(s: &Session) -> Value {
     let mut v = json!({
         "id": s.id,
         "title": s.display_title(),

@@ -19,7 +19,7 @@ use warp::http::{Method, Response, StatusCode};
 
 use crate::app::App;
 
-pub type Reply = Response<Vec<u8>>;
+pub(crate) type Reply = Response<Vec<u8>>;
 
 /// Checks `--static DIR` at start-up and returns it canonicalized (what every request
 /// is checked against).
@@ -41,7 +41,9 @@ pub fn static_root(dir: &Path) -> Result<PathBuf, String> {
 
 /// GET and HEAD of any path, when pawmock serves a frontend; rejected otherwise so the
 /// next route (the index page, then the 404) answers.
-pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rejection> + Clone {
+pub(crate) fn route(
+    app: Arc<App>,
+) -> impl Filter<Extract = (Reply,), Error = warp::Rejection> + Clone {
     warp::get()
         .or(warp::head())
         .unify()
@@ -71,20 +73,20 @@ pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rej
 
 /// The request's cache validators.
 #[derive(Debug, Default)]
-pub struct Conditions {
-    pub if_none_match: Option<String>,
-    pub if_modified_since: Option<String>,
+pub(crate) struct Conditions {
+    pub(crate) if_none_match: Option<String>,
+    pub(crate) if_modified_since: Option<String>,
 }
 
 /// Why a request path is not looked up.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Refused {
+pub(crate) enum Refused {
     /// `.`/`..` segments, encoded slashes, backslashes, NULs or bad percent-encoding.
     BadPath(&'static str),
 }
 
 /// The decoded segments of a raw (percent-encoded) request path, or why it is refused.
-pub fn segments(raw: &str) -> Result<Vec<String>, Refused> {
+pub(crate) fn segments(raw: &str) -> Result<Vec<String>, Refused> {
     if raw.contains('\\') {
         return Err(Refused::BadPath("a backslash"));
     }
@@ -108,7 +110,12 @@ pub fn segments(raw: &str) -> Result<Vec<String>, Refused> {
 }
 
 /// Answers one GET (or HEAD, without the body) of `raw_path` from `root`.
-pub async fn serve(root: &Path, raw_path: &str, conditions: &Conditions, head: bool) -> Reply {
+pub(crate) async fn serve(
+    root: &Path,
+    raw_path: &str,
+    conditions: &Conditions,
+    head: bool,
+) -> Reply {
     let segments = match segments(raw_path) {
         Ok(s) => s,
         Err(Refused::BadPath(why)) => {

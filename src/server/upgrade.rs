@@ -23,7 +23,9 @@ const READ_BUFFER: usize = 1024;
 
 type Reply = Response<String>;
 
-pub fn route(app: Arc<App>) -> impl Filter<Extract = (Reply,), Error = warp::Rejection> + Clone {
+pub(crate) fn route(
+    app: Arc<App>,
+) -> impl Filter<Extract = (Reply,), Error = warp::Rejection> + Clone {
     warp::path("ws")
         .and(warp::path::end())
         .and(warp::get())

@@ -30,10 +30,10 @@ use crate::library::reload::{Applied, Reloader, Report};
 /// The debounce used when none is given: short enough to feel instant, long enough to
 /// merge the several events of one save (open, truncate, write, close, or write a temp
 /// file and rename it).
-pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(100);
+pub(crate) const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(100);
 
 /// Shorter debounces (or poll intervals) make the debouncer's thread spin for nothing.
-pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+pub(crate) const MIN_INTERVAL: Duration = Duration::from_millis(10);
 
 /// How to watch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

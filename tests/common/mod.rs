@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use pawmock::app::{App, ServeConfig};
-use pawmock::library::Library;
+use pawmock::Library;
+use pawmock::{App, ServeConfig};
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -43,9 +43,9 @@ impl Server {
             loaded.problems
         );
         let app = App::new(loaded.library, config);
-        let listener = pawmock::server::bind("127.0.0.1", 0).await.expect("bind");
+        let listener = pawmock::bind("127.0.0.1", 0).await.expect("bind");
         let addr = listener.local_addr().unwrap();
-        pawmock::server::spawn(app.clone(), listener);
+        pawmock::spawn(app.clone(), listener);
         Server { addr, app }
     }
 
@@ -54,7 +54,7 @@ impl Server {
         Server::start(
             dir,
             ServeConfig {
-                speed: pawmock::speed::Speed::INSTANT,
+                speed: pawmock::Speed::INSTANT,
                 ..ServeConfig::default()
             },
         )

@@ -15,10 +15,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
-use pawmock::library::Library;
-use pawmock::playback::{Timing, expand_turn};
-use pawmock::protocol::{Dialect, Event, dialect};
-use pawmock::rng;
+use pawmock::Library;
+use pawmock::{Dialect, Event};
+use pawmock::{Timing, expand_turn};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
@@ -68,8 +67,8 @@ fn turn_events(recordings: &Path, scenario: &str) -> anyhow::Result<Vec<Event>> 
         .first()
         .with_context(|| format!("scenario `{scenario}` has no turns"))?;
     let mut timing = Timing::default().with(&s.timing);
-    timing.speed = pawmock::speed::Speed::INSTANT;
-    let mut rng = rng::derive(rng::DEFAULT_SEED, scenario, 1);
+    timing.speed = pawmock::Speed::INSTANT;
+    let mut rng = pawmock::derive_rng(pawmock::DEFAULT_SEED, scenario, 1);
     let segment = expand_turn(&turn.body, &timing, &mut rng);
     Ok(segment.events.into_iter().map(|e| e.event).collect())
 }
@@ -77,10 +76,10 @@ fn turn_events(recordings: &Path, scenario: &str) -> anyhow::Result<Vec<Event>> 
 /// Renders the first turn of `scenario` as pawmock sends it in the docs dialect at speed
 /// 0: `response_chunk`s, then `stream_end`.
 pub fn render_turn(recordings: &Path, scenario: &str) -> anyhow::Result<Vec<String>> {
-    let session = pawmock::sessions::new_session_id();
+    let session = pawmock::new_session_id();
     Ok(turn_events(recordings, scenario)?
         .iter()
-        .filter_map(|e| dialect::render(e, Dialect::Docs, &session))
+        .filter_map(|e| pawmock::render_event(e, Dialect::Docs, &session))
         .map(|frame| frame.to_string())
         .collect())
 }
@@ -153,7 +152,7 @@ async fn serve(stream: TcpStream, answer: Arc<Answer>) {
         return;
     };
     let pace = pace(&query);
-    let session = pawmock::sessions::new_session_id();
+    let session = pawmock::new_session_id();
     while let Some(Ok(msg)) = ws.next().await {
         let Message::Text(text) = msg else { continue };
         if text.contains(r#""stop""#) {
@@ -181,7 +180,7 @@ async fn tight(ws: &mut Ws, frames: &[Message]) -> Result<(), ()> {
 
 async fn rendering(ws: &mut Ws, events: &[Event], session: &str) -> Result<(), ()> {
     for e in events {
-        if let Some(text) = dialect::render_text(e, Dialect::Docs, session) {
+        if let Some(text) = pawmock::render_event_text(e, Dialect::Docs, session) {
             ws.send(Message::text(text)).await.map_err(drop)?;
         }
     }
@@ -217,7 +216,7 @@ fn pace(query: &str) -> Option<Duration> {
     let mut instant = false;
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         match k.as_ref() {
-            "chunk_delay" => delay = pawmock::located::duration::parse(&v).ok(),
+            "chunk_delay" => delay = pawmock::parse_duration(&v).ok(),
             "speed" => instant = v.parse::<f64>().is_ok_and(|s| s == 0.0),
             _ => {}
         }

@@ -8,7 +8,7 @@ use crate::chaos::format::FaultSpec;
 use crate::chaos::trigger::Trigger;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Abort;
+pub(crate) struct Abort;
 
 impl Kind for Abort {
     const PARAMS: &'static [&'static str] = &[];

@@ -8,9 +8,9 @@ use crate::chaos::format::FaultSpec;
 use crate::chaos::trigger::Trigger;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Close {
-    pub code: u16,
-    pub reason: String,
+pub(crate) struct Close {
+    pub(crate) code: u16,
+    pub(crate) reason: String,
 }
 
 impl Kind for Close {

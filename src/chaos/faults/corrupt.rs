@@ -6,7 +6,7 @@ use crate::chaos::apply::{Delivery, Moment};
 use crate::chaos::format::FaultSpec;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Corrupt;
+pub(crate) struct Corrupt;
 
 impl Kind for Corrupt {
     const PARAMS: &'static [&'static str] = &[];

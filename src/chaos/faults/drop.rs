@@ -5,7 +5,7 @@ use crate::chaos::apply::{Delivery, Moment};
 use crate::chaos::format::FaultSpec;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Drop;
+pub(crate) struct Drop;
 
 impl Kind for Drop {
     const PARAMS: &'static [&'static str] = &[];

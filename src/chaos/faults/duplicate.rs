@@ -5,7 +5,7 @@ use crate::chaos::apply::{Delivery, Moment};
 use crate::chaos::format::FaultSpec;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Duplicate;
+pub(crate) struct Duplicate;
 
 impl Kind for Duplicate {
     const PARAMS: &'static [&'static str] = &[];

@@ -8,10 +8,10 @@ use crate::chaos::trigger::Position;
 use crate::protocol::Event;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Error {
-    pub message: String,
-    pub end_turn: bool,
-    pub stream_end: bool,
+pub(crate) struct Error {
+    pub(crate) message: String,
+    pub(crate) end_turn: bool,
+    pub(crate) stream_end: bool,
 }
 
 impl Kind for Error {

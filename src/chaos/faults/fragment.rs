@@ -5,8 +5,8 @@ use crate::chaos::apply::{Delivery, Moment};
 use crate::chaos::format::FaultSpec;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Fragment {
-    pub pieces: u32,
+pub(crate) struct Fragment {
+    pub(crate) pieces: u32,
 }
 
 impl Kind for Fragment {

@@ -14,11 +14,11 @@ use crate::chaos::trigger::Position;
 use crate::rng::Rng;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Latency(pub Delay);
+pub(crate) struct Latency(pub Delay);
 
 /// An extra delay: fixed or drawn from a named distribution.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Delay {
+pub(crate) enum Delay {
     Fixed(Duration),
     Uniform(Duration, Duration),
     Normal { mean: Duration, stddev: Duration },
@@ -27,7 +27,7 @@ pub enum Delay {
 
 impl Delay {
     /// Draws one delay (never negative).
-    pub fn sample(&self, rng: &mut Rng) -> Duration {
+    pub(crate) fn sample(&self, rng: &mut Rng) -> Duration {
         let secs = match self {
             Delay::Fixed(d) => return *d,
             Delay::Uniform(lo, hi) if lo >= hi => return *lo,

@@ -93,7 +93,7 @@ pub(crate) mod testing;
 /// Declares the kinds: `module::Type => Variant` per kind, its doc line above it.
 macro_rules! registry {
     ($($(#[doc = $doc:literal])+ $module:ident::$ty:ident => $variant:ident,)+) => {
-        $(pub mod $module;)+
+        $(pub(crate) mod $module;)+
 
         /// The kinds of fault.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
@@ -104,17 +104,17 @@ macro_rules! registry {
 
         /// What a fault does: its kind's validated parameters.
         #[derive(Debug, Clone, PartialEq)]
-        pub enum Effect {
+        pub(crate) enum Effect {
             $($variant($module::$ty),)+
         }
 
         impl FaultKind {
             /// Every kind, in the order the docs list them.
-            pub const ALL: &[FaultKind] = &[$(FaultKind::$variant),+];
+            pub(crate) const ALL: &[FaultKind] = &[$(FaultKind::$variant),+];
 
             /// The name used in files, URLs, logs and counts: its file's name (`drop`,
             /// `refuse_first`, …), which is also how serde spells it.
-            pub fn name(self) -> &'static str {
+            pub(crate) fn name(self) -> &'static str {
                 match self {
                     $(FaultKind::$variant => stringify!($module),)+
                 }
@@ -152,7 +152,7 @@ macro_rules! registry {
         }
 
         impl Effect {
-            pub fn kind(&self) -> FaultKind {
+            pub(crate) fn kind(&self) -> FaultKind {
                 match self {
                     $(Effect::$variant(_) => FaultKind::$variant,)+
                 }

@@ -8,10 +8,10 @@ use crate::chaos::trigger::Trigger;
 use crate::rng::Rng;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct RefuseFirst {
-    pub count: u32,
-    pub status: u16,
-    pub body: String,
+pub(crate) struct RefuseFirst {
+    pub(crate) count: u32,
+    pub(crate) status: u16,
+    pub(crate) body: String,
 }
 
 impl Kind for RefuseFirst {

@@ -9,9 +9,9 @@ use crate::chaos::trigger::Trigger;
 use crate::rng::Rng;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Reject {
-    pub status: u16,
-    pub body: String,
+pub(crate) struct Reject {
+    pub(crate) status: u16,
+    pub(crate) body: String,
 }
 
 impl Kind for Reject {

@@ -5,7 +5,7 @@ use crate::chaos::apply::{Delivery, Moment};
 use crate::chaos::format::FaultSpec;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Reorder;
+pub(crate) struct Reorder;
 
 impl Kind for Reorder {
     const PARAMS: &'static [&'static str] = &[];

@@ -10,9 +10,9 @@ use crate::protocol::Event;
 use crate::protocol::raw::RawFrame;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Slice {
-    pub pieces: u32,
-    pub interval: Duration,
+pub(crate) struct Slice {
+    pub(crate) pieces: u32,
+    pub(crate) interval: Duration,
 }
 
 impl Kind for Slice {

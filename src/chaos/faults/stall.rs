@@ -10,7 +10,7 @@ use crate::chaos::trigger::Position;
 
 /// `None`: for good.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Stall(pub Option<Duration>);
+pub(crate) struct Stall(pub Option<Duration>);
 
 impl Kind for Stall {
     const PARAMS: &'static [&'static str] = &["duration"];

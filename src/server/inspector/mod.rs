@@ -20,7 +20,7 @@ use crate::app::App;
 /// The inspector's routes: the page and its assets, the scenario listing and the live
 /// feed. Tried before the control API's routes, which answer 404 for any other
 /// `/__pawmock/` path.
-pub fn route(
+pub(crate) fn route(
     app: Arc<App>,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
     use warp::Reply;

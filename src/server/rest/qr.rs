@@ -8,7 +8,7 @@ const SCALE: usize = 6;
 const QUIET: usize = 4;
 
 /// A greyscale PNG of `text` as a QR code, or why it cannot be one (too long).
-pub fn png(text: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn png(text: &str) -> Result<Vec<u8>, String> {
     let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)
         .map_err(|e| format!("cannot encode the URL as a QR code: {e}"))?;
     let modules = code.width();
