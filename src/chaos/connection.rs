@@ -8,11 +8,11 @@ use std::time::Duration;
 use rand::RngExt;
 use tokio::time::Instant;
 
+use super::Profiles;
 use super::apply::{Context, TurnState};
 use super::fault::{Fault, Stage};
 use super::faults::FaultKind;
 use super::handshake::{Refusal, decide};
-use crate::library::{Library, Scenario};
 use crate::rng::Rng;
 
 /// What a connection's chaos is made of, as the URL and the server name it.
@@ -21,9 +21,9 @@ pub(crate) struct Sources<'a> {
     pub(crate) profiles: Vec<String>,
     /// The URL's inline faults (`?fault=`), unparsed.
     pub(crate) inline: &'a [String],
-    /// The scenario the URL pins, if any: its handshake and connect-timer faults
-    /// belong to the connection (its event faults join each turn it plays).
-    pub(crate) pinned: Option<&'a Scenario>,
+    /// The faults of the scenario the URL pins, if any: its handshake and connect-timer
+    /// faults belong to the connection (its event faults join each turn it plays).
+    pub(crate) pinned: Option<&'a [Fault]>,
 }
 
 /// A connection's chaos.
@@ -52,7 +52,7 @@ impl ConnectionChaos {
     /// refused (the RNG's first draws). Unknown profiles and bad inline faults come back
     /// as messages for the client, and are left out.
     pub(crate) fn at_handshake(
-        library: &Library,
+        library: &impl Profiles,
         sources: Sources<'_>,
         mut rng: Rng,
         attempt: u32,
@@ -60,13 +60,8 @@ impl ConnectionChaos {
         let (mut faults, mut inline, errors) =
             super::resolve_parts(library, &sources.profiles, sources.inline);
         faults.extend(inline.iter().cloned());
-        if let Some(s) = sources.pinned {
-            faults.extend(
-                s.chaos
-                    .iter()
-                    .filter(|f| f.stage() != Stage::Event)
-                    .cloned(),
-            );
+        if let Some(pinned) = sources.pinned {
+            faults.extend(pinned.iter().filter(|f| f.stage() != Stage::Event).cloned());
         }
         let refusal = decide(&faults, attempt, &mut rng);
         faults.retain(|f| f.stage() == Stage::ConnectTimer);
@@ -122,8 +117,8 @@ impl ConnectionChaos {
     /// control API's, for this turn), then the playing scenario's own.
     pub(crate) fn turn_faults(
         &self,
-        library: &Library,
-        scenario: Option<&Scenario>,
+        library: &impl Profiles,
+        scenario: Option<&[Fault]>,
         injected: Vec<Fault>,
         gone: impl FnMut(&str),
     ) -> Vec<Fault> {
@@ -131,13 +126,8 @@ impl ConnectionChaos {
         faults.retain(|f| f.stage() == Stage::Event);
         faults.extend(self.inline.iter().cloned());
         faults.extend(injected);
-        if let Some(s) = scenario {
-            faults.extend(
-                s.chaos
-                    .iter()
-                    .filter(|f| f.stage() == Stage::Event)
-                    .cloned(),
-            );
+        if let Some(own) = scenario {
+            faults.extend(own.iter().filter(|f| f.stage() == Stage::Event).cloned());
         }
         faults
     }
@@ -190,19 +180,22 @@ mod tests {
     use super::*;
     use crate::rng::derive;
 
-    fn library_with(profile: &str) -> Library {
-        let dir = std::env::temp_dir().join(format!(
-            "pawmock-chaos-connection-{}-{}",
-            std::process::id(),
-            profile.len()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("chaos")).unwrap();
-        std::fs::write(dir.join("chaos/p.json"), profile).unwrap();
-        let loaded = Library::load(Path::new(&dir)).unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
-        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
-        loaded.library
+    /// Profiles by name, as the library would look them up.
+    struct Map(BTreeMap<String, super::super::Profile>);
+
+    impl Profiles for Map {
+        fn profile(&self, name: &str) -> Option<&super::super::Profile> {
+            self.0.get(name)
+        }
+        fn profile_names(&self) -> Vec<&str> {
+            self.0.keys().map(String::as_str).collect()
+        }
+    }
+
+    fn library_with(profile: &str) -> Map {
+        let rel = Path::new("chaos/p.json");
+        let p = super::super::profile_from_text(rel, rel.to_path_buf(), profile).unwrap();
+        Map(BTreeMap::from([(p.name.clone(), p)]))
     }
 
     #[tokio::test(start_paused = true)]

@@ -26,7 +26,6 @@ pub(crate) use connection::{ConnectionChaos, TurnChaos};
 pub(crate) use fault::{Fault, Stage};
 pub(crate) use faults::FaultKind;
 
-use crate::library::Library;
 use crate::located::problem::{JsonPath, Problem};
 use crate::located::read_text;
 use crate::located::source::Source;
@@ -38,6 +37,14 @@ pub struct Profile {
     pub(crate) name: String,
     pub(crate) description: Option<String>,
     pub faults: Vec<Fault>,
+}
+
+/// Where profiles are looked up by name: the library snapshot a turn starts with. A trait
+/// so that `chaos` stays below `library`, which implements it (and tests, with a map).
+pub(crate) trait Profiles {
+    fn profile(&self, name: &str) -> Option<&Profile>;
+    /// Every profile's name, sorted (for the message about an unknown one).
+    fn profile_names(&self) -> Vec<&str>;
 }
 
 /// Reads and validates `chaos/<rel>`.
@@ -98,7 +105,7 @@ pub(crate) fn compile_all(
 /// The named profiles' faults and the inline faults, apart, each parsed once; and the
 /// messages for the client about unknown names and bad inline faults.
 fn resolve_parts(
-    library: &Library,
+    library: &impl Profiles,
     names: &[String],
     inline: &[String],
 ) -> (Vec<Fault>, Vec<Fault>, Vec<String>) {
@@ -106,7 +113,7 @@ fn resolve_parts(
     let faults = profile_faults(library, names, |name| {
         errors.push(format!(
             "unknown chaos profile `{name}`; known profiles: {}",
-            library.chaos_names().join(", ")
+            library.profile_names().join(", ")
         ))
     });
     let mut parsed = Vec::new();
@@ -123,7 +130,7 @@ fn resolve_parts(
 /// does not have. Connections call this at every turn, so an edited profile takes effect
 /// on the next turn.
 pub(crate) fn profile_faults(
-    library: &Library,
+    library: &impl Profiles,
     names: &[String],
     mut missing: impl FnMut(&str),
 ) -> Vec<Fault> {
@@ -133,7 +140,7 @@ pub(crate) fn profile_faults(
         .map(|n| n.trim())
         .filter(|n| !n.is_empty() && *n != "none")
     {
-        match library.chaos_profile(name) {
+        match library.profile(name) {
             Some(p) => faults.extend(p.faults.iter().cloned()),
             None => missing(name),
         }

@@ -354,7 +354,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RawConnection<'_, S> {
         if faulty {
             let library = self.app.library();
             let injected = std::mem::take(&mut self.ctl.next_faults);
-            faults = self.chaos.turn_faults(&library, None, injected, |_| {});
+            faults = self.chaos.turn_faults(&*library, None, injected, |_| {});
         }
         self.ctl.record(What::TurnStarted {
             scenario: self.scenario.name.clone(),

@@ -45,10 +45,10 @@ impl Setup {
                 .scenario
                 .as_deref()
                 .and_then(|n| library.get(n))
-                .map(|s| &**s),
+                .map(|s| &s.chaos[..]),
         };
         let (chaos, refusal, chaos_errors) =
-            ConnectionChaos::at_handshake(&library, sources, rng, attempt);
+            ConnectionChaos::at_handshake(&*library, sources, rng, attempt);
         errors.extend(chaos_errors);
         Setup {
             id: app.next_connection_id(),

@@ -77,11 +77,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
             trigger: "message".into(),
         });
         let scenario = match &body_owner {
-            turn::BodyRef::Scenario(s, _) => Some(&**s),
+            turn::BodyRef::Scenario(s, _) => Some(&s.chaos[..]),
             turn::BodyRef::Owned(_) => None,
         };
         let injected = std::mem::take(&mut self.ctl.next_faults);
-        let faults = self.chaos.turn_faults(&library, scenario, injected, |name| {
+        let faults = self.chaos.turn_faults(&*library, scenario, injected, |name| {
             debug!(conn = %self.id, "chaos profile `{name}` is gone; the turn plays without it");
         });
         let chaos = self

@@ -363,6 +363,17 @@ impl Library {
     }
 }
 
+/// Turns look profiles up in the library snapshot they start with.
+impl crate::chaos::Profiles for Library {
+    fn profile(&self, name: &str) -> Option<&crate::chaos::Profile> {
+        self.chaos_profile(name).map(|p| &**p)
+    }
+
+    fn profile_names(&self) -> Vec<&str> {
+        self.chaos_names()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
