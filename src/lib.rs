@@ -5,10 +5,10 @@
 //! [`playback`] (pure: turn → schedule) → [`chaos`] (faults) → [`connection`] (time and
 //! I/O) → socket, with [`protocol`] rendering events in the connection's dialect.
 //!
-//! Imports go one way too, with two circles left that ARCHITECTURE.md's "Layers" names
-//! (`library ⇄ chaos`; [`app`] and the parts whose routes take the `App` back):
-//! [`server`] → [`connection`] → [`app`] → [`playback`] → [`library`] → [`backend`] →
-//! [`protocol`] → the leaves ([`located`], [`speed`], [`rng`], [`timestamp`]).
+//! Imports go one way too, with no circle (ARCHITECTURE.md's "Layers"): [`server`] →
+//! [`connection`] → [`app`] → [`control`] → [`metrics`] → [`playback`] → [`library`] →
+//! [`chaos`] → [`backend`] → [`protocol`] → the leaves ([`located`], [`speed`], [`rng`],
+//! [`timestamp`]).
 //! `tests/layers.rs` checks the imports against that page.
 
 #![warn(unreachable_pub)]

@@ -415,23 +415,6 @@ impl Metrics {
     }
 }
 
-/// `GET /metrics`: the exposition, for Prometheus to scrape.
-pub(crate) fn route(
-    app: std::sync::Arc<crate::app::App>,
-) -> impl warp::Filter<Extract = (warp::http::Response<String>,), Error = warp::Rejection> + Clone {
-    use warp::Filter;
-    warp::get()
-        .and(warp::path("metrics"))
-        .and(warp::path::end())
-        .map(move || {
-            warp::http::Response::builder()
-                .header("content-type", CONTENT_TYPE)
-                .header("cache-control", "no-store")
-                .body(app.metrics.encode())
-                .unwrap_or_default()
-        })
-}
-
 fn dialect_label(choice: DialectChoice) -> &'static str {
     match choice {
         DialectChoice::Auto => "auto",

@@ -6,7 +6,6 @@ pub(crate) mod auth;
 pub(crate) mod commands;
 pub(crate) mod journal;
 pub(crate) mod registry;
-pub(crate) mod routes;
 pub(crate) mod summary;
 
 use serde::Serialize;

@@ -13,11 +13,11 @@ use tokio::sync::oneshot;
 use warp::Filter;
 use warp::http::{Method, Response, StatusCode};
 
-use super::auth::Verdict;
-use super::commands::{self, Envelope};
-use super::registry::{ConnState, Live, NotQueued};
-use super::{ApiError, summary};
 use crate::app::App;
+use crate::control::auth::Verdict;
+use crate::control::commands::{self, Envelope};
+use crate::control::registry::{ConnState, Live, NotQueued};
+use crate::control::{ApiError, summary};
 
 pub(crate) type Reply = Response<Vec<u8>>;
 
@@ -83,7 +83,7 @@ pub(crate) fn route(
 
 fn hidden(app: &App) -> ApiError {
     match app.control.access {
-        super::Access::Off => ApiError::not_found(
+        crate::control::Access::Off => ApiError::not_found(
             "the control API is off",
             "it is off with --no-admin, and with a --host beyond loopback unless --admin-token is set",
         ),

@@ -1,8 +1,10 @@
 //! The HTTP side: binding, routes, and graceful shutdown.
 
 mod accept;
+mod control_api;
 mod index;
 mod inspector;
+mod metrics_route;
 mod reminder_ringer;
 pub(crate) mod rest;
 mod state_writer;
@@ -112,9 +114,9 @@ pub(crate) fn routes(
     upgrade::route(app.clone())
         // Before the control API, which answers 404 for every other `/__pawmock/` path.
         .or(inspector::route(app.clone()))
-        .or(crate::control::routes::route(app.clone()))
+        .or(control_api::route(app.clone()))
         .or(rest::route(app.clone()).recover(rest::too_large).unify())
-        .or(crate::metrics::route(app.clone()))
+        .or(metrics_route::route(app.clone()))
         .or(static_files::route(app.clone()))
         .or(index::route(app))
         .or(warp::path::full().map(|path: warp::path::FullPath| {
