@@ -304,7 +304,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RawConnection<'_, S> {
         let found = self.script.find(&frame, self.next_exchange);
         let action = if found.is_some() { "raw" } else { "unmatched" };
         self.ctl
-            .client_frame(action.into(), None, &frame.preview(usize::MAX));
+            .client_frame(action.into(), None, &frame.journal_text());
         let Some(i) = found else {
             self.unmatched += 1;
             self.app

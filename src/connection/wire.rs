@@ -256,7 +256,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Wire<'a, S, Recorded> {
     ) -> Result {
         ctl.metrics()
             .frame_sent(FrameKind::RAW, frame.payload().len());
-        ctl.raw_frame_sent(frame.type_name(), &frame.preview(usize::MAX));
+        ctl.raw_frame_sent(frame.type_name(), &frame.journal_text());
         self.feed_messages(messages).await
     }
 }

@@ -65,6 +65,16 @@ impl RawFrame {
         }
     }
 
+    /// The frame as the journal shows it: a text frame borrowed whole (the journal cuts
+    /// it to its own bound), others described. Borrowed, not copied: it is asked for
+    /// every frame a raw connection writes or reads.
+    pub(crate) fn journal_text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            RawFrame::Text(t) => std::borrow::Cow::Borrowed(t),
+            other => std::borrow::Cow::Owned(other.preview(0)),
+        }
+    }
+
     /// The frame's type in the journal (it has no PocketPaw `type`).
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
@@ -90,6 +100,16 @@ impl RawFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_journal_borrows_a_text_frame_whole_and_describes_the_others() {
+        let text = RawFrame::Text("a frame longer than a preview".into());
+        let shown = text.journal_text();
+        assert!(matches!(shown, std::borrow::Cow::Borrowed(_)));
+        assert_eq!(shown, text.preview(usize::MAX));
+        let binary = RawFrame::Binary(bytes::Bytes::from_static(b"\x00\x01\x02"));
+        assert_eq!(binary.journal_text(), "<3 binary bytes>");
+    }
 
     #[test]
     fn corrupting_halves_text_on_a_character_boundary_and_binary_by_bytes() {
