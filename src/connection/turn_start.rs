@@ -44,7 +44,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
                     .await;
             }
             Choice::Turn { scenario, turn } => {
-                *self.turn_counts.entry(scenario.name.clone()).or_default() += 1;
+                // The name is copied only for a scenario's first turn on this connection.
+                match self.turn_counts.get_mut(&scenario.name) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.turn_counts.insert(scenario.name.clone(), 1);
+                    }
+                }
                 (
                     scenario.name.clone(),
                     turn,
