@@ -158,8 +158,14 @@ fn handshake(app: Arc<App>, h: Handshake) -> Reply {
             // Boxed: the raw player's future is the larger, and inline every
             // connection's task would be its size.
             Some((scenario, script)) => {
+                // Out of its box in a block of its own, so the box is freed now, not
+                // when the connection ends (as `connection::serve` does).
+                let setup = {
+                    let boxed = setup;
+                    *boxed
+                };
                 Box::pin(crate::connection::raw::serve(
-                    app, ws, *setup, scenario, script,
+                    app, ws, setup, scenario, script,
                 ))
                 .await
             }
