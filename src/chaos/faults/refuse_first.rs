@@ -36,8 +36,11 @@ impl Kind for RefuseFirst {
         })
     }
 
-    fn refuses(&self, _: &Trigger, attempt: u32, _: &mut Rng) -> Option<(u16, String)> {
-        (attempt <= self.count).then(|| (self.status, self.body.clone()))
+    /// The first `count` attempts, when the trigger's `attempt` and `probability` (the
+    /// two a handshake fault takes) allow it too.
+    fn refuses(&self, trigger: &Trigger, attempt: u32, rng: &mut Rng) -> Option<(u16, String)> {
+        (attempt <= self.count && super::reject::allows(trigger, attempt, rng))
+            .then(|| (self.status, self.body.clone()))
     }
 }
 
@@ -54,6 +57,15 @@ mod tests {
             .map(|n| f.effect.refuses(&f.trigger, n, &mut rng).is_some())
             .collect();
         assert_eq!(refused, [true, true, false]);
+        // Its trigger applies too (it was ignored): a probability of 0 never refuses,
+        // and `attempt` picks one of the first `count`.
+        let never = parse("refuse_first:count=2:probability=0").unwrap();
+        assert!(never.effect.refuses(&never.trigger, 1, &mut rng).is_none());
+        let second = parse("refuse_first:count=2:attempt=2").unwrap();
+        let refused: Vec<bool> = (1..=3)
+            .map(|n| second.effect.refuses(&second.trigger, n, &mut rng).is_some())
+            .collect();
+        assert_eq!(refused, [false, true, false]);
         assert!(
             parse("refuse_first")
                 .unwrap_err()

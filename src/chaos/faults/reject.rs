@@ -26,13 +26,16 @@ impl Kind for Reject {
 
     /// Draws from `rng` only when it has a probability and its attempt matches.
     fn refuses(&self, trigger: &Trigger, attempt: u32, rng: &mut Rng) -> Option<(u16, String)> {
-        if trigger.attempt.is_some_and(|n| n != attempt)
-            || trigger.probability.is_some_and(|p| !rng.random_bool(p))
-        {
-            return None;
-        }
-        Some((self.status, self.body.clone()))
+        allows(trigger, attempt, rng).then(|| (self.status, self.body.clone()))
     }
+}
+
+/// Whether a handshake fault's trigger lets it refuse this attempt: its `attempt`
+/// matches (when given), then its `probability` draws (only then, so an attempt that
+/// does not match draws nothing).
+pub(crate) fn allows(trigger: &Trigger, attempt: u32, rng: &mut Rng) -> bool {
+    !(trigger.attempt.is_some_and(|n| n != attempt)
+        || trigger.probability.is_some_and(|p| !rng.random_bool(p)))
 }
 
 /// The HTTP status (4xx or 5xx, `default` when absent) and body of a refusal.
