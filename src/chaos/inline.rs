@@ -98,7 +98,6 @@ mod tests {
     use crate::chaos::fault::{Effect, EventKind, Stage};
     use crate::chaos::faults::{close::Close, error::Error};
     use crate::chaos::trigger::Position;
-    use std::time::Duration;
 
     #[test]
     fn inline_faults_read_like_profile_faults() {
@@ -132,7 +131,6 @@ mod tests {
                 stream_end: true
             })
         );
-        let _ = Duration::ZERO;
     }
 
     #[test]
