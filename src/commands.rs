@@ -30,14 +30,18 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The filter the `--log-level` error suggests: log targets are module paths from the
+/// crate's name (`pawmock::connection`), whatever path the code uses for the module.
+const LOG_FILTER_EXAMPLE: &str = "info,pawmock::connection=debug";
+
 fn serve(args: ServeArgs) -> ExitCode {
-    // A `Targets` filter (`info`, `pawmock=debug`, `warn,crate::connection=info`), not
+    // A `Targets` filter (`info`, `pawmock=debug`, `warn,pawmock::connection=info`), not
     // an `EnvFilter`: the latter's span and field matching pulls regex-automata's full
     // DFA builder into the build, which makes every `regex` rule of a scenario several
     // times slower to compile, at start-up and on every reload.
     let filter = log_filter(&args.log_level).unwrap_or_else(|e| {
             eprintln!(
-                "pawmock: --log-level `{}` is not a log filter ({e}); using `info`. Write a level (error, warn, info, debug, trace) or target=level pairs such as `info,crate::connection=debug`",
+                "pawmock: --log-level `{}` is not a log filter ({e}); using `info`. Write a level (error, warn, info, debug, trace) or target=level pairs such as `{LOG_FILTER_EXAMPLE}`",
                 args.log_level
             );
             Targets::new().with_default(Level::INFO)
@@ -357,11 +361,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_suggested_log_filter_names_the_real_connection_target() {
+        let f = log_filter(LOG_FILTER_EXAMPLE).unwrap();
+        assert!(
+            f.would_enable(crate::connection::LOG_TARGET, &Level::DEBUG),
+            "`{LOG_FILTER_EXAMPLE}` does not reach `{}`",
+            crate::connection::LOG_TARGET
+        );
+    }
+
+    #[test]
     fn log_levels_and_target_pairs_are_filters_and_other_words_are_refused() {
-        let f = log_filter("warn,crate::connection=debug").unwrap();
-        assert!(f.would_enable("crate::connection", &Level::DEBUG));
-        assert!(!f.would_enable("crate::server", &Level::INFO));
-        assert!(f.would_enable("crate::server", &Level::WARN));
+        let f = log_filter("warn,pawmock::connection=debug").unwrap();
+        assert!(f.would_enable("pawmock::connection", &Level::DEBUG));
+        assert!(!f.would_enable("pawmock::server", &Level::INFO));
+        assert!(f.would_enable("pawmock::server", &Level::WARN));
         assert!(log_filter("INFO").unwrap().would_enable("x", &Level::INFO));
         let e = log_filter("info,verbose").unwrap_err();
         assert!(
@@ -370,10 +384,10 @@ mod tests {
         );
         assert!(log_filter("pawmock=loud").is_err());
         // Spaces and empty parts, as people type them.
-        let f = log_filter(" info, crate::connection=debug ,").unwrap();
-        assert!(f.would_enable("crate::connection", &Level::DEBUG));
-        assert!(f.would_enable("crate::server", &Level::INFO));
-        assert!(!f.would_enable("crate::server", &Level::DEBUG));
+        let f = log_filter(" info, pawmock::connection=debug ,").unwrap();
+        assert!(f.would_enable("pawmock::connection", &Level::DEBUG));
+        assert!(f.would_enable("pawmock::server", &Level::INFO));
+        assert!(!f.would_enable("pawmock::server", &Level::DEBUG));
         assert!(log_filter(" , ").is_err());
     }
 }

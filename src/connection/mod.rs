@@ -62,6 +62,10 @@ use wire::Wire;
 // Also used by `raw.rs`, the loop of a connection that replays a raw recording.
 use select_loop::sleep_until;
 
+/// The log target of connection lines (`--log-level pawmock::connection=debug`).
+#[cfg(test)]
+pub(crate) const LOG_TARGET: &str = module_path!();
+
 /// A connection's state.
 pub(crate) struct Connection<'a, S> {
     app: Arc<App>,
