@@ -8,7 +8,7 @@
 //! Imports go one way too, with no circle (ARCHITECTURE.md's "Layers"): [`server`] →
 //! [`connection`] → [`app`] → [`control`] → [`metrics`] → [`playback`] → [`library`] →
 //! [`chaos`] → [`backend`] → [`protocol`] → the leaves ([`located`], [`speed`], [`rng`],
-//! [`timestamp`]).
+//! [`timestamp`], `recency`, `session_changes`).
 //! `tests/layers.rs` checks the imports against that page.
 
 #![warn(unreachable_pub)]
@@ -28,7 +28,6 @@ mod library;
 mod limits;
 mod located;
 mod metrics;
-pub(crate) mod peer;
 mod persist;
 mod playback;
 mod protocol;

@@ -117,7 +117,7 @@ async fn connection<F, R>(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(handshake_timeout);
-    let service = crate::peer::WithPeer {
+    let service = crate::server::peer::WithPeer {
         inner: service,
         peer: stream.peer_addr().ok(),
     };

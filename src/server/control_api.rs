@@ -48,7 +48,7 @@ pub(crate) fn route(
         })
         .and(warp::method())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-        .and(crate::peer::remote())
+        .and(crate::server::peer::remote())
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::body::stream().and_then(read_bounded))
         .then(

@@ -5,6 +5,7 @@ mod control_api;
 mod index;
 mod inspector;
 mod metrics_route;
+pub(crate) mod peer;
 mod reminder_ringer;
 pub(crate) mod rest;
 mod state_writer;

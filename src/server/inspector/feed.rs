@@ -40,7 +40,7 @@ pub(super) fn route(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
     warp::get()
         .and(warp::path!("__pawmock" / "inspector" / "feed"))
-        .and(crate::peer::remote())
+        .and(crate::server::peer::remote())
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .map(

@@ -18,7 +18,7 @@ pub(super) fn route(
 ) -> impl Filter<Extract = (Response<Vec<u8>>,), Error = warp::Rejection> + Clone {
     warp::get()
         .and(warp::path!("__pawmock" / "inspector" / "scenarios"))
-        .and(crate::peer::remote())
+        .and(crate::server::peer::remote())
         .and(warp::header::optional::<String>("authorization"))
         .map(move |peer: Option<SocketAddr>, auth: Option<String>| {
             // The same rule as the control API (the listing names every file).

@@ -4,9 +4,6 @@
 //! the socket, and its extension type is private. pawmock accepts sockets itself
 //! (`server/accept.rs`, for the handshake timeout), so it inserts its own extension and
 //! filters read it through [`remote`].
-//!
-//! A module of its own, below `control` and `inspector` (whose routes read it) and
-//! `server` (which tags requests with it), so those route modules do not import `server`.
 
 use std::net::SocketAddr;
 use std::task::{Context, Poll};
