@@ -340,9 +340,12 @@ impl Metrics {
     /// A connection was accepted: counts it and returns the guard that keeps it in
     /// `pawmock_connections_open` until dropped.
     pub(crate) fn connection_opened(&self, choice: DialectChoice) -> OpenConnection {
-        let label = DialectLabel {
-            dialect: dialect_label(choice),
-        };
+        self.opened(dialect_label(choice))
+    }
+
+    /// Counts a connection opened under `dialect`, open until the handle drops.
+    fn opened(&self, dialect: &'static str) -> OpenConnection {
+        let label = DialectLabel { dialect };
         self.total.get_or_create(&label).inc();
         let gauge = self.open.get_or_create_owned(&label);
         gauge.inc();
@@ -489,14 +492,7 @@ impl Metrics {
     /// A raw connection was accepted: counted as [`Metrics::connection_opened`] counts
     /// the others, under the dialect `raw`.
     pub(crate) fn raw_connection_opened(&self) -> OpenConnection {
-        let label = DialectLabel { dialect: "raw" };
-        self.total.get_or_create(&label).inc();
-        let gauge = self.open.get_or_create_owned(&label);
-        gauge.inc();
-        OpenConnection {
-            gauge,
-            family: self.open.clone(),
-        }
+        self.opened("raw")
     }
 }
 
