@@ -193,7 +193,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let errors = std::mem::take(&mut setup.errors);
-    let id = setup.id.clone();
+    let id = std::mem::take(&mut setup.id);
     let conn_id = id.clone();
     net::guarded(&conn_id, &mut ws, move |ws| {
         Box::pin(async move {
