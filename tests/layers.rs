@@ -154,8 +154,9 @@ fn crate_paths(code: &str) -> Vec<String> {
 }
 
 /// The names `super::` paths reach at the crate root from a file `depth` modules deep
-/// (`src/a.rs` is 1, `src/a/b.rs` 2; inline modules are not counted, which can only
-/// miss an edge, never invent one).
+/// (`src/a.rs` is 1, `src/a/b.rs` 2). Inline modules (`mod tests { … }`) are not
+/// counted: a `super::super::x` inside one is read one level too high, which can invent
+/// an edge (the test then fails loudly: write such paths from `crate::`) or miss one.
 fn super_paths(code: &str, depth: usize) -> Vec<String> {
     let mut found = Vec::new();
     let mut rest = code;

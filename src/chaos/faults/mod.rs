@@ -5,7 +5,8 @@
 //! Adding a kind: write its file (a type implementing [`Kind`]) and add one line to
 //! [`registry!`] below, which declares the module and makes the kind's [`FaultKind`]
 //! name (with its doc line, for the JSON Schema) and its [`Effect`] variant. A kind with
-//! a parameter name no other kind uses also adds that field to `format::FaultSpec`.
+//! a parameter name no other kind uses also adds that field to `format::FaultSpec` and
+//! to `FaultSpec::given()` (without it, the "not a parameter of this kind" check misses it).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
