@@ -123,12 +123,12 @@ impl ConnectionChaos {
         gone: impl FnMut(&str),
     ) -> Vec<Fault> {
         let mut faults = super::profile_faults(library, &self.profiles, gone);
-        faults.retain(|f| f.stage() == Stage::Event);
         faults.extend(self.inline.iter().cloned());
         faults.extend(injected);
-        if let Some(own) = scenario {
-            faults.extend(own.iter().filter(|f| f.stage() == Stage::Event).cloned());
-        }
+        faults.extend(scenario.into_iter().flatten().cloned());
+        // A turn takes event faults only (from every source, the control API's too);
+        // the others acted at the handshake or are the connection's timer.
+        faults.retain(|f| f.stage() == Stage::Event);
         faults
     }
 
