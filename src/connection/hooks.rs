@@ -19,7 +19,7 @@ pub(crate) fn handshake(app: &Arc<App>, setup: &Setup) {
         run,
         What::Handshake {
             path_and_query: path_and_query.clone(),
-            attempt: setup.attempt,
+            attempt: setup.chaos.attempt,
         },
     );
     if let Some(r) = &setup.refusal {
@@ -29,7 +29,7 @@ pub(crate) fn handshake(app: &Arc<App>, setup: &Setup) {
             What::FaultApplied {
                 fault: r.fault.to_owned(),
                 stage: "handshake".into(),
-                trigger: format!("attempt {}", setup.attempt),
+                trigger: format!("attempt {}", setup.chaos.attempt),
             },
         );
         journal.record(

@@ -1,5 +1,5 @@
 //! What is decided about a connection before the WebSocket exists: its URL parameters,
-//! its chaos (faults, RNG, refusal), and which attempt this is.
+//! its chaos (faults, RNG, refusal, and which attempt this is: `chaos.attempt`).
 
 use std::sync::Arc;
 
@@ -17,8 +17,6 @@ pub(crate) struct Setup {
     pub(crate) params: Params,
     /// Problems with the URL, sent to the client as `error` frames once it is connected.
     pub(crate) errors: Vec<String>,
-    /// 1-based attempt number for this URL since the server started.
-    pub(crate) attempt: u32,
     /// Set when a `reject` or `refuse_first` fault refuses the handshake.
     pub(crate) refusal: Option<Refusal>,
     /// The connection's chaos: its faults by stage, its RNG, its connect timer.
@@ -54,7 +52,6 @@ impl Setup {
             id: app.next_connection_id(),
             params,
             errors,
-            attempt,
             refusal,
             chaos,
         }

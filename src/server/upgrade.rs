@@ -118,7 +118,7 @@ fn handshake(app: Arc<App>, h: Handshake) -> Reply {
     if let Some(refusal) = &setup.refusal {
         info!(
             query = %h.query,
-            attempt = setup.attempt,
+            attempt = setup.chaos.attempt,
             fault = refusal.fault,
             status = refusal.status,
             "fault injected: handshake refused"
