@@ -6,13 +6,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
-use futures_util::StreamExt;
+use bytes::{Buf, Bytes};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use warp::Filter;
 use warp::http::{Method, Response, StatusCode};
 
+use super::body::BodyError;
 use crate::app::App;
 use crate::control::auth::Verdict;
 use crate::control::commands::{self, Envelope};
@@ -100,25 +100,18 @@ where
     S: futures_util::Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    let mut stream = std::pin::pin!(stream);
-    let mut body = BytesMut::new();
-    while let Some(chunk) = stream.next().await {
-        let Ok(chunk) = chunk else {
-            return Ok(Err(ApiError::bad_request(
-                "the request body could not be read",
-                "send the whole body",
-            )));
-        };
-        if body.len() + chunk.remaining() > MAX_BODY {
-            return Ok(Err(ApiError::new(
+    Ok(super::body::read_bounded(stream, MAX_BODY)
+        .await
+        .map_err(|e| match e {
+            BodyError::Unreadable => {
+                ApiError::bad_request("the request body could not be read", "send the whole body")
+            }
+            BodyError::TooLarge => ApiError::new(
                 413,
                 format!("the request body is over {MAX_BODY} bytes"),
                 "control requests are small JSON documents",
-            )));
-        }
-        body.put(chunk);
-    }
-    Ok(Ok(body.freeze()))
+            ),
+        }))
 }
 
 fn json_reply(status: u16, value: &Value) -> Reply {

@@ -1,6 +1,7 @@
 //! The HTTP side: binding, routes, and graceful shutdown.
 
 mod accept;
+mod body;
 mod control_api;
 mod index;
 mod inspector;

@@ -8,13 +8,13 @@
 
 use std::sync::Arc;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
-use futures_util::StreamExt;
+use bytes::{Buf, Bytes};
 use serde_json::{Value, json};
 use tracing::debug;
 use warp::Filter;
 use warp::http::{Method, Response, StatusCode};
 
+use super::body::BodyError;
 use crate::app::App;
 use crate::backend::{BackendData, Ctx, health, skills};
 use crate::sessions::Session;
@@ -151,16 +151,12 @@ where
     S: futures_util::Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    let mut stream = std::pin::pin!(stream);
-    let mut body = BytesMut::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| warp::reject::custom(BodyUnreadable))?;
-        if (body.len() + chunk.remaining()) as u64 > MAX_BODY {
-            return Err(warp::reject::custom(BodyTooLarge));
-        }
-        body.put(chunk);
-    }
-    Ok(body.freeze())
+    super::body::read_bounded(stream, MAX_BODY as usize)
+        .await
+        .map_err(|e| match e {
+            BodyError::Unreadable => warp::reject::custom(BodyUnreadable),
+            BodyError::TooLarge => warp::reject::custom(BodyTooLarge),
+        })
 }
 
 /// Answers one `/api` request.
