@@ -231,6 +231,32 @@ fn import_graph(src: &Path) -> Graph {
     graph
 }
 
+/// `crate::X` paths in `src/` (outside `lib.rs`, `main.rs`, `bin/`) whose `X` is not a
+/// module: a root re-export (`crate::Library`) would take the import out of the graph,
+/// so the layers could be broken unseen. Each is `file: crate::X`.
+fn imports_through_the_root(src: &Path, modules: &BTreeSet<String>) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(src).expect("under src");
+        let top = rel
+            .iter()
+            .next()
+            .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_owned());
+        if matches!(top.as_deref(), Some("bin" | "main" | "lib")) {
+            continue;
+        }
+        let code = code_only(&std::fs::read_to_string(&file).expect("read a source file"));
+        for to in crate_paths(&code) {
+            if !to.is_empty() && !modules.contains(&to) {
+                found.push(format!("{}: crate::{to}", rel.display()));
+            }
+        }
+    }
+    found
+}
+
 /// Every way `graph` disagrees with `layers` (highest first); empty when they agree.
 fn disagreements(graph: &Graph, layers: &[Layer]) -> Vec<String> {
     let mut problems = Vec::new();
@@ -322,7 +348,13 @@ fn the_imports_follow_the_layers_architecture_md_declares() {
         graph.len() > 10,
         "the graph should hold every module: {graph:?}"
     );
-    let problems = disagreements(&graph, &layers);
+    let mut problems = disagreements(&graph, &layers);
+    let modules: BTreeSet<String> = graph.keys().cloned().collect();
+    problems.extend(
+        imports_through_the_root(&root.join("src"), &modules)
+            .into_iter()
+            .map(|p| format!("{p} is not a module: import it from the module that defines it")),
+    );
     assert!(
         problems.is_empty(),
         "ARCHITECTURE.md's layers and src/ disagree:\n{}",
