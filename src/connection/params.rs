@@ -87,9 +87,9 @@ pub fn parse(query: &str) -> (Params, Vec<String>) {
                 Ok(d) => p.dialect = Some(d),
                 Err(_) => bad("a dialect (auto, docs or dashboard)"),
             },
-            "speed" => match value.parse::<f64>().ok().and_then(Speed::new) {
-                Some(s) => p.speed = Some(s),
-                None => bad("a speed (0 for no delays, or a number from 0.001 up)"),
+            "speed" => match value.parse::<Speed>() {
+                Ok(s) => p.speed = Some(s),
+                Err(_) => bad(&format!("a speed ({})", Speed::RULE)),
             },
             "seed" => match value.parse::<u64>() {
                 Ok(s) => p.seed = Some(s),

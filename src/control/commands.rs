@@ -119,7 +119,7 @@ fn speed(body: &Value) -> Result<Command, ApiError> {
     match s.as_f64().and_then(crate::speed::Speed::new) {
         Some(speed) => Ok(Command::Speed(speed)),
         None => Err(ApiError::bad_request(
-            format!("`speed` must be 0 or a number from 0.001 up, got {s}"),
+            format!("`speed` must be {}, got {s}", crate::speed::Speed::RULE),
             hint(),
         )),
     }
